@@ -1,0 +1,494 @@
+//! The command lines: `tikv-ctl br parquet-export` (also `tikv-ctl br-parquet-export`, the spelling of
+//! tikv/tikv PR #19321) and `br backup --parquet-only`.
+//!
+//! Flags are parsed and validated here (clap), turned into [`ExportOptions`], and handed to
+//! [`crate::export::run`]. This is the only place that maps errors to exit codes.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::batch::BatchLimits;
+use crate::export::{self, ExportOptions, DEFAULT_OUTPUT_PREFIX};
+use crate::proto::backup::StorageBackend;
+use crate::sink::parquet::{
+    Codec, ParquetOptions, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS,
+};
+use crate::storage::url;
+use crate::{Error, Result};
+
+/// Exit code for a failed export.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code for bad flags (clap's own convention).
+const EXIT_USAGE: u8 = 2;
+
+/// `tikv-ctl`: the subset of TiKV's control tool that br-parquet provides.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tikv-ctl",
+    version,
+    about = "TiKV control tool: BR backup → Parquet export"
+)]
+pub struct TikvCtl {
+    #[command(subcommand)]
+    command: TikvCtlCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TikvCtlCommand {
+    /// Commands on BR backups.
+    Br {
+        #[command(subcommand)]
+        command: BrCommand,
+    },
+    /// Same as `tikv-ctl br parquet-export` (the spelling of tikv/tikv PR #19321).
+    #[command(name = "br-parquet-export")]
+    BrParquetExport(ExportArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum BrCommand {
+    /// Export a BR backup's tables as Parquet files, offline.
+    ///
+    /// Reads `backupmeta` and the SST files from the backup storage, decodes every row of every
+    /// table, and writes one Parquet file per table per backed-up range to
+    /// <output>/<output-prefix>/<db>/<table>/<sst-stem>.parquet.
+    #[command(name = "parquet-export")]
+    ParquetExport(ExportArgs),
+}
+
+/// Flags of `tikv-ctl br parquet-export`.
+#[derive(Debug, Args)]
+#[command(next_line_help = false)]
+pub struct ExportArgs {
+    /// Backup storage URL: a path, local:///path or file:///path.
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "input_storage_base64"
+    )]
+    input: Option<String>,
+    /// Backup storage as printed by `br operator base64ify` (a base64 StorageBackend).
+    #[arg(long, value_name = "B64", conflicts_with = "input")]
+    input_storage_base64: Option<String>,
+    /// Output storage URL (same forms as --input).
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "output_storage_base64"
+    )]
+    output: Option<String>,
+    /// Output storage as a base64 StorageBackend.
+    #[arg(long, value_name = "B64", conflicts_with = "output")]
+    output_storage_base64: Option<String>,
+    /// Object-name prefix of everything written to the output.
+    #[arg(long, value_name = "PREFIX", default_value = DEFAULT_OUTPUT_PREFIX)]
+    output_prefix: String,
+    #[command(flatten)]
+    parquet: ParquetArgs,
+    /// Write a JSON report of the run (files with rows, sizes and SHA-256; skipped keys) here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Backed-up ranges exported at once [default: number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    concurrency: Option<u32>,
+    /// Print nothing on success.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Parquet writer flags, shared by both command lines.
+#[derive(Debug, Args)]
+struct ParquetArgs {
+    /// Column compression: snappy, zstd, gzip, brotli, lz4raw or none.
+    #[arg(long, value_name = "CODEC", default_value = "zstd")]
+    compression: Codec,
+    /// Compression level (zstd 1..=22, default 1; gzip 0..=9, default 6; brotli 0..=11, default 1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    compression_level: Option<i32>,
+    /// Maximum rows per Parquet row group (a group also closes at 128 MiB encoded).
+    #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
+          value_parser = parse_positive)]
+    row_group_size: usize,
+}
+
+/// `br`: the BR subset br-parquet provides.
+#[derive(Debug, Parser)]
+#[command(
+    name = "br",
+    version,
+    about = "BR (TiDB Backup & Restore): Parquet export of backups"
+)]
+pub struct Br {
+    #[command(subcommand)]
+    command: BrTopCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BrTopCommand {
+    /// Back up a cluster; with --parquet-only, export an existing backup as Parquet instead.
+    ///
+    /// This build cannot take backups (that needs a running cluster and BR itself); it runs the
+    /// Parquet export on the backup already at --storage. `br backup --export-parquet`, which
+    /// would back up and then export, is not available yet.
+    Backup(BrBackupArgs),
+}
+
+#[derive(Debug, Args)]
+struct BrBackupArgs {
+    /// The backup kind BR would take (full, db, table); ignored with --parquet-only.
+    #[arg(value_name = "KIND")]
+    kind: Option<String>,
+    /// The backup storage URL (BR's -s/--storage).
+    #[arg(short = 's', long = "storage", value_name = "URL")]
+    storage: String,
+    /// Skip the backup; export the existing backup at --storage as Parquet.
+    #[arg(long)]
+    parquet_only: bool,
+    /// Back up, then export as Parquet (needs a cluster; not available in this build).
+    #[arg(long, conflicts_with = "parquet_only")]
+    export_parquet: bool,
+    /// Where the Parquet files go [default: the backup storage itself].
+    #[arg(long, value_name = "URL")]
+    parquet_output: Option<String>,
+    /// Object-name prefix of the Parquet output.
+    #[arg(long, value_name = "PREFIX", default_value = DEFAULT_OUTPUT_PREFIX)]
+    parquet_output_prefix: String,
+    /// Column compression: snappy, zstd, gzip, brotli, lz4raw or none.
+    #[arg(long, value_name = "CODEC", default_value = "zstd")]
+    parquet_compression: Codec,
+    /// Compression level (zstd 1..=22; gzip 0..=9; brotli 0..=11).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    parquet_compression_level: Option<i32>,
+    /// Maximum rows per Parquet row group.
+    #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
+          value_parser = parse_positive)]
+    parquet_row_group_size: usize,
+    /// Write a JSON report of the run here.
+    #[arg(long, value_name = "FILE")]
+    parquet_report: Option<PathBuf>,
+}
+
+fn parse_positive(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A validated request, ready to run.
+struct Job {
+    options: ExportOptions,
+    report: Option<PathBuf>,
+    quiet: bool,
+}
+
+fn storage(url_arg: Option<&str>, base64: Option<&str>, flag: &str) -> Result<StorageBackend> {
+    match (url_arg, base64) {
+        (Some(u), None) => url::parse_url(u),
+        (None, Some(b)) => url::parse_base64(b),
+        _ => Err(Error::Usage(format!(
+            "give exactly one of --{flag} and --{flag}-storage-base64"
+        ))),
+    }
+}
+
+fn parquet_options(codec: Codec, level: Option<i32>, rows: usize) -> Result<ParquetOptions> {
+    Ok(ParquetOptions {
+        compression: codec.with_level(level)?,
+        row_group_rows: rows,
+        row_group_bytes: DEFAULT_ROW_GROUP_BYTES,
+    })
+}
+
+fn codec_name(codec: Codec, level: Option<i32>) -> String {
+    match (codec, level) {
+        (Codec::Zstd, None) => "zstd(1)".into(),
+        (_, Some(level)) => format!("{codec}({level})"),
+        (_, None) => codec.to_string(),
+    }
+}
+
+impl ExportArgs {
+    fn into_job(self) -> Result<Job> {
+        let input = storage(
+            self.input.as_deref(),
+            self.input_storage_base64.as_deref(),
+            "input",
+        )?;
+        let output = storage(
+            self.output.as_deref(),
+            self.output_storage_base64.as_deref(),
+            "output",
+        )?;
+        let p = &self.parquet;
+        let mut options = ExportOptions::new(input, output);
+        options.output_prefix = self.output_prefix;
+        options.parquet = parquet_options(p.compression, p.compression_level, p.row_group_size)?;
+        options.compression_name = codec_name(p.compression, p.compression_level);
+        options.batch = BatchLimits::default();
+        if let Some(n) = self.concurrency {
+            options.concurrency = n as usize;
+        }
+        Ok(Job {
+            options,
+            report: self.report,
+            quiet: self.quiet,
+        })
+    }
+}
+
+impl BrBackupArgs {
+    fn into_job(self) -> Result<Job> {
+        if self.export_parquet || !self.parquet_only {
+            return Err(Error::Unsupported(
+                "taking a backup needs a TiDB cluster and BR itself; this build exports existing \
+                 backups only: run `br backup --parquet-only -s <backup URL>`"
+                    .into(),
+            ));
+        }
+        let input = url::parse_url(&self.storage)?;
+        let output = match &self.parquet_output {
+            Some(u) => url::parse_url(u)?,
+            None => input.clone(),
+        };
+        let mut options = ExportOptions::new(input, output);
+        options.output_prefix = self.parquet_output_prefix;
+        options.parquet = parquet_options(
+            self.parquet_compression,
+            self.parquet_compression_level,
+            self.parquet_row_group_size,
+        )?;
+        options.compression_name =
+            codec_name(self.parquet_compression, self.parquet_compression_level);
+        Ok(Job {
+            options,
+            report: self.parquet_report,
+            quiet: false,
+        })
+    }
+}
+
+fn run_job(job: Job) -> Result<()> {
+    let report = export::run(&job.options)?;
+    if let Some(path) = &job.report {
+        let json =
+            serde_json::to_vec_pretty(&report).map_err(|e| Error::Usage(format!("report: {e}")))?;
+        std::fs::write(path, json).map_err(|e| Error::io(path.display().to_string(), e))?;
+    }
+    if !job.quiet {
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (`| head`) is not a failure of the export.
+        let _ = write!(stdout, "{report}");
+    }
+    Ok(())
+}
+
+/// Entry point of the `tikv-ctl` binary.
+pub fn tikv_ctl_main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    let cli = match TikvCtl::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
+    let export_args = match cli.command {
+        TikvCtlCommand::Br {
+            command: BrCommand::ParquetExport(args),
+        }
+        | TikvCtlCommand::BrParquetExport(args) => args,
+    };
+    finish("tikv-ctl", export_args.into_job().and_then(run_job))
+}
+
+/// Entry point of the `br` binary.
+pub fn br_main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    let cli = match Br::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
+    let BrTopCommand::Backup(args) = cli.command;
+    finish("br", args.into_job().and_then(run_job))
+}
+
+fn clap_exit(error: clap::Error) -> ExitCode {
+    let _ = error.print();
+    if error.use_stderr() {
+        ExitCode::from(EXIT_USAGE)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Prints the error with its causes once, prefixed by the program name, and picks the exit code.
+fn finish(program: &str, result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut message = format!("{program}: error: {error}");
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    message.push_str(&format!("\n  caused by: {text}"));
+                }
+                source = cause.source();
+            }
+            eprintln!("{message}");
+            match error {
+                Error::Usage(_) => ExitCode::from(EXIT_USAGE),
+                _ => ExitCode::from(EXIT_FAILURE),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tikv_ctl(args: &[&str]) -> std::result::Result<TikvCtl, clap::Error> {
+        TikvCtl::try_parse_from(std::iter::once("tikv-ctl").chain(args.iter().copied()))
+    }
+
+    fn job(args: &[&str]) -> Result<Job> {
+        let cli = tikv_ctl(args).map_err(|e| Error::Usage(e.to_string()))?;
+        match cli.command {
+            TikvCtlCommand::Br {
+                command: BrCommand::ParquetExport(a),
+            }
+            | TikvCtlCommand::BrParquetExport(a) => a.into_job(),
+        }
+    }
+
+    #[test]
+    fn both_spellings_parse() {
+        for prefix in [&["br", "parquet-export"][..], &["br-parquet-export"][..]] {
+            let mut args = prefix.to_vec();
+            args.extend(["--input", "/b", "--output", "/o"]);
+            let job = job(&args).unwrap();
+            assert_eq!(job.options.output_prefix, "parquet");
+            assert_eq!(job.options.parquet.row_group_rows, DEFAULT_ROW_GROUP_ROWS);
+            assert_eq!(job.options.compression_name, "zstd(1)");
+        }
+    }
+
+    #[test]
+    fn flags_are_applied() {
+        let b64 = url::to_base64(&url::parse_url("/backup").unwrap());
+        let job = job(&[
+            "br",
+            "parquet-export",
+            "--input-storage-base64",
+            &b64,
+            "--output",
+            "local:///o",
+            "--output-prefix",
+            "/x/y/",
+            "--compression",
+            "gzip",
+            "--compression-level",
+            "9",
+            "--row-group-size",
+            "1000",
+            "--concurrency",
+            "3",
+            "--report",
+            "/tmp/r.json",
+            "-q",
+        ])
+        .unwrap();
+        assert_eq!(job.options.output_prefix, "/x/y/");
+        assert_eq!(job.options.parquet.row_group_rows, 1000);
+        assert_eq!(job.options.concurrency, 3);
+        assert_eq!(job.options.compression_name, "gzip(9)");
+        assert_eq!(
+            job.report.as_deref(),
+            Some(std::path::Path::new("/tmp/r.json"))
+        );
+        assert!(job.quiet);
+        assert_eq!(job.options.input, url::parse_url("/backup").unwrap());
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        assert!(tikv_ctl(&["br", "parquet-export", "--output", "/o"]).is_err());
+        assert!(tikv_ctl(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "/i",
+            "--output",
+            "/o",
+            "--compression",
+            "lzo"
+        ])
+        .is_err());
+        assert!(tikv_ctl(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "/i",
+            "--output",
+            "/o",
+            "--row-group-size",
+            "0"
+        ])
+        .is_err());
+        let err = job(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "/i",
+            "--output",
+            "/o",
+            "--compression",
+            "snappy",
+            "--compression-level",
+            "3",
+        ])
+        .err()
+        .unwrap();
+        assert!(err.to_string().contains("not accepted by snappy"), "{err}");
+        let err = job(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "s3://b/p",
+            "--output",
+            "/o",
+        ])
+        .err()
+        .unwrap();
+        assert!(matches!(err, Error::Unsupported(_)), "{err}");
+    }
+
+    #[test]
+    fn br_backup_parquet_only() {
+        let cli = Br::try_parse_from([
+            "br",
+            "backup",
+            "full",
+            "-s",
+            "local:///b",
+            "--parquet-only",
+            "--parquet-compression",
+            "snappy",
+        ])
+        .unwrap();
+        let BrTopCommand::Backup(args) = cli.command;
+        let job = args.into_job().unwrap();
+        assert_eq!(
+            job.options.output, job.options.input,
+            "output defaults to the backup storage"
+        );
+        assert_eq!(job.options.compression_name, "snappy");
+
+        let cli = Br::try_parse_from(["br", "backup", "-s", "/b"]).unwrap();
+        let BrTopCommand::Backup(args) = cli.command;
+        let err = args.into_job().err().unwrap().to_string();
+        assert!(err.contains("--parquet-only"), "{err}");
+    }
+}

@@ -1,0 +1,125 @@
+//! Where output files go: `<prefix>/<db>/<table>/<write-sst stem>.parquet`.
+//!
+//! Database and table names come from the backup, so they are untrusted and may hold anything TiDB
+//! allows (unicode, spaces, `/`, `.`). Each path segment is percent-encoded: bytes outside
+//! `[A-Za-z0-9_-]` become `%XX` (UTF-8 bytes, uppercase hex). The mapping is reversible
+//! ([`decode_segment`]), keeps plain names readable, and can never produce `..` or a separator.
+
+/// Percent-encodes one path segment.
+pub fn encode_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    if out.is_empty() {
+        // An empty name still needs a directory of its own.
+        out.push_str("%00");
+    }
+    out
+}
+
+/// Reverses [`encode_segment`]; `None` if `segment` is not its output.
+pub fn decode_segment(segment: &str) -> Option<String> {
+    if segment == "%00" {
+        return Some(String::new());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The file stem of a write-CF SST name: directory parts joined with `-`, `_write.sst` removed.
+/// TiKV ≥ 6.1 names SSTs `<store>/<region>_<epoch>_<hash>_<ms>_write.sst`; the store directory
+/// is kept in the stem (`<store>-<region>_...`) so that files of different stores never collide.
+pub fn sst_stem(name: &str) -> String {
+    let trimmed = name.trim_start_matches('/');
+    let base = trimmed
+        .strip_suffix("_write.sst")
+        .or_else(|| trimmed.strip_suffix(".sst"))
+        .unwrap_or(trimmed);
+    base.split('/')
+        .map(encode_segment)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The object name of a table's Parquet file made from one backed-up range.
+pub fn parquet_object_name(prefix: &str, db: &str, table: &str, write_sst_name: &str) -> String {
+    let mut name = String::new();
+    if !prefix.is_empty() {
+        name.push_str(prefix);
+        name.push('/');
+    }
+    name.push_str(&encode_segment(db));
+    name.push('/');
+    name.push_str(&encode_segment(table));
+    name.push('/');
+    name.push_str(&sst_stem(write_sst_name));
+    name.push_str(".parquet");
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_safe_and_reversible() {
+        for name in [
+            "orders",
+            "my table",
+            "a/b",
+            "..",
+            ".",
+            "表格",
+            "x%y",
+            "",
+            "Ünïcode-_9",
+        ] {
+            let encoded = encode_segment(name);
+            assert!(
+                !encoded.contains('/') && encoded != ".." && encoded != "." && !encoded.is_empty()
+            );
+            assert_eq!(
+                decode_segment(&encoded).as_deref(),
+                Some(name),
+                "{name:?} → {encoded}"
+            );
+        }
+        assert_eq!(encode_segment("my table"), "my%20table");
+        assert_eq!(encode_segment("表"), "%E8%A1%A8");
+        assert_eq!(encode_segment(".."), "%2E%2E");
+    }
+
+    #[test]
+    fn stems() {
+        assert_eq!(
+            sst_stem("1/5_2_abcd_1700000000000_write.sst"),
+            "1-5_2_abcd_1700000000000"
+        );
+        assert_eq!(sst_stem("1_5_2_abcd_write.sst"), "1_5_2_abcd");
+        assert_eq!(
+            parquet_object_name("parquet", "test", "t 1", "1/5_2_write.sst"),
+            "parquet/test/t%201/1-5_2.parquet"
+        );
+        assert_eq!(
+            parquet_object_name("", "d", "t", "x_write.sst"),
+            "d/t/x.parquet"
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! One export run: load the backup's metadata, plan, export every range, report.
+//!
+//! Ranges are independent, so `concurrency` workers take them from a shared counter; results are
+//! put back in plan order, which keeps reports (and re-runs) deterministic.
+
+pub mod layout;
+mod range;
+pub mod report;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::batch::BatchLimits;
+use crate::meta::{self, MetaVersion, TableSchema};
+use crate::proto::backup::StorageBackend;
+use crate::sink::parquet::ParquetOptions;
+use crate::storage::ExternalStorage;
+use crate::{Error, Result};
+
+use range::{export_range, RangeContext, RangeOutcome};
+use report::{BackupSummary, ExportReport, SkipCounters, SkippedFileReport, Totals};
+
+/// Default `--output-prefix`.
+pub const DEFAULT_OUTPUT_PREFIX: &str = "parquet";
+
+/// The name of the root metadata object BR writes last.
+const BACKUPMETA: &str = "backupmeta";
+
+/// What to export and how.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// The backup root.
+    pub input: StorageBackend,
+    /// Where Parquet files go.
+    pub output: StorageBackend,
+    /// Object-name prefix inside the output.
+    pub output_prefix: String,
+    /// Parquet writer settings.
+    pub parquet: ParquetOptions,
+    /// Human name of the codec, for the report.
+    pub compression_name: String,
+    /// Record batch limits.
+    pub batch: BatchLimits,
+    /// Ranges exported at once.
+    pub concurrency: usize,
+}
+
+impl ExportOptions {
+    /// Defaults for everything but the locations.
+    pub fn new(input: StorageBackend, output: StorageBackend) -> Self {
+        ExportOptions {
+            input,
+            output,
+            output_prefix: DEFAULT_OUTPUT_PREFIX.to_string(),
+            parquet: ParquetOptions::default(),
+            compression_name: "zstd(1)".into(),
+            batch: BatchLimits::default(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+/// One worker per core by default.
+pub fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs an export.
+pub fn run(options: &ExportOptions) -> Result<ExportReport> {
+    let started = Instant::now();
+    let input = ExternalStorage::open(&options.input, true)?;
+    if !input.exists(BACKUPMETA)? {
+        return Err(Error::Usage(format!(
+            "{}: no `backupmeta` here; point --input at the directory BR wrote the backup to \
+             (a backup without `backupmeta` did not finish)",
+            input.description()
+        )));
+    }
+    let backup = meta::load_backup(&mut |name| input.read(name))?;
+    let plan = meta::build_plan(&backup)?;
+    let output = ExternalStorage::open(&options.output, false)?;
+    let output_prefix = options.output_prefix.trim_matches('/').to_string();
+
+    let mut tables: HashMap<i64, Arc<TableSchema>> = HashMap::new();
+    for table in &plan.tables {
+        // Fail before reading any data if a table has a type we cannot write.
+        crate::batch::arrow_schema(table)?;
+        for id in table.physical_ids() {
+            tables.insert(id, table.clone());
+        }
+    }
+    let staging = tempfile::Builder::new()
+        .prefix("br-parquet-staging-")
+        .tempdir()
+        .map_err(|e| Error::io("temporary directory", e))?;
+    let metadata = vec![
+        ("br.cluster_id".to_string(), backup.cluster_id.to_string()),
+        (
+            "br.start_version".to_string(),
+            backup.start_version.to_string(),
+        ),
+        ("br.end_version".to_string(), backup.end_version.to_string()),
+    ];
+    let ctx = RangeContext {
+        input: &input,
+        output: &output,
+        output_prefix: &output_prefix,
+        staging: staging.path(),
+        parquet: &options.parquet,
+        batch: options.batch,
+        tables: &tables,
+        metadata: &metadata,
+    };
+    let outcomes = run_ranges(&ctx, &plan.ranges, options.concurrency.max(1))?;
+
+    let mut files = Vec::new();
+    let mut skipped = SkipCounters::default();
+    let mut totals = Totals::default();
+    for outcome in outcomes {
+        files.extend(outcome.files);
+        skipped += outcome.skipped;
+        totals.write_cf_entries += outcome.write_cf_entries;
+        totals.ssts_read += outcome.ssts_read;
+    }
+    let mut report = ExportReport {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        backup: BackupSummary {
+            cluster_id: backup.cluster_id,
+            cluster_version: backup.cluster_version.clone(),
+            start_version: backup.start_version,
+            end_version: backup.end_version,
+            meta_version: match backup.meta_version {
+                MetaVersion::V1 => "v1".into(),
+                MetaVersion::V2 => "v2".into(),
+            },
+        },
+        input: input.description().to_string(),
+        output: output.description().to_string(),
+        compression: options.compression_name.clone(),
+        tables: Vec::new(),
+        files,
+        skipped,
+        skipped_files: plan
+            .skipped_files
+            .iter()
+            .map(|f| SkippedFileReport {
+                name: f.name.clone(),
+                reason: f.reason.clone(),
+            })
+            .collect(),
+        totals,
+        elapsed_seconds: 0.0,
+    };
+    let all_tables: Vec<(String, String, i64)> = plan
+        .tables
+        .iter()
+        .map(|t| (t.db_name.clone(), t.table_name.clone(), t.table_id))
+        .collect();
+    report.summarize(&all_tables);
+    report.elapsed_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Exports every range with `workers` threads; the first error stops the others.
+fn run_ranges(
+    ctx: &RangeContext<'_>,
+    ranges: &[meta::RangePlan],
+    workers: usize,
+) -> Result<Vec<RangeOutcome>> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<RangeOutcome>>> =
+        Mutex::new((0..ranges.len()).map(|_| None).collect());
+    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.min(ranges.len().max(1)) {
+            scope.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(range) = ranges.get(index) else {
+                    return;
+                };
+                match export_range(ctx, range) {
+                    Ok(outcome) => {
+                        if let Ok(mut results) = results.lock() {
+                            if let Some(slot) = results.get_mut(index) {
+                                *slot = Some(outcome);
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        failed.store(true, Ordering::Relaxed);
+                        if let Ok(mut first) = first_error.lock() {
+                            // Report the error of the earliest range, so that reruns say the same.
+                            if first.as_ref().is_none_or(|(i, _)| index < *i) {
+                                *first = Some((index, error));
+                            }
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some((_, error)) = first_error.into_inner().ok().flatten() {
+        return Err(error);
+    }
+    Ok(results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect())
+}

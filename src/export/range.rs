@@ -1,0 +1,345 @@
+//! Exporting one backed-up range: a write-CF SST joined with its default-CF twin.
+//!
+//! Both SSTs are sorted by `z ‖ memcomparable(key) ‖ !ts`. A Put without an inline value points at
+//! the default-CF entry with the same key and its `start_ts`; since that entry's SST key is the write
+//! entry's key with the timestamp replaced, both files are walked once, in step (a merge join), and
+//! memory does not depend on the file sizes.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::batch::{BatchLimits, TableBatchBuilder};
+use crate::codec::key::{decode_data_key, parse_tidb_key, Handle, TidbKey};
+use crate::codec::mvcc::{WriteRecord, WriteType};
+use crate::meta::{RangePlan, TableSchema};
+use crate::sink::parquet::{ParquetFileWriter, ParquetOptions};
+use crate::sst::{SstEntries, SstReader, ValueType};
+use crate::storage::ExternalStorage;
+use crate::{Error, Result};
+
+use super::layout::parquet_object_name;
+use super::report::{FileReport, SkipCounters};
+
+/// Everything one range export needs, shared by all workers.
+pub(crate) struct RangeContext<'a> {
+    pub input: &'a ExternalStorage,
+    pub output: &'a ExternalStorage,
+    pub output_prefix: &'a str,
+    pub staging: &'a Path,
+    pub parquet: &'a ParquetOptions,
+    pub batch: BatchLimits,
+    /// Physical table id → the logical table it belongs to.
+    pub tables: &'a HashMap<i64, Arc<TableSchema>>,
+    /// Footer metadata common to every file.
+    pub metadata: &'a [(String, String)],
+}
+
+/// What one range produced.
+#[derive(Debug, Default)]
+pub(crate) struct RangeOutcome {
+    pub files: Vec<FileReport>,
+    pub skipped: SkipCounters,
+    pub write_cf_entries: u64,
+    pub ssts_read: u64,
+}
+
+/// One output file in progress: the table's batch builder and its Parquet writer.
+struct TableOutput {
+    table: Arc<TableSchema>,
+    builder: TableBatchBuilder,
+    writer: Option<ParquetFileWriter>,
+}
+
+pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<RangeOutcome> {
+    let write_name = range.write.name.as_str();
+    let write_reader = open_sst(ctx.input, write_name)?;
+    let default_reader = match &range.default {
+        Some(file) => Some((file.name.as_str(), open_sst(ctx.input, &file.name)?)),
+        None => None,
+    };
+    let mut outcome = RangeOutcome {
+        ssts_read: 1 + u64::from(default_reader.is_some()),
+        ..Default::default()
+    };
+    let mut defaults = default_reader
+        .as_ref()
+        .map(|(name, reader)| DefaultCursor::new(name, reader.entries()));
+    let mut outputs: HashMap<i64, TableOutput> = HashMap::new();
+    let mut raw_key = Vec::new();
+    let mut target = Vec::new();
+
+    let mut entries = write_reader.entries();
+    while let Some(entry) = entries.next().map_err(|source| Error::Sst {
+        file: write_name.to_string(),
+        source,
+    })? {
+        outcome.write_cf_entries += 1;
+        let key_error = |message: String| Error::Decode {
+            file: write_name.to_string(),
+            table: "?".into(),
+            key: hex::encode(entry.user_key),
+            message,
+        };
+        if entry.value_type != ValueType::Value {
+            return Err(key_error(format!(
+                "unexpected RocksDB entry type {:?}; BR SSTs hold only puts",
+                entry.value_type
+            )));
+        }
+        let commit_ts =
+            decode_data_key(entry.user_key, &mut raw_key).map_err(|e| key_error(e.to_string()))?;
+        let (physical_id, handle) = match parse_tidb_key(&raw_key) {
+            Ok(TidbKey::Record { table_id, handle }) => (table_id, handle),
+            Ok(TidbKey::Index { .. }) => {
+                outcome.skipped.index_keys += 1;
+                continue;
+            }
+            Ok(_) => {
+                outcome.skipped.non_table_keys += 1;
+                continue;
+            }
+            Err(e) => return Err(key_error(e.to_string())),
+        };
+        let record_error = |table: &str, message: String| Error::Decode {
+            file: write_name.to_string(),
+            table: table.to_string(),
+            key: hex::encode(&raw_key),
+            message,
+        };
+        let Some(table) = ctx.tables.get(&physical_id) else {
+            outcome.skipped.other_table_rows += 1;
+            continue;
+        };
+        let table_name = table.qualified_name();
+        let handle = match handle {
+            Handle::Int(handle) => handle,
+            Handle::Common(_) => {
+                return Err(Error::Unsupported(format!(
+                    "{write_name}: table {table_name}: clustered (common handle) keys are not \
+                     supported by this version yet"
+                )))
+            }
+        };
+        let record = WriteRecord::parse(entry.value).map_err(|e| {
+            record_error(
+                &table_name,
+                format!("write record at commit_ts {commit_ts}: {e}"),
+            )
+        })?;
+        let value: &[u8] = match record.write_type {
+            WriteType::Put => match record.short_value {
+                Some(value) => value,
+                None => {
+                    let Some(cursor) = defaults.as_mut() else {
+                        return Err(record_error(
+                            &table_name,
+                            format!(
+                                "the row value lives in the default CF (start_ts {}), but the backup \
+                                 lists no default-CF SST for this range",
+                                record.start_ts
+                            ),
+                        ));
+                    };
+                    target.clear();
+                    target.extend_from_slice(
+                        entry
+                            .user_key
+                            .get(..entry.user_key.len() - 8)
+                            .unwrap_or_default(),
+                    );
+                    target.extend_from_slice(&(!record.start_ts).to_be_bytes());
+                    match cursor.find(&target)? {
+                        Some(value) => value,
+                        None => {
+                            return Err(record_error(
+                                &table_name,
+                                format!(
+                                    "default-CF value for start_ts {} is missing from {}",
+                                    record.start_ts, cursor.name
+                                ),
+                            ))
+                        }
+                    }
+                }
+            },
+            WriteType::Delete => {
+                outcome.skipped.delete_records += 1;
+                continue;
+            }
+            WriteType::Lock | WriteType::Rollback => {
+                outcome.skipped.lock_or_rollback_records += 1;
+                continue;
+            }
+        };
+        let output = match outputs.entry(table.table_id) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(TableOutput {
+                table: table.clone(),
+                builder: TableBatchBuilder::new(table.clone(), write_name, ctx.batch)?,
+                writer: None,
+            }),
+        };
+        if output.builder.push_row(physical_id, handle, value)? {
+            flush(ctx, range, output)?;
+        }
+    }
+    if let Some(cursor) = defaults.as_mut() {
+        outcome.skipped.orphan_default_values += cursor.drain()?;
+    }
+
+    let mut outputs: Vec<TableOutput> = outputs.into_values().collect();
+    outputs.sort_by_key(|o| o.table.table_id);
+    for mut output in outputs {
+        flush(ctx, range, &mut output)?;
+        let Some(writer) = output.writer.take() else {
+            continue;
+        };
+        let written = writer.finish()?;
+        let name = object_name(ctx, range, &output.table);
+        ctx.output.put_file(&written.path, &name)?;
+        std::fs::remove_file(&written.path)
+            .map_err(|e| Error::io(written.path.display().to_string(), e))?;
+        outcome.files.push(FileReport {
+            path: name,
+            db: output.table.db_name.clone(),
+            table: output.table.table_name.clone(),
+            source_sst: write_name.to_string(),
+            rows: written.rows,
+            size: written.size,
+            sha256: written.sha256,
+        });
+    }
+    Ok(outcome)
+}
+
+fn object_name(ctx: &RangeContext<'_>, range: &RangePlan, table: &TableSchema) -> String {
+    parquet_object_name(
+        ctx.output_prefix,
+        &table.db_name,
+        &table.table_name,
+        &range.write.name,
+    )
+}
+
+/// Turns the collected rows into a batch and appends it to the table's file, creating the file on
+/// first use.
+fn flush(ctx: &RangeContext<'_>, range: &RangePlan, output: &mut TableOutput) -> Result<()> {
+    let Some(batch) = output.builder.finish_batch()? else {
+        return Ok(());
+    };
+    let writer = match &mut output.writer {
+        Some(writer) => writer,
+        None => {
+            let staging = ctx.staging.join(format!(
+                "{}-{}.parquet.partial",
+                super::layout::sst_stem(&range.write.name),
+                output.table.table_id
+            ));
+            let mut metadata = ctx.metadata.to_vec();
+            metadata.push(("tidb.db".into(), output.table.db_name.clone()));
+            metadata.push(("tidb.table".into(), output.table.table_name.clone()));
+            metadata.push(("tidb.table_id".into(), output.table.table_id.to_string()));
+            metadata.push(("br.source_sst".into(), range.write.name.clone()));
+            output.writer.insert(ParquetFileWriter::create(
+                &staging,
+                output.builder.schema().clone(),
+                ctx.parquet,
+                metadata,
+            )?)
+        }
+    };
+    writer.write(&batch)
+}
+
+fn open_sst(storage: &ExternalStorage, name: &str) -> Result<SstReader<File>> {
+    let object = storage.open_local(name)?;
+    SstReader::open(object.file).map_err(|source| Error::Sst {
+        file: name.to_string(),
+        source,
+    })
+}
+
+/// Walks the default-CF SST in step with the write-CF SST.
+struct DefaultCursor<'r> {
+    name: &'r str,
+    entries: SstEntries<'r, File>,
+    key: Vec<u8>,
+    value: Vec<u8>,
+    /// Whether `key`/`value` hold an entry not yet consumed.
+    pending: bool,
+    exhausted: bool,
+    orphans: u64,
+}
+
+impl<'r> DefaultCursor<'r> {
+    fn new(name: &'r str, entries: SstEntries<'r, File>) -> Self {
+        DefaultCursor {
+            name,
+            entries,
+            key: Vec::new(),
+            value: Vec::new(),
+            pending: false,
+            exhausted: false,
+            orphans: 0,
+        }
+    }
+
+    fn advance(&mut self) -> Result<bool> {
+        if self.exhausted {
+            return Ok(false);
+        }
+        match self.entries.next().map_err(|source| Error::Sst {
+            file: self.name.to_string(),
+            source,
+        })? {
+            Some(entry) => {
+                self.key.clear();
+                self.key.extend_from_slice(entry.user_key);
+                self.value.clear();
+                self.value.extend_from_slice(entry.value);
+                self.pending = true;
+                Ok(true)
+            }
+            None => {
+                self.exhausted = true;
+                Ok(false)
+            }
+        }
+    }
+
+    /// The value stored under exactly `target`, skipping (and counting) smaller keys.
+    fn find(&mut self, target: &[u8]) -> Result<Option<&[u8]>> {
+        loop {
+            if !self.pending && !self.advance()? {
+                return Ok(None);
+            }
+            match self.key.as_slice().cmp(target) {
+                Ordering::Less => {
+                    self.orphans += 1;
+                    self.pending = false;
+                }
+                Ordering::Equal => {
+                    self.pending = false;
+                    return Ok(Some(&self.value));
+                }
+                Ordering::Greater => return Ok(None),
+            }
+        }
+    }
+
+    /// Counts the entries nobody asked for.
+    fn drain(&mut self) -> Result<u64> {
+        if self.pending {
+            self.orphans += 1;
+            self.pending = false;
+        }
+        while self.advance()? {
+            self.orphans += 1;
+            self.pending = false;
+        }
+        Ok(self.orphans)
+    }
+}

@@ -1,0 +1,247 @@
+//! The JSON report of a run (`--report`), and its one-paragraph human summary.
+//!
+//! Nothing is skipped silently: every key that did not become a row is counted under a reason.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::AddAssign;
+
+use serde::Serialize;
+
+/// What a whole run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    /// br-parquet's version.
+    pub tool_version: String,
+    /// The backup that was read.
+    pub backup: BackupSummary,
+    /// Input location (no secrets).
+    pub input: String,
+    /// Output location (no secrets).
+    pub output: String,
+    /// Parquet settings used.
+    pub compression: String,
+    /// One entry per exported table, by `db.table`.
+    pub tables: Vec<TableReport>,
+    /// Every Parquet file written.
+    pub files: Vec<FileReport>,
+    /// Keys read that did not become rows, by reason.
+    pub skipped: SkipCounters,
+    /// Backup files that were not read, with the reason.
+    pub skipped_files: Vec<SkippedFileReport>,
+    /// Sums over all tables.
+    pub totals: Totals,
+    /// Wall-clock seconds.
+    pub elapsed_seconds: f64,
+}
+
+/// Facts about the backup itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupSummary {
+    /// PD cluster id.
+    pub cluster_id: u64,
+    /// TiDB cluster version that made it.
+    pub cluster_version: String,
+    /// 0 for a full backup.
+    pub start_version: u64,
+    /// The backup TSO.
+    pub end_version: u64,
+    /// `v1` or `v2`.
+    pub meta_version: String,
+}
+
+/// One exported table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableReport {
+    /// Database name.
+    pub db: String,
+    /// Table name.
+    pub table: String,
+    /// Logical table id.
+    pub table_id: i64,
+    /// Parquet files written.
+    pub files: u64,
+    /// Rows written.
+    pub rows: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// One Parquet file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// Object name in the output storage.
+    pub path: String,
+    /// Database name.
+    pub db: String,
+    /// Table name.
+    pub table: String,
+    /// The write-CF SST it was made from.
+    pub source_sst: String,
+    /// Rows.
+    pub rows: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the file.
+    pub sha256: String,
+}
+
+/// A backup file that was not exported.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedFileReport {
+    /// Its name in the backup.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Keys that did not become rows, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SkipCounters {
+    /// Index entries (`t{id}_i...`): BR backs up indexes, which are derived data.
+    pub index_keys: u64,
+    /// Keys that are neither row nor index keys.
+    pub non_table_keys: u64,
+    /// Row keys of tables that are not exported (no schema in the backup, or filtered out).
+    pub other_table_rows: u64,
+    /// `Delete` write records (incremental backups only).
+    pub delete_records: u64,
+    /// `Lock` and `Rollback` write records, which carry no data.
+    pub lock_or_rollback_records: u64,
+    /// Default-CF values that no write record referred to.
+    pub orphan_default_values: u64,
+}
+
+impl AddAssign for SkipCounters {
+    fn add_assign(&mut self, other: Self) {
+        self.index_keys += other.index_keys;
+        self.non_table_keys += other.non_table_keys;
+        self.other_table_rows += other.other_table_rows;
+        self.delete_records += other.delete_records;
+        self.lock_or_rollback_records += other.lock_or_rollback_records;
+        self.orphan_default_values += other.orphan_default_values;
+    }
+}
+
+/// Sums over the run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Totals {
+    /// Tables with at least one file.
+    pub tables: u64,
+    /// Parquet files.
+    pub files: u64,
+    /// Rows.
+    pub rows: u64,
+    /// Bytes of Parquet.
+    pub bytes: u64,
+    /// Write-CF entries read.
+    pub write_cf_entries: u64,
+    /// SSTs read (write and default CF).
+    pub ssts_read: u64,
+}
+
+impl ExportReport {
+    /// Fills `tables` and `totals` from `files`. `all_tables` lists every exported table, so that a
+    /// table with no rows still appears (with zeros).
+    pub(crate) fn summarize(&mut self, all_tables: &[(String, String, i64)]) {
+        let mut tables: BTreeMap<(String, String), TableReport> = all_tables
+            .iter()
+            .map(|(db, table, id)| {
+                let report = TableReport {
+                    db: db.clone(),
+                    table: table.clone(),
+                    table_id: *id,
+                    ..Default::default()
+                };
+                ((db.clone(), table.clone()), report)
+            })
+            .collect();
+        for file in &self.files {
+            let entry = tables
+                .entry((file.db.clone(), file.table.clone()))
+                .or_default();
+            entry.files += 1;
+            entry.rows += file.rows;
+            entry.bytes += file.size;
+        }
+        self.tables = tables.into_values().collect();
+        self.totals.tables = self.tables.iter().filter(|t| t.files > 0).count() as u64;
+        self.totals.files = self.files.len() as u64;
+        self.totals.rows = self.files.iter().map(|f| f.rows).sum();
+        self.totals.bytes = self.files.iter().map(|f| f.size).sum();
+    }
+}
+
+impl fmt::Display for ExportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.totals;
+        writeln!(
+            f,
+            "exported {} rows of {} tables into {} Parquet files ({}) in {:.1}s",
+            t.rows,
+            t.tables,
+            t.files,
+            human_bytes(t.bytes),
+            self.elapsed_seconds
+        )?;
+        writeln!(f, "  from {} ({} SSTs read)", self.input, t.ssts_read)?;
+        writeln!(f, "  to   {}", self.output)?;
+        let s = &self.skipped;
+        writeln!(
+            f,
+            "  skipped keys: {} index, {} rows of other tables, {} non-table, {} delete, {} lock/rollback, {} orphan default values",
+            s.index_keys,
+            s.other_table_rows,
+            s.non_table_keys,
+            s.delete_records,
+            s.lock_or_rollback_records,
+            s.orphan_default_values
+        )?;
+        if !self.skipped_files.is_empty() {
+            writeln!(
+                f,
+                "  skipped files: {} (see the report)",
+                self.skipped_files.len()
+            )?;
+        }
+        for table in &self.tables {
+            writeln!(
+                f,
+                "  {}.{}: {} rows, {} files, {}",
+                table.db,
+                table.table,
+                table.rows,
+                table.files,
+                human_bytes(table.bytes)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS.get(unit).copied().unwrap_or("B"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+}

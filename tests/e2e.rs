@@ -1,0 +1,402 @@
+//! End to end: backups written by the test kit (and the bundled sample) are exported by the real
+//! `tikv-ctl` binary, and the Parquet files are read back by pyarrow and DuckDB
+//! (`tests/python/check_parquet.py`), which compare every value with what the backup holds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use br_parquet::testkit::sample::sample_tables;
+use br_parquet::testkit::{tp, BackupWriter, Cell, MetaLayout, TestColumn, TestRow, TestTable};
+use serde_json::json;
+
+fn tikv_ctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(args)
+        .output()
+        .expect("run tikv-ctl")
+}
+
+fn export(input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "br",
+        "parquet-export",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    tikv_ctl(&args)
+}
+
+fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "tikv-ctl failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The Python with pyarrow and duckdb that `scripts/test.sh` sets up. Under CI a missing one fails
+/// the test; elsewhere the value check is skipped with a notice.
+fn python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("BR_PARQUET_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let ok = Command::new(&candidate)
+        .args(["-c", "import pyarrow, duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "pyarrow/duckdb Python not found at {}; run scripts/test.sh",
+            candidate.display()
+        );
+    }
+    eprintln!("NOTICE: pyarrow/duckdb not found; run scripts/test.sh to check values");
+    None
+}
+
+/// Reads every exported file back with pyarrow and DuckDB and compares all values.
+fn check_values(output: &Path, tables: &[TestTable], prefix: &str) {
+    let Some(python) = python() else { return };
+    let expected =
+        json!({"tables": tables.iter().map(|t| t.expected_json(prefix)).collect::<Vec<_>>()});
+    let expected_path = output.join("expected.json");
+    std::fs::write(&expected_path, serde_json::to_vec(&expected).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_parquet.py");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(output)
+        .arg(&expected_path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "value check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains(" 0 mismatches"), "{stdout}");
+}
+
+fn report(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn bundled_sample_is_what_the_generator_writes() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-backup");
+    let fresh = tempfile::tempdir().unwrap();
+    BackupWriter {
+        rows_per_range: 16,
+        ..Default::default()
+    }
+    .write(fresh.path(), &sample_tables())
+    .unwrap();
+    let mut names = Vec::new();
+    for entry in walk(fresh.path()) {
+        let relative = entry.strip_prefix(fresh.path()).unwrap();
+        let committed_bytes = std::fs::read(committed.join(relative))
+            .unwrap_or_else(|e| panic!("{} missing from the sample: {e}", relative.display()));
+        assert_eq!(
+            std::fs::read(&entry).unwrap(),
+            committed_bytes,
+            "{} differs",
+            relative.display()
+        );
+        names.push(relative.to_path_buf());
+    }
+    assert_eq!(
+        names.len(),
+        walk(&committed).len(),
+        "the sample has extra files"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn bundled_sample_exports_every_value() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-backup");
+    let out = tempfile::tempdir().unwrap();
+    let report_path = out.path().join("report.json");
+    let run = export(
+        &sample,
+        out.path(),
+        &["--report", report_path.to_str().unwrap()],
+    );
+    assert_success(&run);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("exported 125 rows of 3 tables"), "{stdout}");
+
+    let report = report(&report_path);
+    assert_eq!(report["totals"]["rows"], 125);
+    assert_eq!(report["backup"]["meta_version"], "v2");
+    // One index range per physical table, 125 index entries, all skipped and counted.
+    assert_eq!(report["skipped"]["index_keys"], 125);
+    assert_eq!(report["skipped"]["orphan_default_values"], 0);
+    for file in report["files"].as_array().unwrap() {
+        let path = out.path().join(file["path"].as_str().unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(file["size"], bytes.len());
+        use sha2::Digest;
+        assert_eq!(file["sha256"], hex::encode(sha2::Sha256::digest(&bytes)));
+    }
+    assert!(out.path().join("parquet/analytics/page%20views").is_dir());
+    check_values(out.path(), &sample_tables(), "parquet");
+}
+
+fn wide_table(rows: i64) -> TestTable {
+    let mut table = TestTable::new(
+        "db",
+        "wide",
+        300,
+        vec![
+            TestColumn::new(1, "i8", tp::TINY),
+            TestColumn::new(2, "i16", tp::SHORT),
+            TestColumn::new(3, "i24", tp::INT24),
+            TestColumn::new(4, "i32", tp::LONG),
+            TestColumn::new(5, "i64", tp::LONGLONG),
+            TestColumn::new(6, "u8", tp::TINY).unsigned(),
+            TestColumn::new(7, "u16", tp::SHORT).unsigned(),
+            TestColumn::new(8, "u24", tp::INT24).unsigned(),
+            TestColumn::new(9, "u32", tp::LONG).unsigned(),
+            TestColumn::new(10, "u64", tp::LONGLONG).unsigned(),
+            TestColumn::new(11, "f32", tp::FLOAT),
+            TestColumn::new(12, "f64", tp::DOUBLE),
+            TestColumn::text(13, "s", tp::VARCHAR),
+            TestColumn::binary(14, "b", tp::STRING),
+            TestColumn::text(15, "added", tp::VARCHAR).origin_default(json!("dflt")),
+            TestColumn::new(16, "added_int", tp::LONG)
+                .not_null()
+                .origin_default(json!("-7")),
+        ],
+    );
+    let extremes = [
+        (
+            i8::MIN as i64,
+            i16::MIN as i64,
+            -(1 << 23),
+            i32::MIN as i64,
+            i64::MIN,
+            0u64,
+            0,
+            0,
+            0,
+            0u64,
+        ),
+        (
+            i8::MAX as i64,
+            i16::MAX as i64,
+            (1 << 23) - 1,
+            i32::MAX as i64,
+            i64::MAX,
+            255,
+            65535,
+            (1 << 24) - 1,
+            u32::MAX as u64,
+            u64::MAX,
+        ),
+    ];
+    for handle in 0..rows {
+        let (a, b, c, d, e, f, g, h, i, j) = extremes[(handle % 2) as usize];
+        let long = handle % 3 == 0;
+        let mut cells = vec![
+            (1, Cell::Int(a)),
+            (2, Cell::Int(b)),
+            (3, Cell::Int(c)),
+            (4, Cell::Int(d)),
+            (5, Cell::Int(e)),
+            (6, Cell::Uint(f)),
+            (7, Cell::Uint(g)),
+            (8, Cell::Uint(h)),
+            (9, Cell::Uint(i)),
+            (10, Cell::Uint(j)),
+            (
+                11,
+                Cell::Float(if handle % 2 == 0 {
+                    f32::MIN_POSITIVE as f64
+                } else {
+                    -3.25
+                }),
+            ),
+            (
+                12,
+                Cell::Float(if handle % 2 == 0 { f64::MAX } else { -0.1 }),
+            ),
+            (
+                13,
+                if handle % 5 == 0 {
+                    Cell::Null
+                } else if long {
+                    Cell::Str("é".repeat(200 + handle as usize % 50))
+                } else {
+                    Cell::Str(String::new())
+                },
+            ),
+            (14, Cell::Bytes(vec![0, 0xff, handle as u8])),
+        ];
+        if handle % 4 == 0 {
+            cells.push((15, Cell::Str("set".into())));
+            cells.push((16, Cell::Int(handle)));
+        }
+        table.rows.push(TestRow::new(handle - rows / 2, cells));
+    }
+    table
+}
+
+#[test]
+fn all_layouts_and_codecs_round_trip() {
+    use br_parquet::sst::{CompressionType, WriterOptions};
+    let tables = vec![wide_table(700)];
+    let cases = [
+        (MetaLayout::V1, CompressionType::None, "zstd"),
+        (MetaLayout::V2, CompressionType::Lz4, "snappy"),
+        (MetaLayout::V2, CompressionType::Zstd, "gzip"),
+        (MetaLayout::V1, CompressionType::Snappy, "none"),
+    ];
+    for (layout, sst_compression, parquet_compression) in cases {
+        let backup = tempfile::tempdir().unwrap();
+        BackupWriter {
+            layout,
+            rows_per_range: 256,
+            sst: WriterOptions {
+                compression: sst_compression,
+                block_size: 4096,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .write(backup.path(), &tables)
+        .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let run = export(
+            backup.path(),
+            out.path(),
+            &[
+                "--compression",
+                parquet_compression,
+                "--row-group-size",
+                "100",
+                "--concurrency",
+                "2",
+            ],
+        );
+        assert_success(&run);
+        let files = walk(&out.path().join("parquet/db/wide"));
+        assert_eq!(
+            files.len(),
+            3,
+            "700 rows in ranges of 256 make 3 files: {files:?}"
+        );
+        check_values(out.path(), &tables, "parquet");
+    }
+}
+
+#[test]
+fn flipped_byte_in_a_data_block_fails_naming_file_and_offset() {
+    let backup = tempfile::tempdir().unwrap();
+    let written = BackupWriter::default()
+        .write(backup.path(), &[wide_table(50)])
+        .unwrap();
+    let victim = written.write_ssts.first().unwrap();
+    let path = backup.path().join(victim);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 0x40; // inside the first data block, which starts at offset 0
+    std::fs::write(&path, bytes).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let run = export(backup.path(), out.path(), &[]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains(victim.as_str()), "{stderr}");
+    assert!(stderr.contains("offset 0"), "{stderr}");
+    assert!(stderr.contains("checksum mismatch"), "{stderr}");
+    assert!(
+        walk(out.path())
+            .iter()
+            .all(|p| p.extension().is_none_or(|e| e != "parquet")),
+        "no Parquet file may be published for a failed range"
+    );
+}
+
+#[test]
+fn missing_sst_is_a_clear_error() {
+    let backup = tempfile::tempdir().unwrap();
+    let written = BackupWriter::default()
+        .write(backup.path(), &[wide_table(10)])
+        .unwrap();
+    std::fs::remove_file(backup.path().join(&written.write_ssts[0])).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let run = export(backup.path(), out.path(), &[]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{} (listed in backupmeta, missing from",
+            written.write_ssts[0]
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn not_a_backup_and_bad_flags() {
+    let empty = tempfile::tempdir().unwrap();
+    let run = export(empty.path(), empty.path(), &[]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no `backupmeta` here"));
+
+    let run = tikv_ctl(&[
+        "br-parquet-export",
+        "--input",
+        "s3://bucket/x",
+        "--output",
+        "/tmp/x",
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("not supported"));
+
+    let run = tikv_ctl(&["br", "parquet-export", "--input", "/x"]);
+    assert_eq!(run.status.code(), Some(2));
+}
+
+#[test]
+fn br_parquet_only_writes_into_the_backup_storage() {
+    let backup = tempfile::tempdir().unwrap();
+    BackupWriter::default()
+        .write(backup.path(), &sample_tables())
+        .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_br"))
+        .args([
+            "backup",
+            "full",
+            "-s",
+            &format!("local://{}", backup.path().display()),
+            "--parquet-only",
+            "--parquet-output-prefix",
+            "lake",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&run);
+    check_values(backup.path(), &sample_tables(), "lake");
+}
