@@ -2,7 +2,9 @@
 # Regenerates the real-RocksDB SST fixtures in tests/data/sst/ (used by tests/sst_rocksdb.rs).
 #
 # Needs Debian's `rocksdb-tools` (7.8.3: `apt-get install -y rocksdb-tools`), which gives `ldb` and
-# `sst_dump`. Run from anywhere: `scripts/gen-sst-fixtures.sh [OUT_DIR]` (default tests/data/sst).
+# `sst_dump`, and python3 with venv + pip reaching PyPI (the format_version 6 fixtures come from
+# RocksDB 9.8.4 inside the `rocksdict` wheel, installed into a scratch virtualenv). Takes ~15 s.
+# Run from anywhere: `scripts/gen-sst-fixtures.sh [OUT_DIR]` (default tests/data/sst).
 #
 # How: for every fixture a scratch DB is created with `ldb`, its newest OPTIONS file is edited to pick
 # format_version, checksum, index type, compression, block sizes, ..., and then
@@ -17,9 +19,10 @@
 # `sst_dump --command=verify`.
 #
 # Key/value content is a pure function of the fixture's parameters, so the scan files are
-# reproducible byte for byte. The .sst files are not quite: RocksDB stores a random session id and
-# unique id in the properties block, so regenerating changes a few bytes there (and the corrupt-file
-# test in tests/sst_rocksdb.rs, which pins a block offset, may need its expected text updated).
+# reproducible byte for byte, and so are the data blocks below format_version 6 (the corrupt-file
+# tests in tests/sst_rocksdb.rs pin block offsets and checksums of one). What differs between runs:
+# the properties block (RocksDB stores a random session id and unique id there) and, from
+# format_version 6, every checksum (seeded per file).
 set -euo pipefail
 
 command -v ldb >/dev/null && command -v sst_dump >/dev/null || {
@@ -127,24 +130,23 @@ XXH64=checksum=kxxHash64
 XXH3=checksum=kXXH3
 # TiKV's defaults: format_version 2, CRC32c, and LZ4 (or ZSTD on the bottom levels).
 fixture fv2_crc32c_none_binary ascii 400 format_version=2 $CRC compression=kNoCompression
-fixture fv2_crc32c_snappy_binary tidb 500 format_version=2 $CRC compression=kSnappyCompression
-fixture fv2_crc32c_zlib_binary tidb 500 format_version=2 $CRC compression=kZlibCompression
-fixture fv2_crc32c_lz4_binary tidb 1000 format_version=2 $CRC compression=kLZ4Compression \
-    block_size=4096
+fixture fv2_crc32c_snappy_binary tidb 400 format_version=2 $CRC compression=kSnappyCompression
+fixture fv2_crc32c_zlib_binary tidb 400 format_version=2 $CRC compression=kZlibCompression
+fixture fv2_crc32c_lz4_binary tidb 600 format_version=2 $CRC compression=kLZ4Compression
 fixture fv2_crc32c_lz4hc_binary ascii 400 format_version=2 $CRC compression=kLZ4HCCompression
-fixture fv2_crc32c_zstd_binary tidb 500 format_version=2 $CRC compression=kZSTD
+fixture fv2_crc32c_zstd_binary tidb 400 format_version=2 $CRC compression=kZSTD
 fixture fv2_xxh64_zstd_hash tidb 400 format_version=2 $XXH64 compression=kZSTD \
     index_type=kHashSearch prefix_extractor=rocksdb.CappedPrefix.10 \
     data_block_index_type=kDataBlockBinaryAndHash
 fixture fv3_xxh32_snappy_binary ascii 400 format_version=3 $XXH32 compression=kSnappyCompression \
     block_restart_interval=4
-fixture fv3_xxh64_zlib_twolevel tidb 500 format_version=3 $XXH64 compression=kZlibCompression \
+fixture fv3_xxh64_zlib_twolevel tidb 400 format_version=3 $XXH64 compression=kZlibCompression \
     index_type=kTwoLevelIndexSearch
 fixture fv3_crc32c_none_firstkey tidb 300 format_version=3 $CRC compression=kNoCompression \
     index_type=kBinarySearchWithFirstKey
-fixture fv4_xxh3_lz4_binary tidb 500 format_version=4 $XXH3 compression=kLZ4Compression \
+fixture fv4_xxh3_lz4_binary tidb 400 format_version=4 $XXH3 compression=kLZ4Compression \
     index_block_restart_interval=4
-fixture fv4_crc32c_zstd_twolevel tidb 600 format_version=4 $CRC compression=kZSTD \
+fixture fv4_crc32c_zstd_twolevel tidb 400 format_version=4 $CRC compression=kZSTD \
     index_type=kTwoLevelIndexSearch index_block_restart_interval=3 \
     filter_policy=bloomfilter:10:false partition_filters=true
 fixture fv4_xxh64_none_hash ascii 400 format_version=4 $XXH64 compression=kNoCompression \
@@ -154,15 +156,15 @@ fixture fv4_xxh32_lz4hc_datahash tidb 400 format_version=4 $XXH32 compression=kL
     data_block_index_type=kDataBlockBinaryAndHash index_block_restart_interval=16
 fixture fv5_xxh3_none_binary ascii 400 format_version=5 $XXH3 compression=kNoCompression \
     filter_policy=bloomfilter:10:false
-fixture fv5_xxh3_zstd_twolevel_datahash tidb 600 format_version=5 $XXH3 compression=kZSTD \
+fixture fv5_xxh3_zstd_twolevel_datahash tidb 400 format_version=5 $XXH3 compression=kZSTD \
     index_type=kTwoLevelIndexSearch data_block_index_type=kDataBlockBinaryAndHash \
     index_block_restart_interval=2
 fixture fv5_xxh32_lz4_firstkey ascii 400 format_version=5 $XXH32 compression=kLZ4Compression \
     index_type=kBinarySearchWithFirstKey index_block_restart_interval=4
-fixture fv5_crc32c_snappy_twolevel tidb 500 format_version=5 $CRC \
+fixture fv5_crc32c_snappy_twolevel tidb 400 format_version=5 $CRC \
     compression=kSnappyCompression index_type=kTwoLevelIndexSearch \
     index_block_restart_interval=4
-fixture fv5_xxh3_zstd_dict tidb 500 format_version=5 $XXH3 compression=kZSTD \
+fixture fv5_xxh3_zstd_dict tidb 400 format_version=5 $XXH3 compression=kZSTD \
     "compression_opts={max_dict_buffer_bytes=0;enabled=false;max_dict_bytes=4096;parallel_threads=1;zstd_max_train_bytes=0;level=32767;use_zstd_dict_trainer=true;strategy=0;window_bits=-14;}"
 fixture fv5_xxh64_zlib_noindexcompress ascii 300 format_version=5 $XXH64 compression=kZlibCompression \
     enable_index_compression=false block_restart_interval=1
@@ -206,11 +208,12 @@ ldb --db="$db" ingest_extern_sst "$WORK/ingest.sst" --write_global_seqno --allow
 ingested=$(ls -t "$db"/*.sst | head -1)
 finish ingested_global_seqno_fv2_crc32c_snappy "$ingested"
 
-# format_version 6 and 7 (context checksums, checksummed footer, index handle in the metaindex):
-# RocksDB 7.8.3 cannot write them, so these come from RocksDB 9.8.4 as bundled in the `rocksdict`
+# format_version 6 (context checksums, checksummed footer, index handle in the metaindex):
+# RocksDB 7.8.3 cannot write it, so these come from RocksDB 9.8.4 as bundled in the `rocksdict`
 # wheel (PyPI), installed into a scratch virtualenv. sst_dump 7.8.3 cannot read them either, so the
 # script writes the scan file from the input itself, after checking that RocksDB reads the file
-# back (ingested into a scratch DB) with exactly that content.
+# back (ingested into a scratch DB) with exactly that content. There is no format_version 7
+# fixture: 9.8.4 rejects it (it arrived in RocksDB 10.4), and no newer RocksDB is packaged here.
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install --quiet rocksdict==0.3.29
 "$WORK/venv/bin/python" - "$OUT" "$WORK" <<'PY'
@@ -264,10 +267,10 @@ def fixture(name, fv, checksum, compression, n, index_type=None, data_hash=False
 fixture("fv6_xxh3_lz4_binary", 6, ChecksumType.xxh3(), DBCompressionType.lz4(), 400,
         index_restart=4)
 fixture("fv6_crc32c_zstd_twolevel_datahash", 6, ChecksumType.crc32c(), DBCompressionType.zstd(),
-        500, index_type=BlockBasedIndexType.two_level_index_search(), data_hash=True,
+        400, index_type=BlockBasedIndexType.two_level_index_search(), data_hash=True,
         index_restart=2)
-fixture("fv7_xxh64_snappy_binary", 7, ChecksumType.xxhash64(), DBCompressionType.snappy(), 400)
-fixture("fv7_xxh32_zlib_twolevel", 7, ChecksumType.xxhash(), DBCompressionType.zlib(), 300,
+fixture("fv6_xxh64_snappy_binary", 6, ChecksumType.xxhash64(), DBCompressionType.snappy(), 400)
+fixture("fv6_xxh32_zlib_twolevel", 6, ChecksumType.xxhash(), DBCompressionType.zlib(), 300,
         index_type=BlockBasedIndexType.two_level_index_search())
 PY
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, once per machine:
 #   - Debian rocksdb-tools (sst_dump, ldb): the real RocksDB the SST reader is checked against;
-#   - a Python venv at .venv with pyarrow and duckdb, which read our Parquet output back.
+#   - a Python venv at .venv with pyarrow and duckdb, which read our Parquet output back, and
+#     pyiceberg and fastavro, which read our Iceberg tables and their Avro manifests.
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +14,22 @@ if ! command -v sst_dump >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rocksdb-tools >/dev/null
 fi
 
-if ! .venv/bin/python -c "import pyarrow, duckdb" >/dev/null 2>&1; then
-  echo "setup: creating .venv with pyarrow and duckdb" >&2
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb
+if ! .venv/bin/python -c "import pyarrow, duckdb, pyiceberg, fastavro" >/dev/null 2>&1; then
+  echo "setup: creating .venv with pyarrow, duckdb, pyiceberg and fastavro" >&2
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb pyiceberg fastavro
+fi
+
+# Local object-store servers for tests/storage_servers.rs, all started by the tests on 127.0.0.1:
+#   - moto (S3) and gcp-storage-emulator (GCS, reads only; see docs/storage.md) in the same .venv;
+#   - azurite 3.37.0 (Azure Blob) under node_modules/.
+if ! .venv/bin/python -c "import moto.server, gcp_storage_emulator" >/dev/null 2>&1; then
+  echo "setup: installing moto[server] and gcp-storage-emulator into .venv" >&2
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check 'moto[server]' gcp-storage-emulator
+fi
+
+if [ ! -x node_modules/.bin/azurite-blob ]; then
+  echo "setup: installing azurite 3.37.0 (npm) into node_modules" >&2
+  npm install --no-audit --no-fund --no-save azurite@3.37.0 >/dev/null
 fi

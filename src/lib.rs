@@ -7,6 +7,8 @@
 //! ```
 //!
 //! * [`storage`]: one [`storage::ExternalStorage`] over `object_store` for every BR backend.
+//! * [`crypter`] and [`integrity`] sit beside `storage`: BR's AES-CTR `--crypter.*` decryption,
+//!   and SHA-256 checks of objects against `backupmeta`.
 //! * [`meta`]: `backupmeta` (v1 and v2 MetaFile indexes), TiDB schema JSON, the export plan.
 //! * [`sst`]: a pure-Rust reader (and writer) of RocksDB block-based tables.
 //! * [`codec`]: TiKV/TiDB byte formats: keys, MVCC write records, row formats v1/v2, datums.
@@ -22,8 +24,10 @@
 pub mod batch;
 pub mod cli;
 pub mod codec;
+pub mod crypter;
 pub mod error;
 pub mod export;
+pub mod integrity;
 pub mod meta;
 pub mod proto;
 pub mod sink;

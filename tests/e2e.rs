@@ -368,7 +368,7 @@ fn not_a_backup_and_bad_flags() {
     let run = tikv_ctl(&[
         "br-parquet-export",
         "--input",
-        "s3://bucket/x",
+        "hdfs://nn:9000/x",
         "--output",
         "/tmp/x",
     ]);

@@ -1,7 +1,8 @@
 //! The SST reader and writer against real RocksDB.
 //!
 //! * Fixtures in `tests/data/sst/` were written by RocksDB itself (`scripts/gen-sst-fixtures.sh`:
-//!   Debian's `ldb`/`sst_dump` 7.8.3, and the `rocksdict` wheel for format_version 6 and 7).
+//!   Debian's `ldb`/`sst_dump` 7.8.3, and RocksDB 9.8.4 from the `rocksdict` wheel for
+//!   format_version 6).
 //!   Each `X.sst` has `X.scan.txt`, RocksDB's own scan (`sst_dump --command=scan --output_hex`),
 //!   and our full scan must equal it entry for entry.
 //! * Files written by [`SstWriter`] must pass real `sst_dump --command=verify` and scan to the
@@ -57,28 +58,123 @@ use IndexType::{BinarySearch, BinarySearchWithFirstKey, HashSearch, TwoLevelInde
 
 /// Every readable fixture (the bzip2 one has its own test).
 const FIXTURES: &[Fixture] = &[
-    fx("fv2_crc32c_none_binary", 2, Crc32c, BinarySearch, "NoCompression"),
-    fx("fv2_crc32c_snappy_binary", 2, Crc32c, BinarySearch, "Snappy"),
+    fx(
+        "fv2_crc32c_none_binary",
+        2,
+        Crc32c,
+        BinarySearch,
+        "NoCompression",
+    ),
+    fx(
+        "fv2_crc32c_snappy_binary",
+        2,
+        Crc32c,
+        BinarySearch,
+        "Snappy",
+    ),
     fx("fv2_crc32c_zlib_binary", 2, Crc32c, BinarySearch, "Zlib"),
     fx("fv2_crc32c_lz4_binary", 2, Crc32c, BinarySearch, "LZ4"),
     fx("fv2_crc32c_lz4hc_binary", 2, Crc32c, BinarySearch, "LZ4HC"),
     fx("fv2_crc32c_zstd_binary", 2, Crc32c, BinarySearch, "ZSTD"),
     fx("fv2_xxh64_zstd_hash", 2, XxHash64, HashSearch, "ZSTD"),
     fx("fv3_xxh32_snappy_binary", 3, XxHash, BinarySearch, "Snappy"),
-    fx("fv3_xxh64_zlib_twolevel", 3, XxHash64, TwoLevelIndexSearch, "Zlib"),
-    fx("fv3_crc32c_none_firstkey", 3, Crc32c, BinarySearchWithFirstKey, "NoCompression"),
+    fx(
+        "fv3_xxh64_zlib_twolevel",
+        3,
+        XxHash64,
+        TwoLevelIndexSearch,
+        "Zlib",
+    ),
+    fx(
+        "fv3_crc32c_none_firstkey",
+        3,
+        Crc32c,
+        BinarySearchWithFirstKey,
+        "NoCompression",
+    ),
     fx("fv4_xxh3_lz4_binary", 4, Xxh3, BinarySearch, "LZ4"),
-    fx("fv4_crc32c_zstd_twolevel", 4, Crc32c, TwoLevelIndexSearch, "ZSTD"),
-    fx("fv4_xxh64_none_hash", 4, XxHash64, HashSearch, "NoCompression"),
+    fx(
+        "fv4_crc32c_zstd_twolevel",
+        4,
+        Crc32c,
+        TwoLevelIndexSearch,
+        "ZSTD",
+    ),
+    fx(
+        "fv4_xxh64_none_hash",
+        4,
+        XxHash64,
+        HashSearch,
+        "NoCompression",
+    ),
     fx("fv4_xxh32_lz4hc_datahash", 4, XxHash, BinarySearch, "LZ4HC"),
-    fx("fv5_xxh3_none_binary", 5, Xxh3, BinarySearch, "NoCompression"),
-    fx("fv5_xxh3_zstd_twolevel_datahash", 5, Xxh3, TwoLevelIndexSearch, "ZSTD"),
-    fx("fv5_xxh32_lz4_firstkey", 5, XxHash, BinarySearchWithFirstKey, "LZ4"),
-    fx("fv5_crc32c_snappy_twolevel", 5, Crc32c, TwoLevelIndexSearch, "Snappy"),
+    fx(
+        "fv5_xxh3_none_binary",
+        5,
+        Xxh3,
+        BinarySearch,
+        "NoCompression",
+    ),
+    fx(
+        "fv5_xxh3_zstd_twolevel_datahash",
+        5,
+        Xxh3,
+        TwoLevelIndexSearch,
+        "ZSTD",
+    ),
+    fx(
+        "fv5_xxh32_lz4_firstkey",
+        5,
+        XxHash,
+        BinarySearchWithFirstKey,
+        "LZ4",
+    ),
+    fx(
+        "fv5_crc32c_snappy_twolevel",
+        5,
+        Crc32c,
+        TwoLevelIndexSearch,
+        "Snappy",
+    ),
     fx("fv5_xxh3_zstd_dict", 5, Xxh3, BinarySearch, "ZSTD"),
-    fx("fv5_xxh64_zlib_noindexcompress", 5, XxHash64, BinarySearch, "Zlib"),
+    fx(
+        "fv5_xxh64_zlib_noindexcompress",
+        5,
+        XxHash64,
+        BinarySearch,
+        "Zlib",
+    ),
     fx("db_flush_fv5_xxh3_lz4", 5, Xxh3, BinarySearch, "LZ4"),
-    fx("ingested_global_seqno_fv2_crc32c_snappy", 2, Crc32c, BinarySearch, "Snappy"),
+    fx(
+        "ingested_global_seqno_fv2_crc32c_snappy",
+        2,
+        Crc32c,
+        BinarySearch,
+        "Snappy",
+    ),
+    // RocksDB 9.8.4 (rocksdict): context checksums, checksummed footer, index in the metaindex.
+    fx("fv6_xxh3_lz4_binary", 6, Xxh3, BinarySearch, "LZ4"),
+    fx(
+        "fv6_crc32c_zstd_twolevel_datahash",
+        6,
+        Crc32c,
+        TwoLevelIndexSearch,
+        "ZSTD",
+    ),
+    fx(
+        "fv6_xxh64_snappy_binary",
+        6,
+        XxHash64,
+        BinarySearch,
+        "Snappy",
+    ),
+    fx(
+        "fv6_xxh32_zlib_twolevel",
+        6,
+        XxHash,
+        TwoLevelIndexSearch,
+        "Zlib",
+    ),
 ];
 
 /// Our full scan in `sst_dump --command=scan --output_hex` form.
@@ -119,10 +215,28 @@ fn every_fixture_scans_like_rocksdb() {
         let props = reader.properties();
         assert_eq!(props.index_type, f.index_type, "{}", f.name);
         assert_eq!(props.compression_name, f.compression, "{}", f.name);
-        assert_eq!(props.comparator_name, "leveldb.BytewiseComparator", "{}", f.name);
-        assert!(props.num_data_blocks > 10, "{}: {} data blocks", f.name, props.num_data_blocks);
+        assert_eq!(
+            props.comparator_name, "leveldb.BytewiseComparator",
+            "{}",
+            f.name
+        );
+        assert!(
+            props.num_data_blocks > 10,
+            "{}: {} data blocks",
+            f.name,
+            props.num_data_blocks
+        );
         if f.index_type == TwoLevelIndexSearch {
-            assert!(props.index_partitions > 1, "{}: {} partitions", f.name, props.index_partitions);
+            assert!(
+                props.index_partitions > 1,
+                "{}: {} partitions",
+                f.name,
+                props.index_partitions
+            );
+        }
+        if f.format_version >= 6 {
+            assert_ne!(reader.footer().base_context_checksum, 0, "{}", f.name);
+            assert_eq!(reader.footer().index, None, "{}", f.name);
         }
         let handles = reader.data_block_handles().unwrap();
         assert_eq!(handles.len() as u64, props.num_data_blocks, "{}", f.name);
@@ -165,8 +279,7 @@ fn sequence_numbers_and_value_types_from_real_files() {
     assert_eq!(first.value_type, br_parquet::sst::ValueType::Deletion);
 
     // An ingested external file: every entry takes the global seqno RocksDB assigned.
-    let reader =
-        SstReader::open(fixture_bytes("ingested_global_seqno_fv2_crc32c_snappy")).unwrap();
+    let reader = SstReader::open(fixture_bytes("ingested_global_seqno_fv2_crc32c_snappy")).unwrap();
     assert_eq!(reader.properties().external_sst_file_version, Some(2));
     assert_eq!(reader.properties().global_seqno, Some(5));
     let mut entries = reader.entries();
@@ -190,23 +303,44 @@ fn bzip2_is_reported_as_unsupported() {
     );
 }
 
-/// A fixture with one byte flipped in its fourth data block.
+/// A fixture with one byte flipped in its eleventh data block.
 #[test]
 fn flipped_byte_in_a_real_data_block() {
     let mut bytes = fixture_bytes("fv2_crc32c_lz4_binary");
-    let handles = SstReader::open(&bytes[..]).unwrap().data_block_handles().unwrap();
-    let block = handles[3];
-    assert_eq!(block, BlockHandle::new(5612, 1894));
-    bytes[(block.offset + 100) as usize] ^= 0x01;
+    let handles = SstReader::open(&bytes[..])
+        .unwrap()
+        .data_block_handles()
+        .unwrap();
+    let block = handles[10];
+    assert_eq!(block, BlockHandle::new(1439, 142));
+    bytes[(block.offset + block.size / 2) as usize] ^= 0x01;
     let reader = SstReader::open(&bytes[..]).unwrap();
     let err = scan_text(&reader).unwrap_err();
     assert!(matches!(err, SstError::ChecksumMismatch { .. }), "{err}");
-    assert_eq!(err.block_offset(), Some(5612));
+    assert_eq!(err.block_offset(), Some(1439));
     assert_eq!(
         err.to_string(),
-        "data block at offset 5612 (size 1894): checksum mismatch (kCRC32c): stored 0xb582b98e, \
-         computed 0xd0bd967b"
+        "data block at offset 1439 (size 142): checksum mismatch (kCRC32c): stored 0x66aaa4fe, \
+         computed 0x438eb459"
     );
+}
+
+/// The same in a format_version 6 file, whose checksums include the block offset.
+#[test]
+fn flipped_byte_in_a_real_v6_data_block() {
+    let mut bytes = fixture_bytes("fv6_xxh3_lz4_binary");
+    let handles = SstReader::open(&bytes[..])
+        .unwrap()
+        .data_block_handles()
+        .unwrap();
+    let block = handles[7];
+    bytes[(block.offset + 3) as usize] ^= 0x80;
+    let err = scan_text(&SstReader::open(&bytes[..]).unwrap()).unwrap_err();
+    assert!(
+        matches!(err, SstError::ChecksumMismatch { checksum: Xxh3, .. }),
+        "{err}"
+    );
+    assert_eq!(err.block_offset(), Some(block.offset));
 }
 
 #[test]
@@ -215,14 +349,17 @@ fn truncated_and_garbage_files() {
     let len = bytes.len();
 
     let err = SstReader::open(&bytes[..30]).unwrap_err();
-    assert_eq!(err.to_string(), "file is 30 bytes, shorter than the 53-byte footer");
+    assert_eq!(
+        err.to_string(),
+        "file is 30 bytes, shorter than the 53-byte footer"
+    );
 
     // Cut in the middle: the last 8 bytes are data, not the magic number.
     let err = SstReader::open(&bytes[..len / 2]).unwrap_err();
     assert!(matches!(err, SstError::BadMagic { .. }), "{err}");
     assert_eq!(
         err.to_string(),
-        "bad magic 0xcccbcac9820028ba: not a RocksDB block-based table"
+        "bad magic 0x0038e20a1714410c: not a RocksDB block-based table"
     );
 
     // A garbage footer.
@@ -343,7 +480,10 @@ fn writer_output_passes_real_sst_dump() {
         let Some(verify) = sst_dump(&[&file_arg, "--command=verify"]) else {
             return;
         };
-        assert!(verify.contains("The file is ok"), "{name}: verify said:\n{verify}");
+        assert!(
+            verify.contains("The file is ok"),
+            "{name}: verify said:\n{verify}"
+        );
         let scan = sst_dump(&[&file_arg, "--command=scan", "--output_hex"]).unwrap_or_default();
         let scan: String = scan
             .lines()
@@ -362,7 +502,10 @@ fn writer_output_passes_real_sst_dump() {
                 u8::from(version >= 4)
             ),
         ] {
-            assert!(props.contains(&needle), "{name}: no {needle:?} in:\n{props}");
+            assert!(
+                props.contains(&needle),
+                "{name}: no {needle:?} in:\n{props}"
+            );
         }
     }
 }

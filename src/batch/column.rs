@@ -1,20 +1,28 @@
 //! One Arrow builder per exported column, filled a column at a time.
 //!
 //! A batch's rows are first collected as raw row values; each column is then decoded in one tight
-//! loop over those rows: the type `match` happens once per column, not once per cell, and no cell
-//! allocates.
+//! loop over those rows: the type `match` happens once per column, not once per cell, and cells
+//! are read in place (row v2 payloads and v1 datums are borrowed from the batch arena).
 
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, Decimal128Builder, Float32Builder, Float64Builder, Int32Builder, Int64Builder,
-    StringBuilder,
+    BinaryBuilder, Date32Builder, Decimal128Builder, DurationMicrosecondBuilder, Float32Builder,
+    Float64Builder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow_array::ArrayRef;
+use arrow_schema::Field;
 
-use super::types::ColumnKind;
+use super::types::{ColumnKind, TIMESTAMP_TIME_ZONE};
+use crate::codec::datum::{decode_datum, Datum};
+use crate::codec::decimal::Decimal;
+use crate::codec::enums::{enum_name, write_set_names, VectorF32};
+use crate::codec::json::json_payload_to_text;
 use crate::codec::number::{decode_cmp_f64, decode_v2_int, decode_v2_uint};
+use crate::codec::row_v1::RowV1;
 use crate::codec::row_v2::{ColumnValue, RowSlice};
+use crate::codec::time::PackedTime;
 use crate::meta::ColumnSchema;
 
 /// Where a column's value comes from.
@@ -24,23 +32,45 @@ pub(crate) enum CellSource {
     Row(i64),
     /// The integer handle in the key (`pk_is_handle` tables).
     IntHandle,
+    /// The row value if it holds the column, else datum `index` of the clustered (common) handle
+    /// in the key. TiDB stores a key column in the value only when the key cannot restore it.
+    RowOrCommonHandle {
+        /// Column id in the row value.
+        id: i64,
+        /// Position of the column in the primary key.
+        index: usize,
+    },
 }
 
-/// One value as found in storage, before decoding.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Cell<'a> {
-    /// The row-format-v2 payload of the value.
-    Payload(&'a [u8]),
-    /// An integer taken from the key handle.
-    Handle(i64),
-    /// SQL NULL.
-    Null,
+/// A stored row value.
+pub(crate) enum RowValue<'a> {
+    /// Row format v2.
+    V2(RowSlice<'a>),
+    /// Row format v1 (TiDB < 4.0 or `tidb_row_format_version = 1`).
+    V1(RowV1<'a>),
+    /// A `Delete` record of an incremental backup: no value.
+    Deleted,
 }
 
 /// A row as the column decoders see it.
 pub(crate) struct RowRef<'a> {
-    pub value: RowSlice<'a>,
-    pub handle: i64,
+    pub value: RowValue<'a>,
+    pub int_handle: i64,
+    /// The key's common-handle bytes (empty for integer handles).
+    pub common_handle: &'a [u8],
+}
+
+/// One value as found in storage, before decoding.
+#[derive(Debug, Clone)]
+pub(crate) enum Cell<'a> {
+    /// A row-format-v2 payload (also the form `origin_default` values are kept in).
+    Payload(&'a [u8]),
+    /// A datum: from a v1 row, or from a common handle in the key.
+    Datum(Datum<'a>),
+    /// An integer taken from the key handle.
+    Handle(i64),
+    /// SQL NULL.
+    Null,
 }
 
 enum Builder {
@@ -51,6 +81,10 @@ enum Builder {
     Float64(Float64Builder),
     Utf8(StringBuilder),
     Binary(BinaryBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+    Duration(DurationMicrosecondBuilder),
+    List(ListBuilder<Float32Builder>),
 }
 
 /// Decodes one TiDB column into an Arrow array.
@@ -59,10 +93,16 @@ pub(crate) struct ColumnDecoder {
     pub(crate) id: i64,
     kind: ColumnKind,
     source: CellSource,
+    /// Whether NULL may be written (nullable column, or every column of an incremental export).
     nullable: bool,
+    elems: Vec<String>,
     /// What a row written before `ADD COLUMN` holds: the origin default as a v2 payload, or NULL.
     default: Option<Vec<u8>>,
     builder: Builder,
+    /// Reused buffer for text that has to be rendered (ENUM/SET, JSON, wide DECIMAL).
+    text: String,
+    /// Zero or invalid dates written as NULL.
+    pub(crate) invalid_dates: u64,
 }
 
 impl ColumnDecoder {
@@ -71,93 +111,215 @@ impl ColumnDecoder {
         kind: ColumnKind,
         source: CellSource,
         default: Option<Vec<u8>>,
+        nullable: bool,
     ) -> Self {
         let builder = match kind {
             ColumnKind::Int32 | ColumnKind::UInt32AsInt32 => Builder::Int32(Int32Builder::new()),
-            ColumnKind::Int64 | ColumnKind::UInt32AsInt64 => Builder::Int64(Int64Builder::new()),
-            ColumnKind::UInt64AsDecimal => {
+            ColumnKind::Int64 | ColumnKind::UInt32AsInt64 | ColumnKind::Bit => {
+                Builder::Int64(Int64Builder::new())
+            }
+            ColumnKind::UInt64AsDecimal | ColumnKind::Bit64 | ColumnKind::Decimal { .. } => {
                 Builder::Decimal(Decimal128Builder::new().with_data_type(kind.data_type()))
             }
             ColumnKind::Float32 => Builder::Float32(Float32Builder::new()),
             ColumnKind::Float64 => Builder::Float64(Float64Builder::new()),
-            ColumnKind::Utf8 => Builder::Utf8(StringBuilder::new()),
+            ColumnKind::Utf8
+            | ColumnKind::DecimalText { .. }
+            | ColumnKind::Enum
+            | ColumnKind::Set
+            | ColumnKind::Json => Builder::Utf8(StringBuilder::new()),
             ColumnKind::Binary => Builder::Binary(BinaryBuilder::new()),
+            ColumnKind::Date => Builder::Date(Date32Builder::new()),
+            ColumnKind::Datetime => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
+            ColumnKind::Timestamp => Builder::Timestamp(
+                TimestampMicrosecondBuilder::new().with_timezone(TIMESTAMP_TIME_ZONE),
+            ),
+            ColumnKind::Time => Builder::Duration(DurationMicrosecondBuilder::new()),
+            ColumnKind::VectorF32 => {
+                Builder::List(ListBuilder::new(Float32Builder::new()).with_field(Arc::new(
+                    Field::new("element", arrow_schema::DataType::Float32, false),
+                )))
+            }
         };
         ColumnDecoder {
             name: column.name.clone(),
             id: column.id,
             kind,
             source,
-            nullable: column.nullable,
+            nullable,
+            elems: column.field_type.elems.clone(),
             default,
             builder,
+            text: String::new(),
+            invalid_dates: 0,
         }
     }
 
     fn cell<'a>(&'a self, row: &RowRef<'a>) -> Result<Cell<'a>, String> {
-        match self.source {
-            CellSource::IntHandle => Ok(Cell::Handle(row.handle)),
-            CellSource::Row(id) => match row.value.get(id).map_err(|e| e.to_string())? {
-                ColumnValue::Value(payload) => Ok(Cell::Payload(payload)),
-                ColumnValue::Null => Ok(Cell::Null),
-                ColumnValue::Absent => match &self.default {
-                    Some(payload) => Ok(Cell::Payload(payload)),
-                    None => Ok(Cell::Null),
-                },
+        let id = match self.source {
+            CellSource::IntHandle => return Ok(Cell::Handle(row.int_handle)),
+            CellSource::Row(id) | CellSource::RowOrCommonHandle { id, .. } => id,
+        };
+        let stored = match &row.value {
+            RowValue::V2(slice) => match slice.get(id).map_err(|e| e.to_string())? {
+                ColumnValue::Value(payload) => Some(Cell::Payload(payload)),
+                ColumnValue::Null => Some(Cell::Null),
+                ColumnValue::Absent => None,
             },
+            RowValue::V1(row) => match row.get(id).map_err(|e| e.to_string())? {
+                Some(Datum::Null) => Some(Cell::Null),
+                Some(datum) => Some(Cell::Datum(datum)),
+                None => None,
+            },
+            RowValue::Deleted => return Ok(Cell::Null),
+        };
+        if let Some(cell) = stored {
+            return Ok(cell);
         }
+        if let CellSource::RowOrCommonHandle { index, .. } = self.source {
+            return common_handle_datum(row.common_handle, index).map(Cell::Datum);
+        }
+        Ok(match &self.default {
+            Some(payload) => Cell::Payload(payload),
+            None => Cell::Null,
+        })
     }
 
     /// Appends this column's value of every row. On failure returns the failing row's index and
     /// what went wrong.
     pub(crate) fn decode(&mut self, rows: &[RowRef<'_>]) -> Result<(), (usize, String)> {
-        // Take the builder out so that `self.cell` can borrow `self` inside the loops.
+        // Take the builder and text buffer out so that `self.cell` can borrow `self` in the loops.
         let mut builder = std::mem::replace(&mut self.builder, Builder::Int32(Int32Builder::new()));
-        let result = self.decode_into(&mut builder, rows);
+        let mut text = std::mem::take(&mut self.text);
+        let mut invalid = 0;
+        let result = self.decode_into(&mut builder, &mut text, &mut invalid, rows);
         self.builder = builder;
+        self.text = text;
+        self.invalid_dates += invalid;
         result
     }
 
     fn decode_into(
         &self,
         builder: &mut Builder,
+        text: &mut String,
+        invalid: &mut u64,
         rows: &[RowRef<'_>],
     ) -> Result<(), (usize, String)> {
+        // `$decode` maps a non-NULL cell to `Result<Option<value>, String>`; `None` is a value
+        // without an Arrow representation (a zero date), written as NULL and counted.
         macro_rules! fill {
             ($b:expr, |$cell:ident| $decode:expr) => {
                 for (i, row) in rows.iter().enumerate() {
                     let at = |e: String| (i, e);
-                    match self.cell(row).map_err(at)? {
-                        Cell::Null => {
-                            if !self.nullable {
-                                return Err((i, "NULL in a NOT NULL column".to_string()));
-                            }
-                            $b.append_null()
+                    let $cell = self.cell(row).map_err(at)?;
+                    if matches!($cell, Cell::Null) {
+                        if !self.nullable {
+                            return Err((i, "NULL in a NOT NULL column".to_string()));
                         }
-                        $cell => {
-                            let value = $decode.map_err(at)?;
-                            $b.append_value(value)
+                        $b.append_null();
+                        continue;
+                    }
+                    match $decode.map_err(at)? {
+                        Some(value) => $b.append_value(value),
+                        None => {
+                            *invalid += 1;
+                            $b.append_null();
                         }
                     }
                 }
             };
         }
+        let kind = self.kind;
         match builder {
-            Builder::Int32(b) if self.kind == ColumnKind::UInt32AsInt32 => {
-                fill!(b, |cell| unsigned(cell).and_then(|v| narrow(v as i128)))
+            Builder::Int32(b) => match kind {
+                ColumnKind::UInt32AsInt32 => {
+                    fill!(b, |cell| unsigned(&cell)
+                        .and_then(|v| narrow(v as i128))
+                        .map(Some))
+                }
+                _ => fill!(b, |cell| signed(&cell)
+                    .and_then(|v| narrow(v as i128))
+                    .map(Some)),
+            },
+            Builder::Int64(b) => match kind {
+                ColumnKind::Int64 => fill!(b, |cell| signed(&cell).map(Some)),
+                _ => fill!(b, |cell| unsigned(&cell)
+                    .and_then(|v| narrow(v as i128))
+                    .map(Some)),
+            },
+            Builder::Decimal(b) => match kind {
+                ColumnKind::Decimal { scale, .. } => {
+                    fill!(b, |cell| decimal(&cell).and_then(|d| {
+                        d.to_i128_scaled(scale)
+                            .ok_or_else(|| format!("decimal {d} does not fit the column"))
+                            .map(Some)
+                    }))
+                }
+                _ => fill!(b, |cell| unsigned(&cell).map(|v| Some(i128::from(v)))),
+            },
+            Builder::Float32(b) => fill!(b, |cell| float(&cell).map(|v| Some(v as f32))),
+            Builder::Float64(b) => fill!(b, |cell| float(&cell).map(Some)),
+            Builder::Utf8(b) => match kind {
+                ColumnKind::DecimalText { scale } => {
+                    fill!(b, |cell| decimal(&cell).and_then(|d| {
+                        let d = d
+                            .rescale(scale)
+                            .ok_or_else(|| format!("decimal {d} does not fit"))?;
+                        text.clear();
+                        use std::fmt::Write;
+                        let _ = write!(text, "{d}");
+                        Ok(Some(text.as_str()))
+                    }))
+                }
+                ColumnKind::Enum => fill!(b, |cell| unsigned(&cell)
+                    .and_then(|v| enum_name(&self.elems, v).map_err(|e| e.to_string()))
+                    .map(Some)),
+                ColumnKind::Set => fill!(b, |cell| unsigned(&cell).and_then(|v| {
+                    text.clear();
+                    write_set_names(&self.elems, v, text).map_err(|e| e.to_string())?;
+                    Ok(Some(text.as_str()))
+                })),
+                ColumnKind::Json => fill!(b, |cell| json_payload(&cell).and_then(|p| {
+                    text.clear();
+                    json_payload_to_text(p, text).map_err(|e| e.to_string())?;
+                    Ok(Some(text.as_str()))
+                })),
+                _ => fill!(b, |cell| bytes(&cell).and_then(|v| {
+                    std::str::from_utf8(v)
+                        .map(Some)
+                        .map_err(|e| format!("text is not valid UTF-8: {e}"))
+                })),
+            },
+            Builder::Binary(b) => fill!(b, |cell| bytes(&cell).map(Some)),
+            Builder::Date(b) => fill!(b, |cell| packed_time(&cell)
+                .map(|t| t.days_since_unix_epoch())),
+            Builder::Timestamp(b) => {
+                fill!(b, |cell| packed_time(&cell)
+                    .map(|t| t.micros_since_unix_epoch()))
             }
-            Builder::Int32(b) => fill!(b, |cell| signed(cell).and_then(|v| narrow(v as i128))),
-            Builder::Int64(b) if self.kind == ColumnKind::UInt32AsInt64 => {
-                fill!(b, |cell| unsigned(cell).and_then(|v| narrow(v as i128)))
-            }
-            Builder::Int64(b) => fill!(b, |cell| signed(cell)),
-            Builder::Decimal(b) => fill!(b, |cell| unsigned(cell).map(i128::from)),
-            Builder::Float32(b) => fill!(b, |cell| float(cell).map(|v| v as f32)),
-            Builder::Float64(b) => fill!(b, |cell| float(cell)),
-            Builder::Utf8(b) => fill!(b, |cell| bytes(cell).and_then(|v| {
-                std::str::from_utf8(v).map_err(|e| format!("text is not valid UTF-8: {e}"))
+            Builder::Duration(b) => fill!(b, |cell| duration_nanos(&cell).and_then(|ns| {
+                if ns % 1000 != 0 {
+                    return Err(format!("TIME value {ns} ns has sub-microsecond digits"));
+                }
+                Ok(Some(ns / 1000))
             })),
-            Builder::Binary(b) => fill!(b, |cell| bytes(cell)),
+            Builder::List(b) => {
+                for (i, row) in rows.iter().enumerate() {
+                    let cell = self.cell(row).map_err(|e| (i, e))?;
+                    if matches!(cell, Cell::Null) {
+                        if !self.nullable {
+                            return Err((i, "NULL in a NOT NULL column".to_string()));
+                        }
+                        b.append_null();
+                        continue;
+                    }
+                    for element in vector(&cell).map_err(|e| (i, e))?.iter() {
+                        b.values().append_value(element);
+                    }
+                    b.append(true);
+                }
+            }
         }
         Ok(())
     }
@@ -172,38 +334,109 @@ impl ColumnDecoder {
             Builder::Float64(b) => Arc::new(b.finish()),
             Builder::Utf8(b) => Arc::new(b.finish()),
             Builder::Binary(b) => Arc::new(b.finish()),
+            Builder::Date(b) => Arc::new(b.finish()),
+            Builder::Timestamp(b) => Arc::new(b.finish()),
+            Builder::Duration(b) => Arc::new(b.finish()),
+            Builder::List(b) => Arc::new(b.finish()),
         }
     }
 }
 
-fn signed(cell: Cell<'_>) -> Result<i64, String> {
+/// Datum `index` of a common handle (the PK columns' key datums, concatenated).
+fn common_handle_datum(handle: &[u8], index: usize) -> Result<Datum<'_>, String> {
+    let mut rest = handle;
+    for i in 0..=index {
+        let (datum, used) =
+            decode_datum(rest).map_err(|e| format!("common handle datum {i}: {e}"))?;
+        if i == index {
+            return Ok(datum);
+        }
+        rest = rest.get(used..).unwrap_or_default();
+    }
+    Err(format!("common handle has no datum {index}"))
+}
+
+fn mismatch(cell: &Cell<'_>, what: &str) -> String {
     match cell {
-        Cell::Payload(p) => decode_v2_int(p).map_err(|e| e.to_string()),
-        Cell::Handle(h) => Ok(h),
-        Cell::Null => Err("unexpected NULL".into()),
+        Cell::Datum(d) => format!("stored datum {d:?} is not a {what}"),
+        Cell::Handle(_) => format!("an integer handle cannot be a {what}"),
+        _ => format!("value is not a {what}"),
     }
 }
 
-fn unsigned(cell: Cell<'_>) -> Result<u64, String> {
+fn signed(cell: &Cell<'_>) -> Result<i64, String> {
+    match cell {
+        Cell::Payload(p) => decode_v2_int(p).map_err(|e| e.to_string()),
+        Cell::Handle(h) | Cell::Datum(Datum::Int(h)) => Ok(*h),
+        Cell::Datum(Datum::Uint(u)) => i64::try_from(*u).map_err(|_| format!("{u} overflows")),
+        _ => Err(mismatch(cell, "signed integer")),
+    }
+}
+
+fn unsigned(cell: &Cell<'_>) -> Result<u64, String> {
     match cell {
         Cell::Payload(p) => decode_v2_uint(p).map_err(|e| e.to_string()),
         // An unsigned PK handle keeps the same 64 bits in the signed key handle.
-        Cell::Handle(h) => Ok(h as u64),
-        Cell::Null => Err("unexpected NULL".into()),
+        Cell::Handle(h) | Cell::Datum(Datum::Int(h)) => Ok(*h as u64),
+        Cell::Datum(Datum::Uint(u)) => Ok(*u),
+        _ => Err(mismatch(cell, "unsigned integer")),
     }
 }
 
-fn float(cell: Cell<'_>) -> Result<f64, String> {
+fn float(cell: &Cell<'_>) -> Result<f64, String> {
     match cell {
         Cell::Payload(p) => decode_cmp_f64(p).map_err(|e| e.to_string()),
-        _ => Err("a float column cannot be a handle".into()),
+        Cell::Datum(Datum::Float(f)) => Ok(*f),
+        _ => Err(mismatch(cell, "float")),
     }
 }
 
-fn bytes(cell: Cell<'_>) -> Result<&[u8], String> {
+fn bytes<'c>(cell: &'c Cell<'_>) -> Result<&'c [u8], String> {
     match cell {
         Cell::Payload(p) => Ok(p),
-        _ => Err("a string column cannot be an integer handle".into()),
+        Cell::Datum(Datum::Bytes(b)) => Ok(b),
+        _ => Err(mismatch(cell, "string")),
+    }
+}
+
+fn decimal(cell: &Cell<'_>) -> Result<Decimal, String> {
+    match cell {
+        Cell::Payload(p) => {
+            let (d, used) = Decimal::decode(p).map_err(|e| e.to_string())?;
+            if used != p.len() {
+                return Err(format!("decimal uses {used} of {} bytes", p.len()));
+            }
+            Ok(d)
+        }
+        Cell::Datum(Datum::Decimal(d)) => Ok(*d),
+        _ => Err(mismatch(cell, "decimal")),
+    }
+}
+
+fn packed_time(cell: &Cell<'_>) -> Result<PackedTime, String> {
+    unsigned(cell).map(PackedTime::from_packed)
+}
+
+fn duration_nanos(cell: &Cell<'_>) -> Result<i64, String> {
+    match cell {
+        Cell::Datum(Datum::Duration(ns)) => Ok(*ns),
+        _ => signed(cell),
+    }
+}
+
+fn json_payload<'c>(cell: &'c Cell<'_>) -> Result<&'c [u8], String> {
+    match cell {
+        Cell::Payload(p) | Cell::Datum(Datum::Json(p)) => Ok(p),
+        _ => Err(mismatch(cell, "JSON value")),
+    }
+}
+
+fn vector<'c>(cell: &Cell<'c>) -> Result<VectorF32<'c>, String> {
+    match cell {
+        Cell::Payload(p) | Cell::Datum(Datum::VectorF32(p)) => {
+            VectorF32::from_payload(p).map_err(|e| e.to_string())
+        }
+        _ => Err(mismatch(cell, "vector")),
     }
 }
 

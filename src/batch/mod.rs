@@ -2,39 +2,73 @@
 //!
 //! A [`TableBatchBuilder`] collects the raw row values of one table's rows (one memcpy per row into
 //! an arena) and, when the batch is full, decodes them column by column into Arrow arrays
-//! (see [`column`]). Column-wise decoding keeps the per-type dispatch out of the per-cell loop and lets
-//! each builder grow in one place.
+//! (see `column.rs`). Column-wise decoding keeps the per-type dispatch out of the per-cell loop and
+//! lets each builder grow in one place.
 //!
-//! Every batch starts with two columns that locate the row in TiDB:
-//! * `_tidb_table_id` (INT64): the *physical* table id the row was stored under (a partition's id for
-//!   partitioned tables),
-//! * `_tidb_handle` (INT64): the row's integer handle: the primary key value for `pk_is_handle`
-//!   tables, the hidden `_tidb_rowid` otherwise.
+//! Every batch starts with system columns that locate the row in TiDB (see [`export_schema`]):
+//! * `_tidb_table_id` (INT64): the *physical* table id the row was stored under (a partition's id
+//!   for partitioned tables),
+//! * `_tidb_handle`: the row handle. INT64 for integer handles (the primary key value for
+//!   `pk_is_handle` tables, the hidden `_tidb_rowid` otherwise); BINARY for clustered
+//!   (common-handle) primary keys, holding the key's memcomparable handle bytes,
+//! * `_tidb_partition` (STRING, partitioned tables only): the partition's name,
+//! * `_tidb_op` (STRING, `put` or `delete`) and `_tidb_commit_ts` (INT64), for incremental
+//!   backups only.
 
 mod column;
+mod default;
 pub mod types;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow_array::builder::Int64Builder;
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{Field, Schema, SchemaRef};
+use arrow_array::builder::{BinaryBuilder, Int64Builder, StringBuilder};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
-use crate::codec::key::encode_record_key;
-use crate::codec::number::{encode_cmp_f64, encode_v2_int, encode_v2_uint};
+use crate::codec::key::{encode_common_handle_record_key, encode_record_key, Handle};
+use crate::codec::row_v1::RowV1;
 use crate::codec::row_v2::RowSlice;
-use crate::meta::{ColumnSchema, TableSchema};
+use crate::meta::TableSchema;
 use crate::{Error, Result};
-use column::{CellSource, ColumnDecoder, RowRef};
+use column::{CellSource, ColumnDecoder, RowRef, RowValue};
 use types::ColumnKind;
 
 /// Name of the physical-table-id column.
 pub const TABLE_ID_COLUMN: &str = "_tidb_table_id";
 /// Name of the row-handle column.
 pub const HANDLE_COLUMN: &str = "_tidb_handle";
+/// Name of the partition-name column (partitioned tables).
+pub const PARTITION_COLUMN: &str = "_tidb_partition";
+/// Name of the operation column (incremental backups): `put` or `delete`.
+pub const OP_COLUMN: &str = "_tidb_op";
+/// Name of the commit-timestamp column (incremental backups).
+pub const COMMIT_TS_COLUMN: &str = "_tidb_commit_ts";
+
+/// Iceberg/Parquet field ids of the system columns. Ids 6..=99 are reserved for more.
+pub const TABLE_ID_FIELD_ID: i32 = 1;
+/// Field id of `_tidb_handle`.
+pub const HANDLE_FIELD_ID: i32 = 2;
+/// Field id of `_tidb_partition`.
+pub const PARTITION_FIELD_ID: i32 = 3;
+/// Field id of `_tidb_op`.
+pub const OP_FIELD_ID: i32 = 4;
+/// Field id of `_tidb_commit_ts`.
+pub const COMMIT_TS_FIELD_ID: i32 = 5;
+/// TiDB column `c` gets field id `COLUMN_FIELD_ID_BASE + c`. TiDB never reuses column ids, so a
+/// column keeps its field id across `ADD`/`DROP COLUMN` and between backups.
+pub const COLUMN_FIELD_ID_BASE: i32 = 100;
+
+/// The Parquet field id of the TiDB column with id `column_id`.
+pub fn column_field_id(column_id: i64) -> i32 {
+    COLUMN_FIELD_ID_BASE.saturating_add(i32::try_from(column_id).unwrap_or(i32::MAX - 100))
+}
+
+/// The Arrow field-metadata key arrow-rs turns into the Parquet field id.
+pub const PARQUET_FIELD_ID_KEY: &str = "PARQUET:field_id";
 
 /// Rows per record batch by default: large enough that per-batch costs vanish, small enough
-/// that a batch of wide rows stays in cache-friendly tens of MiB.
+/// that a batch of wide rows stays in tens of MiB.
 pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
 /// Raw row bytes per record batch by default; bounds memory for wide rows.
 pub const DEFAULT_BATCH_BYTES: usize = 32 * 1024 * 1024;
@@ -60,17 +94,125 @@ impl Default for BatchLimits {
     }
 }
 
-/// The Arrow schema a table is exported with.
-pub fn arrow_schema(table: &TableSchema) -> Result<SchemaRef> {
+/// What kind of backup the rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackupKind {
+    /// A full (snapshot) backup: every row is a put.
+    #[default]
+    Full,
+    /// An incremental backup (`start_version > 0`): rows are puts or deletes, and every TiDB
+    /// column is nullable because a delete carries no values.
+    Incremental,
+}
+
+/// How a table is exported: its Arrow schema and the TiDB columns left out.
+#[derive(Debug, Clone)]
+pub struct ExportSchema {
+    /// The schema of every record batch (and Parquet file) of the table.
+    pub arrow: SchemaRef,
+    /// Virtual generated columns: never stored, so not exported (recompute them from their
+    /// expression). `(name, expression)`.
+    pub virtual_columns: Vec<(String, String)>,
+}
+
+fn field(name: &str, data_type: DataType, nullable: bool, field_id: i32) -> Field {
+    Field::new(name, data_type, nullable).with_metadata(HashMap::from([(
+        PARQUET_FIELD_ID_KEY.to_string(),
+        field_id.to_string(),
+    )]))
+}
+
+fn exported_columns(table: &TableSchema) -> impl Iterator<Item = &crate::meta::ColumnSchema> {
+    table
+        .columns
+        .iter()
+        .filter(|c| c.generated.as_ref().is_none_or(|g| g.stored))
+}
+
+/// The schema `table` is exported with.
+pub fn export_schema(table: &TableSchema, kind: BackupKind) -> Result<ExportSchema> {
+    let handle_type = if table.is_common_handle {
+        DataType::Binary
+    } else {
+        DataType::Int64
+    };
     let mut fields = vec![
-        Field::new(TABLE_ID_COLUMN, arrow_schema::DataType::Int64, false),
-        Field::new(HANDLE_COLUMN, arrow_schema::DataType::Int64, false),
+        field(TABLE_ID_COLUMN, DataType::Int64, false, TABLE_ID_FIELD_ID),
+        field(HANDLE_COLUMN, handle_type, false, HANDLE_FIELD_ID),
     ];
-    for column in &table.columns {
-        let kind = ColumnKind::of(column).map_err(|e| in_table(table, e))?;
-        fields.push(Field::new(&column.name, kind.data_type(), column.nullable));
+    if !table.partitions.is_empty() {
+        fields.push(field(
+            PARTITION_COLUMN,
+            DataType::Utf8,
+            false,
+            PARTITION_FIELD_ID,
+        ));
     }
-    Ok(Arc::new(Schema::new(fields)))
+    if kind == BackupKind::Incremental {
+        fields.push(field(OP_COLUMN, DataType::Utf8, false, OP_FIELD_ID));
+        fields.push(field(
+            COMMIT_TS_COLUMN,
+            DataType::Int64,
+            false,
+            COMMIT_TS_FIELD_ID,
+        ));
+    }
+    let system: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+    for column in exported_columns(table) {
+        if system.contains(&column.name) {
+            return Err(Error::Unsupported(format!(
+                "table {}: column {:?} has the name of a br-parquet system column",
+                table.qualified_name(),
+                column.name
+            )));
+        }
+        let column_kind = ColumnKind::of(column).map_err(|e| in_table(table, e))?;
+        let nullable = column.nullable
+            || column_kind.may_null_valid_values()
+            || kind == BackupKind::Incremental;
+        let mut f = field(
+            &column.name,
+            column_kind.data_type(),
+            nullable,
+            column_field_id(column.id),
+        );
+        if column_kind == ColumnKind::Json {
+            f = f.with_extension_type(arrow_schema::extension::Json::default());
+        }
+        fields.push(f);
+    }
+    let virtual_columns = table
+        .columns
+        .iter()
+        .filter_map(|c| match &c.generated {
+            Some(g) if !g.stored => Some((c.name.clone(), g.expr.clone())),
+            _ => None,
+        })
+        .collect();
+    Ok(ExportSchema {
+        arrow: Arc::new(Schema::new(fields)),
+        virtual_columns,
+    })
+}
+
+/// Where a row sits in TiDB.
+#[derive(Debug, Clone, Copy)]
+pub struct RowKey<'a> {
+    /// The physical table (or partition) id from the key.
+    pub physical_id: i64,
+    /// The handle from the key.
+    pub handle: Handle<'a>,
+    /// The commit timestamp of the version backed up.
+    pub commit_ts: u64,
+}
+
+/// What a write record says about the row.
+#[derive(Debug, Clone, Copy)]
+pub enum RowData<'a> {
+    /// The row's value (row format v1 or v2).
+    Put(&'a [u8]),
+    /// The row was deleted (incremental backups).
+    Delete,
 }
 
 /// Collects one table's rows and turns them into record batches.
@@ -79,37 +221,54 @@ pub struct TableBatchBuilder {
     /// The SST the rows come from, for error messages.
     source: String,
     schema: SchemaRef,
+    kind: BackupKind,
     columns: Vec<ColumnDecoder>,
     limits: BatchLimits,
     values: Vec<u8>,
     value_ends: Vec<usize>,
-    handles: Vec<i64>,
+    deleted: Vec<bool>,
+    int_handles: Vec<i64>,
+    handle_bytes: Vec<u8>,
+    handle_ends: Vec<usize>,
     physical_ids: Vec<i64>,
+    commit_ts: Vec<u64>,
 }
 
 impl TableBatchBuilder {
     /// A builder for `table`'s rows read from the SST named `source`.
-    pub fn new(table: Arc<TableSchema>, source: &str, limits: BatchLimits) -> Result<Self> {
-        if table.is_common_handle {
-            return Err(Error::Unsupported(format!(
-                "table {} has a clustered (common handle) primary key, which this version cannot \
-                 export yet",
-                table.qualified_name()
-            )));
-        }
-        let schema = arrow_schema(&table)?;
-        let columns = table
-            .columns
-            .iter()
+    pub fn new(
+        table: Arc<TableSchema>,
+        kind: BackupKind,
+        source: &str,
+        limits: BatchLimits,
+    ) -> Result<Self> {
+        let schema = export_schema(&table, kind)?.arrow;
+        let columns = exported_columns(&table)
             .map(|column| {
-                let kind = ColumnKind::of(column)?;
-                let source = if column.is_pk_handle {
-                    CellSource::IntHandle
-                } else {
-                    CellSource::Row(column.id)
+                let column_kind = ColumnKind::of(column)?;
+                let handle_index = table.common_handle_columns.iter().position(|h| {
+                    table
+                        .columns
+                        .get(h.column_index)
+                        .is_some_and(|c| c.id == column.id)
+                });
+                let source = match handle_index {
+                    _ if column.is_pk_handle => CellSource::IntHandle,
+                    Some(index) if table.is_common_handle => CellSource::RowOrCommonHandle {
+                        id: column.id,
+                        index,
+                    },
+                    _ => CellSource::Row(column.id),
                 };
-                let default = default_payload(column, kind)?;
-                Ok(ColumnDecoder::new(column, kind, source, default))
+                let default = default::default_payload(column, column_kind)?;
+                let nullable = column.nullable || kind == BackupKind::Incremental;
+                Ok(ColumnDecoder::new(
+                    column,
+                    column_kind,
+                    source,
+                    default,
+                    nullable,
+                ))
             })
             .collect::<Result<Vec<_>>>()
             .map_err(|e| in_table(&table, e))?;
@@ -117,12 +276,17 @@ impl TableBatchBuilder {
             table,
             source: source.to_string(),
             schema,
+            kind,
             columns,
             limits,
             values: Vec::new(),
             value_ends: Vec::new(),
-            handles: Vec::new(),
+            deleted: Vec::new(),
+            int_handles: Vec::new(),
+            handle_bytes: Vec::new(),
+            handle_ends: Vec::new(),
             physical_ids: Vec::new(),
+            commit_ts: Vec::new(),
         })
     }
 
@@ -133,36 +297,83 @@ impl TableBatchBuilder {
 
     /// Rows collected and not yet turned into a batch.
     pub fn len(&self) -> usize {
-        self.handles.len()
+        self.physical_ids.len()
     }
 
     /// Whether no row is waiting.
     pub fn is_empty(&self) -> bool {
-        self.handles.is_empty()
+        self.physical_ids.is_empty()
     }
 
-    /// Adds one row. Returns `true` when the batch is full and [`Self::finish_batch`] should be called.
-    pub fn push_row(&mut self, physical_id: i64, handle: i64, value: &[u8]) -> Result<bool> {
-        match value.first() {
-            Some(&ROW_V2_VERSION) => {
-                // Validate the header now, while the key is at hand for the error message.
-                RowSlice::from_bytes(value)
-                    .map_err(|e| self.decode_error(physical_id, handle, e.to_string()))?;
+    /// Zero or invalid dates written as NULL so far, by column.
+    pub fn invalid_dates(&self) -> Vec<(String, u64)> {
+        self.columns
+            .iter()
+            .filter(|c| c.invalid_dates > 0)
+            .map(|c| (c.name.clone(), c.invalid_dates))
+            .collect()
+    }
+
+    /// Adds one row. Returns `true` when the batch is full and [`Self::finish_batch`] should be
+    /// called.
+    pub fn push_row(&mut self, key: &RowKey<'_>, data: RowData<'_>) -> Result<bool> {
+        match (key.handle, self.table.is_common_handle) {
+            (Handle::Int(h), false) => self.int_handles.push(h),
+            (Handle::Common(bytes), true) => {
+                self.handle_bytes.extend_from_slice(bytes);
+                self.handle_ends.push(self.handle_bytes.len());
             }
             _ => {
-                return Err(Error::Unsupported(format!(
-                    "{}: table {}: row format v1 (key {}) is not supported by this version yet",
-                    self.source,
-                    self.table.qualified_name(),
-                    hex::encode(encode_record_key(physical_id, handle))
-                )))
+                return Err(self.decode_error(
+                    key,
+                    "the key's handle kind does not match the table's primary key".into(),
+                ))
             }
         }
-        self.values.extend_from_slice(value);
+        match data {
+            RowData::Put(value) => {
+                // Validate the header now, while the key is at hand for the error message.
+                let check = match value.first() {
+                    Some(&ROW_V2_VERSION) => RowSlice::from_bytes(value).map(|_| ()),
+                    Some(_) => RowV1::from_bytes(value).map(|_| ()),
+                    None => {
+                        self.truncate_last_handle();
+                        return Err(self.decode_error(key, "empty row value".into()));
+                    }
+                };
+                if let Err(e) = check {
+                    self.truncate_last_handle();
+                    return Err(self.decode_error(key, e.to_string()));
+                }
+                self.values.extend_from_slice(value);
+                self.deleted.push(false);
+            }
+            RowData::Delete => {
+                if self.kind == BackupKind::Full {
+                    self.truncate_last_handle();
+                    return Err(self.decode_error(
+                        key,
+                        "a Delete record in a full backup (start_version 0)".into(),
+                    ));
+                }
+                self.deleted.push(true);
+            }
+        }
         self.value_ends.push(self.values.len());
-        self.handles.push(handle);
-        self.physical_ids.push(physical_id);
-        Ok(self.len() >= self.limits.max_rows || self.values.len() >= self.limits.max_bytes)
+        self.physical_ids.push(key.physical_id);
+        self.commit_ts.push(key.commit_ts);
+        Ok(self.len() >= self.limits.max_rows
+            || self.values.len() + self.handle_bytes.len() >= self.limits.max_bytes)
+    }
+
+    fn truncate_last_handle(&mut self) {
+        if self.table.is_common_handle {
+            self.handle_ends.pop();
+            self.handle_bytes
+                .truncate(self.handle_ends.last().copied().unwrap_or(0));
+        } else {
+            self.int_handles.pop();
+        }
     }
 
     /// Decodes the collected rows into a record batch; `None` when there are none.
@@ -170,104 +381,163 @@ impl TableBatchBuilder {
         if self.is_empty() {
             return Ok(None);
         }
-        let mut rows = Vec::with_capacity(self.len());
+        let n = self.len();
+        let mut rows = Vec::with_capacity(n);
         let mut start = 0;
-        for (end, handle) in self.value_ends.iter().zip(&self.handles) {
-            let bytes = self.values.get(start..*end).unwrap_or_default();
+        let mut handle_start = 0;
+        for i in 0..n {
+            let end = self.value_ends.get(i).copied().unwrap_or(start);
+            let bytes = self.values.get(start..end).unwrap_or_default();
+            start = end;
+            let (int_handle, common_handle) = if self.table.is_common_handle {
+                let handle_end = self.handle_ends.get(i).copied().unwrap_or(handle_start);
+                let handle = self
+                    .handle_bytes
+                    .get(handle_start..handle_end)
+                    .unwrap_or_default();
+                handle_start = handle_end;
+                (0, handle)
+            } else {
+                (
+                    self.int_handles.get(i).copied().unwrap_or_default(),
+                    &[][..],
+                )
+            };
             // Headers were validated in `push_row`.
-            let value = RowSlice::from_bytes(bytes).map_err(|e| Error::Decode {
-                file: self.source.clone(),
-                table: self.table.qualified_name(),
-                key: String::new(),
-                message: e.to_string(),
-            })?;
+            let value = if self.deleted.get(i).copied().unwrap_or(false) {
+                RowValue::Deleted
+            } else if bytes.first() == Some(&ROW_V2_VERSION) {
+                RowValue::V2(
+                    RowSlice::from_bytes(bytes).map_err(|e| self.row_error(i, e.to_string()))?,
+                )
+            } else {
+                RowValue::V1(
+                    RowV1::from_bytes(bytes).map_err(|e| self.row_error(i, e.to_string()))?,
+                )
+            };
             rows.push(RowRef {
                 value,
-                handle: *handle,
+                int_handle,
+                common_handle,
             });
-            start = *end;
         }
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len() + 2);
-        let mut ids = Int64Builder::with_capacity(self.len());
-        ids.append_slice(&self.physical_ids);
-        arrays.push(Arc::new(ids.finish()));
-        let mut handles = Int64Builder::with_capacity(self.len());
-        handles.append_slice(&self.handles);
-        arrays.push(Arc::new(handles.finish()));
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
+        arrays.push(Arc::new(Int64Array::from_iter_values(
+            self.physical_ids.iter().copied(),
+        )));
+        if self.table.is_common_handle {
+            let mut b = BinaryBuilder::with_capacity(n, self.handle_bytes.len());
+            for row in &rows {
+                b.append_value(row.common_handle);
+            }
+            arrays.push(Arc::new(b.finish()));
+        } else {
+            arrays.push(Arc::new(Int64Array::from_iter_values(
+                self.int_handles.iter().copied(),
+            )));
+        }
+        if !self.table.partitions.is_empty() {
+            let mut b = StringBuilder::with_capacity(n, n * 8);
+            let mut last: Option<(i64, &str)> = None;
+            for (i, id) in self.physical_ids.iter().enumerate() {
+                let name = match last {
+                    Some((last_id, name)) if last_id == *id => name,
+                    _ => {
+                        let name = self
+                            .table
+                            .partitions
+                            .iter()
+                            .find(|p| p.id == *id)
+                            .map(|p| p.name.as_str())
+                            .ok_or_else(|| {
+                                self.row_error(i, format!("no partition has id {id}"))
+                            })?;
+                        last = Some((*id, name));
+                        name
+                    }
+                };
+                b.append_value(name);
+            }
+            arrays.push(Arc::new(b.finish()));
+        }
+        if self.kind == BackupKind::Incremental {
+            let mut ops = StringBuilder::with_capacity(n, n * 6);
+            for deleted in &self.deleted {
+                ops.append_value(if *deleted { "delete" } else { "put" });
+            }
+            arrays.push(Arc::new(ops.finish()));
+            let mut ts = Int64Builder::with_capacity(n);
+            for commit_ts in &self.commit_ts {
+                ts.append_value(i64::try_from(*commit_ts).unwrap_or(i64::MAX));
+            }
+            arrays.push(Arc::new(ts.finish()));
+        }
+        let mut failure = None;
         for column in &mut self.columns {
             if let Err((row, message)) = column.decode(&rows) {
-                let physical_id = self.physical_ids.get(row).copied().unwrap_or_default();
-                let handle = self.handles.get(row).copied().unwrap_or_default();
-                return Err(Error::Decode {
-                    file: self.source.clone(),
-                    table: self.table.qualified_name(),
-                    key: hex::encode(encode_record_key(physical_id, handle)),
-                    message: format!("column {:?} (id {}): {message}", column.name, column.id),
-                });
+                failure = Some((
+                    row,
+                    format!("column {:?} (id {}): {message}", column.name, column.id),
+                ));
+                break;
             }
             arrays.push(column.finish());
         }
         drop(rows);
+        if let Some((row, message)) = failure {
+            return Err(self.row_error(row, message));
+        }
         self.values.clear();
         self.value_ends.clear();
-        self.handles.clear();
+        self.deleted.clear();
+        self.int_handles.clear();
+        self.handle_bytes.clear();
+        self.handle_ends.clear();
         self.physical_ids.clear();
+        self.commit_ts.clear();
         Ok(Some(RecordBatch::try_new(self.schema.clone(), arrays)?))
     }
 
-    fn decode_error(&self, physical_id: i64, handle: i64, message: String) -> Error {
+    /// The error for row `i` of the current batch, naming its key.
+    fn row_error(&self, i: usize, message: String) -> Error {
+        let physical_id = self.physical_ids.get(i).copied().unwrap_or_default();
+        let key = if self.table.is_common_handle {
+            let start = i
+                .checked_sub(1)
+                .and_then(|p| self.handle_ends.get(p))
+                .copied()
+                .unwrap_or(0);
+            let end = self.handle_ends.get(i).copied().unwrap_or(start);
+            encode_common_handle_record_key(
+                physical_id,
+                self.handle_bytes.get(start..end).unwrap_or_default(),
+            )
+        } else {
+            encode_record_key(
+                physical_id,
+                self.int_handles.get(i).copied().unwrap_or_default(),
+            )
+        };
         Error::Decode {
             file: self.source.clone(),
             table: self.table.qualified_name(),
-            key: hex::encode(encode_record_key(physical_id, handle)),
+            key: hex::encode(key),
             message,
         }
     }
-}
 
-/// The v2 payload a row written before the column existed stands for (TiDB's `origin_default`),
-/// or `None` for NULL.
-fn default_payload(column: &ColumnSchema, kind: ColumnKind) -> Result<Option<Vec<u8>>> {
-    let Some(value) = &column.origin_default else {
-        return Ok(None);
-    };
-    let text = match value {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::Bool(b) => u8::from(*b).to_string(),
-        other => {
-            return Err(Error::Unsupported(format!(
-                "column {:?}: origin default {other} has an unexpected JSON shape",
-                column.name
-            )))
+    fn decode_error(&self, key: &RowKey<'_>, message: String) -> Error {
+        let raw = match key.handle {
+            Handle::Int(h) => encode_record_key(key.physical_id, h),
+            Handle::Common(bytes) => encode_common_handle_record_key(key.physical_id, bytes),
+        };
+        Error::Decode {
+            file: self.source.clone(),
+            table: self.table.qualified_name(),
+            key: hex::encode(raw),
+            message,
         }
-    };
-    let bad = |what: &str| {
-        Error::Unsupported(format!(
-            "column {:?}: origin default {text:?} is not a valid {what}",
-            column.name
-        ))
-    };
-    let mut payload = Vec::new();
-    match kind {
-        ColumnKind::Int32 | ColumnKind::Int64 => encode_v2_int(
-            text.trim().parse::<i64>().map_err(|_| bad("integer"))?,
-            &mut payload,
-        ),
-        ColumnKind::UInt32AsInt32 | ColumnKind::UInt32AsInt64 | ColumnKind::UInt64AsDecimal => {
-            encode_v2_uint(
-                text.trim()
-                    .parse::<u64>()
-                    .map_err(|_| bad("unsigned integer"))?,
-                &mut payload,
-            )
-        }
-        ColumnKind::Float32 | ColumnKind::Float64 => payload.extend_from_slice(&encode_cmp_f64(
-            text.trim().parse::<f64>().map_err(|_| bad("number"))?,
-        )),
-        ColumnKind::Utf8 | ColumnKind::Binary => payload = text.into_bytes(),
     }
-    Ok(Some(payload))
 }
 
 fn in_table(table: &TableSchema, error: Error) -> Error {

@@ -24,6 +24,7 @@
 //! * every decoder has a matching encoder (some are test-kit quality), tested by round trip.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod checksum;
 pub mod datum;
 pub mod decimal;
 pub mod enums;

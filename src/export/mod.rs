@@ -12,15 +12,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::batch::BatchLimits;
+use crate::batch::{export_schema, BackupKind, BatchLimits};
 use crate::meta::{self, MetaVersion, TableSchema};
 use crate::proto::backup::StorageBackend;
+use crate::sink::iceberg::{BackupIdentity, IcebergWriter, TableInput};
+use crate::sink::manifest::write_manifest;
 use crate::sink::parquet::ParquetOptions;
-use crate::storage::ExternalStorage;
+use crate::storage::{ExternalStorage, StorageOptions};
 use crate::{Error, Result};
 
 use range::{export_range, RangeContext, RangeOutcome};
-use report::{BackupSummary, ExportReport, SkipCounters, SkippedFileReport, Totals};
+use report::{BackupSummary, ExportReport, SkipCounters, SkippedFileReport, TableReport, Totals};
 
 /// Default `--output-prefix`.
 pub const DEFAULT_OUTPUT_PREFIX: &str = "parquet";
@@ -45,6 +47,12 @@ pub struct ExportOptions {
     pub batch: BatchLimits,
     /// Ranges exported at once.
     pub concurrency: usize,
+    /// Also write an Iceberg v2 table per exported table (`--write-iceberg-table`).
+    pub write_iceberg_table: bool,
+    /// Also write the JSON manifest of the run (`--write-iceberg-manifest`).
+    pub write_iceberg_manifest: bool,
+    /// Storage options (`--ratelimit`, retries); one rate limiter is shared by input and output.
+    pub storage: StorageOptions,
 }
 
 impl ExportOptions {
@@ -58,7 +66,25 @@ impl ExportOptions {
             compression_name: "zstd(1)".into(),
             batch: BatchLimits::default(),
             concurrency: default_concurrency(),
+            write_iceberg_table: false,
+            write_iceberg_manifest: false,
+            storage: StorageOptions::default(),
         }
+    }
+}
+
+/// The object name of a table's directory, `<prefix>/<db>/<table>`: its Parquet files (see
+/// [`layout::parquet_object_name`]) and its Iceberg `metadata/`.
+fn table_dir(prefix: &str, db: &str, table: &str) -> String {
+    let dir = format!(
+        "{}/{}",
+        layout::encode_segment(db),
+        layout::encode_segment(table)
+    );
+    if prefix.is_empty() {
+        dir
+    } else {
+        format!("{prefix}/{dir}")
     }
 }
 
@@ -70,7 +96,7 @@ pub fn default_concurrency() -> usize {
 /// Runs an export.
 pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     let started = Instant::now();
-    let input = ExternalStorage::open(&options.input, true)?;
+    let input = ExternalStorage::open_with(&options.input, true, &options.storage)?;
     if !input.exists(BACKUPMETA)? {
         return Err(Error::Usage(format!(
             "{}: no `backupmeta` here; point --input at the directory BR wrote the backup to \
@@ -78,15 +104,42 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
             input.description()
         )));
     }
-    let backup = meta::load_backup(&mut |name| input.read(name))?;
+    let backup = meta::load_backup(&mut |name| input.read(name), None)?;
     let plan = meta::build_plan(&backup)?;
-    let output = ExternalStorage::open(&options.output, false)?;
+    let output = ExternalStorage::open_with(&options.output, false, &options.storage)?;
     let output_prefix = options.output_prefix.trim_matches('/').to_string();
 
+    let kind = if backup.start_version > 0 {
+        BackupKind::Incremental
+    } else {
+        BackupKind::Full
+    };
     let mut tables: HashMap<i64, Arc<TableSchema>> = HashMap::new();
+    let mut table_reports = Vec::with_capacity(plan.tables.len());
+    let mut iceberg_inputs = Vec::new();
     for table in &plan.tables {
         // Fail before reading any data if a table has a type we cannot write.
-        crate::batch::arrow_schema(table)?;
+        let schema = export_schema(table, kind)?;
+        iceberg_inputs.push(TableInput {
+            db: table.db_name.clone(),
+            table: table.table_name.clone(),
+            table_id: table.table_id,
+            dir: table_dir(&output_prefix, &table.db_name, &table.table_name),
+            schema: schema.arrow.clone(),
+            partition_ids: if table.partitions.is_empty() {
+                Vec::new()
+            } else {
+                table.physical_ids()
+            },
+            incremental: kind == BackupKind::Incremental,
+        });
+        table_reports.push(TableReport {
+            db: table.db_name.clone(),
+            table: table.table_name.clone(),
+            table_id: table.table_id,
+            virtual_columns: schema.virtual_columns.into_iter().collect(),
+            ..Default::default()
+        });
         for id in table.physical_ids() {
             tables.insert(id, table.clone());
         }
@@ -103,6 +156,22 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         ),
         ("br.end_version".to_string(), backup.end_version.to_string()),
     ];
+    let identity = BackupIdentity {
+        cluster_id: backup.cluster_id,
+        start_version: backup.start_version,
+        end_version: backup.end_version,
+    };
+    // Iceberg pre-flight: schemas and existing tables are checked before any data is written.
+    let iceberg = if options.write_iceberg_table {
+        Some(IcebergWriter::prepare(
+            &output,
+            identity,
+            &options.compression_name,
+            iceberg_inputs.clone(),
+        )?)
+    } else {
+        None
+    };
     let ctx = RangeContext {
         input: &input,
         output: &output,
@@ -110,20 +179,42 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         staging: staging.path(),
         parquet: &options.parquet,
         batch: options.batch,
+        kind,
         tables: &tables,
         metadata: &metadata,
+        column_stats: options.write_iceberg_table || options.write_iceberg_manifest,
     };
     let outcomes = run_ranges(&ctx, &plan.ranges, options.concurrency.max(1))?;
 
     let mut files = Vec::new();
+    let mut exported = Vec::new();
     let mut skipped = SkipCounters::default();
     let mut totals = Totals::default();
     for outcome in outcomes {
         files.extend(outcome.files);
+        exported.extend(outcome.exported);
         skipped += outcome.skipped;
         totals.write_cf_entries += outcome.write_cf_entries;
         totals.ssts_read += outcome.ssts_read;
+        totals.delete_rows += outcome.deletes;
     }
+    // Every Parquet file is in place: describe them.
+    let iceberg_tables = match iceberg {
+        Some(writer) => writer.commit(&exported)?,
+        None => Vec::new(),
+    };
+    let iceberg_manifest = if options.write_iceberg_manifest {
+        Some(write_manifest(
+            &output,
+            &output_prefix,
+            &identity,
+            &iceberg_inputs,
+            &exported,
+            &iceberg_tables,
+        )?)
+    } else {
+        None
+    };
     let mut report = ExportReport {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         backup: BackupSummary {
@@ -151,14 +242,11 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
             })
             .collect(),
         totals,
+        iceberg_tables,
+        iceberg_manifest,
         elapsed_seconds: 0.0,
     };
-    let all_tables: Vec<(String, String, i64)> = plan
-        .tables
-        .iter()
-        .map(|t| (t.db_name.clone(), t.table_name.clone(), t.table_id))
-        .collect();
-    report.summarize(&all_tables);
+    report.summarize(table_reports);
     report.elapsed_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -11,10 +11,11 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::batch::{BatchLimits, TableBatchBuilder};
-use crate::codec::key::{decode_data_key, parse_tidb_key, Handle, TidbKey};
+use crate::batch::{BackupKind, BatchLimits, RowData, RowKey, TableBatchBuilder};
+use crate::codec::key::{decode_data_key, parse_tidb_key, TidbKey};
 use crate::codec::mvcc::{WriteRecord, WriteType};
 use crate::meta::{RangePlan, TableSchema};
+use crate::sink::iceberg::ExportedFile;
 use crate::sink::parquet::{ParquetFileWriter, ParquetOptions};
 use crate::sst::{SstEntries, SstReader, ValueType};
 use crate::storage::ExternalStorage;
@@ -31,10 +32,14 @@ pub(crate) struct RangeContext<'a> {
     pub staging: &'a Path,
     pub parquet: &'a ParquetOptions,
     pub batch: BatchLimits,
+    /// Full or incremental backup.
+    pub kind: BackupKind,
     /// Physical table id → the logical table it belongs to.
     pub tables: &'a HashMap<i64, Arc<TableSchema>>,
     /// Footer metadata common to every file.
     pub metadata: &'a [(String, String)],
+    /// Collect per-column statistics of every file (for Iceberg metadata and the JSON manifest).
+    pub column_stats: bool,
 }
 
 /// What one range produced.
@@ -44,6 +49,10 @@ pub(crate) struct RangeOutcome {
     pub skipped: SkipCounters,
     pub write_cf_entries: u64,
     pub ssts_read: u64,
+    /// Delete records exported (incremental backups).
+    pub deletes: u64,
+    /// The files written, with their column statistics (when `column_stats` is set).
+    pub exported: Vec<ExportedFile>,
 }
 
 /// One output file in progress: the table's batch builder and its Parquet writer.
@@ -114,24 +123,15 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
             continue;
         };
         let table_name = table.qualified_name();
-        let handle = match handle {
-            Handle::Int(handle) => handle,
-            Handle::Common(_) => {
-                return Err(Error::Unsupported(format!(
-                    "{write_name}: table {table_name}: clustered (common handle) keys are not \
-                     supported by this version yet"
-                )))
-            }
-        };
         let record = WriteRecord::parse(entry.value).map_err(|e| {
             record_error(
                 &table_name,
                 format!("write record at commit_ts {commit_ts}: {e}"),
             )
         })?;
-        let value: &[u8] = match record.write_type {
+        let data = match record.write_type {
             WriteType::Put => match record.short_value {
-                Some(value) => value,
+                Some(value) => RowData::Put(value),
                 None => {
                     let Some(cursor) = defaults.as_mut() else {
                         return Err(record_error(
@@ -147,12 +147,12 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
                     target.extend_from_slice(
                         entry
                             .user_key
-                            .get(..entry.user_key.len() - 8)
+                            .get(..entry.user_key.len().saturating_sub(8))
                             .unwrap_or_default(),
                     );
                     target.extend_from_slice(&(!record.start_ts).to_be_bytes());
                     match cursor.find(&target)? {
-                        Some(value) => value,
+                        Some(value) => RowData::Put(value),
                         None => {
                             return Err(record_error(
                                 &table_name,
@@ -165,9 +165,17 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
                     }
                 }
             },
+            WriteType::Delete if ctx.kind == BackupKind::Incremental => {
+                outcome.deletes += 1;
+                RowData::Delete
+            }
             WriteType::Delete => {
-                outcome.skipped.delete_records += 1;
-                continue;
+                return Err(record_error(
+                    &table_name,
+                    "a Delete record in a full backup (start_version 0); BR writes deletes only \
+                     into incremental backups"
+                        .into(),
+                ))
             }
             WriteType::Lock | WriteType::Rollback => {
                 outcome.skipped.lock_or_rollback_records += 1;
@@ -178,11 +186,16 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => v.insert(TableOutput {
                 table: table.clone(),
-                builder: TableBatchBuilder::new(table.clone(), write_name, ctx.batch)?,
+                builder: TableBatchBuilder::new(table.clone(), ctx.kind, write_name, ctx.batch)?,
                 writer: None,
             }),
         };
-        if output.builder.push_row(physical_id, handle, value)? {
+        let key = RowKey {
+            physical_id,
+            handle,
+            commit_ts,
+        };
+        if output.builder.push_row(&key, data)? {
             flush(ctx, range, output)?;
         }
     }
@@ -202,6 +215,16 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
         ctx.output.put_file(&written.path, &name)?;
         std::fs::remove_file(&written.path)
             .map_err(|e| Error::io(written.path.display().to_string(), e))?;
+        if let Some(stats) = written.stats {
+            outcome.exported.push(ExportedFile {
+                object: name.clone(),
+                table_id: output.table.table_id,
+                rows: written.rows,
+                size: written.size,
+                sha256: written.sha256.clone(),
+                stats,
+            });
+        }
         outcome.files.push(FileReport {
             path: name,
             db: output.table.db_name.clone(),
@@ -210,6 +233,7 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
             rows: written.rows,
             size: written.size,
             sha256: written.sha256,
+            invalid_dates: output.builder.invalid_dates().into_iter().collect(),
         });
     }
     Ok(outcome)
@@ -243,12 +267,16 @@ fn flush(ctx: &RangeContext<'_>, range: &RangePlan, output: &mut TableOutput) ->
             metadata.push(("tidb.table".into(), output.table.table_name.clone()));
             metadata.push(("tidb.table_id".into(), output.table.table_id.to_string()));
             metadata.push(("br.source_sst".into(), range.write.name.clone()));
-            output.writer.insert(ParquetFileWriter::create(
+            let mut writer = ParquetFileWriter::create(
                 &staging,
                 output.builder.schema().clone(),
                 ctx.parquet,
                 metadata,
-            )?)
+            )?;
+            if ctx.column_stats {
+                writer.collect_column_stats();
+            }
+            output.writer.insert(writer)
         }
     };
     writer.write(&batch)

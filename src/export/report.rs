@@ -8,6 +8,8 @@ use std::ops::AddAssign;
 
 use serde::Serialize;
 
+pub use crate::sink::iceberg::IcebergTableReport;
+
 /// What a whole run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportReport {
@@ -31,6 +33,12 @@ pub struct ExportReport {
     pub skipped_files: Vec<SkippedFileReport>,
     /// Sums over all tables.
     pub totals: Totals,
+    /// The Iceberg table versions written (`--write-iceberg-table`), one per table.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub iceberg_tables: Vec<IcebergTableReport>,
+    /// Object name of the JSON manifest (`--write-iceberg-manifest`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iceberg_manifest: Option<String>,
     /// Wall-clock seconds.
     pub elapsed_seconds: f64,
 }
@@ -65,6 +73,12 @@ pub struct TableReport {
     pub rows: u64,
     /// Bytes written.
     pub bytes: u64,
+    /// Zero or invalid dates written as NULL, by column.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub invalid_dates: BTreeMap<String, u64>,
+    /// Virtual generated columns, not exported: `column → expression`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub virtual_columns: BTreeMap<String, String>,
 }
 
 /// One Parquet file.
@@ -84,6 +98,9 @@ pub struct FileReport {
     pub size: u64,
     /// Lowercase hex SHA-256 of the file.
     pub sha256: String,
+    /// Zero or invalid dates written as NULL, by column (see docs/type-mapping.md).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub invalid_dates: BTreeMap<String, u64>,
 }
 
 /// A backup file that was not exported.
@@ -104,8 +121,6 @@ pub struct SkipCounters {
     pub non_table_keys: u64,
     /// Row keys of tables that are not exported (no schema in the backup, or filtered out).
     pub other_table_rows: u64,
-    /// `Delete` write records (incremental backups only).
-    pub delete_records: u64,
     /// `Lock` and `Rollback` write records, which carry no data.
     pub lock_or_rollback_records: u64,
     /// Default-CF values that no write record referred to.
@@ -117,7 +132,6 @@ impl AddAssign for SkipCounters {
         self.index_keys += other.index_keys;
         self.non_table_keys += other.non_table_keys;
         self.other_table_rows += other.other_table_rows;
-        self.delete_records += other.delete_records;
         self.lock_or_rollback_records += other.lock_or_rollback_records;
         self.orphan_default_values += other.orphan_default_values;
     }
@@ -138,23 +152,19 @@ pub struct Totals {
     pub write_cf_entries: u64,
     /// SSTs read (write and default CF).
     pub ssts_read: u64,
+    /// Rows exported as deletes (`_tidb_op = delete`, incremental backups).
+    pub delete_rows: u64,
+    /// Zero or invalid dates written as NULL.
+    pub invalid_dates: u64,
 }
 
 impl ExportReport {
-    /// Fills `tables` and `totals` from `files`. `all_tables` lists every exported table, so that a
-    /// table with no rows still appears (with zeros).
-    pub(crate) fn summarize(&mut self, all_tables: &[(String, String, i64)]) {
+    /// Fills `tables` and `totals` from `files`. `all_tables` lists every exported table (with
+    /// zero counts), so that a table with no rows still appears.
+    pub(crate) fn summarize(&mut self, all_tables: Vec<TableReport>) {
         let mut tables: BTreeMap<(String, String), TableReport> = all_tables
-            .iter()
-            .map(|(db, table, id)| {
-                let report = TableReport {
-                    db: db.clone(),
-                    table: table.clone(),
-                    table_id: *id,
-                    ..Default::default()
-                };
-                ((db.clone(), table.clone()), report)
-            })
+            .into_iter()
+            .map(|report| ((report.db.clone(), report.table.clone()), report))
             .collect();
         for file in &self.files {
             let entry = tables
@@ -163,12 +173,20 @@ impl ExportReport {
             entry.files += 1;
             entry.rows += file.rows;
             entry.bytes += file.size;
+            for (column, count) in &file.invalid_dates {
+                *entry.invalid_dates.entry(column.clone()).or_default() += count;
+            }
         }
         self.tables = tables.into_values().collect();
         self.totals.tables = self.tables.iter().filter(|t| t.files > 0).count() as u64;
         self.totals.files = self.files.len() as u64;
         self.totals.rows = self.files.iter().map(|f| f.rows).sum();
         self.totals.bytes = self.files.iter().map(|f| f.size).sum();
+        self.totals.invalid_dates = self
+            .files
+            .iter()
+            .flat_map(|f| f.invalid_dates.values())
+            .sum();
     }
 }
 
@@ -189,14 +207,27 @@ impl fmt::Display for ExportReport {
         let s = &self.skipped;
         writeln!(
             f,
-            "  skipped keys: {} index, {} rows of other tables, {} non-table, {} delete, {} lock/rollback, {} orphan default values",
+            "  skipped keys: {} index, {} rows of other tables, {} non-table, {} lock/rollback, {} orphan default values",
             s.index_keys,
             s.other_table_rows,
             s.non_table_keys,
-            s.delete_records,
             s.lock_or_rollback_records,
             s.orphan_default_values
         )?;
+        if t.delete_rows > 0 {
+            writeln!(
+                f,
+                "  {} rows are deletes (_tidb_op = delete)",
+                t.delete_rows
+            )?;
+        }
+        if t.invalid_dates > 0 {
+            writeln!(
+                f,
+                "  {} zero or invalid dates were written as NULL (see the report)",
+                t.invalid_dates
+            )?;
+        }
         if !self.skipped_files.is_empty() {
             writeln!(
                 f,
@@ -214,6 +245,28 @@ impl fmt::Display for ExportReport {
                 table.files,
                 human_bytes(table.bytes)
             )?;
+        }
+        for iceberg in &self.iceberg_tables {
+            writeln!(
+                f,
+                "  iceberg {}.{}: {} (snapshot {}, sequence number {}, {})",
+                iceberg.db,
+                iceberg.table,
+                iceberg.metadata,
+                iceberg.snapshot_id,
+                iceberg.sequence_number,
+                iceberg.operation
+            )?;
+            if !iceberg.rewritten_files.is_empty() {
+                writeln!(
+                    f,
+                    "    warning: {} files an older snapshot lists were rewritten with other bytes",
+                    iceberg.rewritten_files.len()
+                )?;
+            }
+        }
+        if let Some(manifest) = &self.iceberg_manifest {
+            writeln!(f, "  manifest: {manifest}")?;
         }
         Ok(())
     }

@@ -13,7 +13,13 @@
 //!
 //! A MetaFile node whose `meta_files` is empty is itself a leaf; otherwise each entry names an
 //! object whose plaintext must match the entry's `sha256` (when set) and `size` (when non-zero),
-//! and which decodes as a child MetaFile. Like BR, a node that has children contributes only
+//! and which decodes as a child MetaFile.
+//!
+//! Encrypted backups (BR `--crypter.method` other than plaintext, spec §2.8): `backupmeta` is
+//! `IV ‖ AES-CTR(plaintext)`, and each MetaFile object is encrypted whole with its entry's
+//! `cipher_iv`; the SHA-256 is of the plaintext. Nothing says whether `backupmeta` is encrypted,
+//! so the caller passes a [`Crypter`]; a leaf is decrypted when its entry carries a `cipher_iv`
+//! (BR leaves it empty in plaintext backups). Like BR, a node that has children contributes only
 //! through them. BR writes one level; this reader accepts up to [`MAX_META_DEPTH`] and rejects
 //! an object listed twice (which is how a cycle would show).
 //!
@@ -26,6 +32,7 @@ use bytes::Bytes;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
+use crate::crypter::{Crypter, IV_LEN};
 use crate::proto::backup::{BackupMeta, File, MetaFile, Schema};
 use crate::{Error, Result};
 
@@ -92,16 +99,29 @@ pub struct Backup {
 /// called for `backupmeta` and then for each v2 MetaFile object. Its errors are returned as
 /// they are, so they should name the object (the storage layer's do).
 ///
+/// `crypter` is BR's `--crypter.*` setting; `None` (or a plaintext crypter) reads a plaintext
+/// backup. With an AES crypter, `backupmeta` is decrypted (its first 16 bytes are the IV) and so
+/// is every MetaFile object whose entry carries a `cipher_iv`.
+///
 /// # Errors
 /// * [`Error::Unsupported`] for raw-KV (`is_raw_kv`) and transactional-KV (`is_txn_kv`)
-///   backups, file-copy backups (`mode` = FILE), an unknown `version`, and encrypted MetaFile
-///   objects (a non-empty `cipher_iv` on a `meta_files` entry).
-/// * [`Error::Meta`] naming the object when it does not decode, its SHA-256 or size differs
-///   from its index entry, the index nests deeper than [`MAX_META_DEPTH`] or lists an object
-///   twice, or a DDL is not JSON.
-pub fn load_backup(read_object: &mut dyn FnMut(&str) -> Result<Bytes>) -> Result<Backup> {
+///   backups, file-copy backups (`mode` = FILE) and an unknown `version`.
+/// * [`Error::Usage`] for an encrypted MetaFile object (a `cipher_iv` on its entry) when no
+///   key was given.
+/// * [`Error::Meta`] naming the object when it does not decode (after decryption, with a hint
+///   that the key is wrong or missing), its SHA-256 or size differs from its index entry, its
+///   `cipher_iv` is not 16 bytes, the index nests deeper than [`MAX_META_DEPTH`] or lists an
+///   object twice, or a DDL is not JSON.
+pub fn load_backup(
+    read_object: &mut dyn FnMut(&str) -> Result<Bytes>,
+    crypter: Option<&Crypter>,
+) -> Result<Backup> {
+    let crypter = crypter.filter(|c| c.is_encrypted());
     let root = read_object(BACKUP_META_OBJECT)?;
-    let meta = decode_backup_meta(&root)?;
+    let meta = match crypter {
+        None => decode_backup_meta(&root)?,
+        Some(crypter) => decode_encrypted_backup_meta(&root, crypter)?,
+    };
     check_supported(&meta)?;
     let meta_version = MetaVersion::from_field(meta.version)?;
     let new_collations_enabled = parse_new_collations(&meta.new_collations_enabled)?;
@@ -112,6 +132,7 @@ pub fn load_backup(read_object: &mut dyn FnMut(&str) -> Result<Bytes>) -> Result
 
     let mut walker = IndexWalker {
         read_object,
+        crypter,
         seen: HashSet::new(),
     };
     if let Some(index) = meta.file_index {
@@ -153,7 +174,7 @@ pub fn load_backup(read_object: &mut dyn FnMut(&str) -> Result<Bytes>) -> Result
     })
 }
 
-/// Decodes the root object only (the bytes of `backupmeta`).
+/// Decodes the root object only (the bytes of a plaintext `backupmeta`).
 ///
 /// # Errors
 /// [`Error::Meta`] for `backupmeta` when the bytes are empty or are not a `BackupMeta`
@@ -170,8 +191,34 @@ pub fn decode_backup_meta(bytes: &[u8]) -> Result<BackupMeta> {
             BACKUP_META_OBJECT,
             format!(
                 "{} bytes do not decode as a BR BackupMeta protobuf ({e}): the file is not a BR \
-                 backupmeta, or it is encrypted",
-                bytes.len()
+                 backupmeta, or {}",
+                bytes.len(),
+                Crypter::plaintext().wrong_key_hint()
+            ),
+        )
+    })
+}
+
+/// Decrypts the stored `backupmeta` (`IV ‖ ciphertext`) with `crypter` and decodes it.
+fn decode_encrypted_backup_meta(stored: &[u8], crypter: &Crypter) -> Result<BackupMeta> {
+    let bytes = crypter.decrypt_backupmeta(stored)?;
+    if bytes.is_empty() {
+        return Err(Error::meta(
+            BACKUP_META_OBJECT,
+            format!(
+                "the object holds only a {IV_LEN}-byte IV and no encrypted content; BR writes a \
+                 non-empty backupmeta when a backup finishes"
+            ),
+        ));
+    }
+    BackupMeta::decode(bytes.as_slice()).map_err(|e| {
+        Error::meta(
+            BACKUP_META_OBJECT,
+            format!(
+                "{} bytes decrypted with {} do not decode as a BR BackupMeta protobuf ({e}): {}",
+                bytes.len(),
+                crypter.method(),
+                crypter.wrong_key_hint()
             ),
         )
     })
@@ -258,6 +305,8 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
 /// Walks one v2 index, reading MetaFile objects through the caller's closure.
 struct IndexWalker<'a> {
     read_object: &'a mut dyn FnMut(&str) -> Result<Bytes>,
+    /// The key of an encrypted backup (never a plaintext crypter).
+    crypter: Option<&'a Crypter>,
     /// Every object read during this load: one listed twice is a cycle or a duplicate.
     seen: HashSet<String>,
 }
@@ -328,42 +377,73 @@ impl IndexWalker<'_> {
                 ),
             ));
         }
-        if !entry.cipher_iv.is_empty() {
-            return Err(Error::Unsupported(format!(
-                "{name}: this MetaFile object is encrypted (its {index} entry carries a \
-                 cipher_iv); encrypted backups arrive in a later version of br-parquet"
-            )));
-        }
+        let crypter = if entry.cipher_iv.is_empty() {
+            None
+        } else {
+            if entry.cipher_iv.len() != IV_LEN {
+                return Err(Error::meta(
+                    parent,
+                    format!(
+                        "{index}: meta_files[{i}] ({name}) has a {}-byte cipher_iv; AES-CTR \
+                         needs {IV_LEN} bytes",
+                        entry.cipher_iv.len()
+                    ),
+                ));
+            }
+            match self.crypter {
+                Some(crypter) => Some(crypter),
+                None => {
+                    return Err(Error::Usage(format!(
+                        "{name}: this MetaFile object is encrypted (its {index} entry carries a \
+                         cipher_iv): pass --crypter.method and --crypter.key (or \
+                         --crypter.key-file) with the key the backup was taken with"
+                    )))
+                }
+            }
+        };
 
-        let bytes = (self.read_object)(name)?;
-        if entry.size != 0 && bytes.len() as u64 != entry.size {
+        let stored = (self.read_object)(name)?;
+        // `size` is the plaintext length; AES-CTR keeps lengths, so it also holds when stored.
+        if entry.size != 0 && stored.len() as u64 != entry.size {
             return Err(Error::meta(
                 name,
                 format!(
                     "size mismatch: {parent} lists {} bytes, the object has {} bytes",
                     entry.size,
-                    bytes.len()
+                    stored.len()
                 ),
             ));
         }
+        let decrypted;
+        let bytes: &[u8] = match crypter {
+            None => stored.as_ref(),
+            Some(crypter) => {
+                decrypted = crypter.decrypt(&entry.cipher_iv, &stored)?;
+                &decrypted
+            }
+        };
+        // Said after errors that a wrong key causes.
+        let hint = crypter.map_or(String::new(), |c| {
+            format!(" (after {} decryption: {})", c.method(), c.wrong_key_hint())
+        });
         if !entry.sha256.is_empty() {
-            let computed = Sha256::digest(&bytes);
+            let computed = Sha256::digest(bytes);
             if computed.as_slice() != entry.sha256.as_slice() {
                 return Err(Error::meta(
                     name,
                     format!(
-                        "SHA-256 mismatch: expected {}, computed {}",
+                        "SHA-256 mismatch: expected {}, computed {}{hint}",
                         hex::encode(&entry.sha256),
                         hex::encode(computed)
                     ),
                 ));
             }
         }
-        MetaFile::decode(bytes.as_ref()).map_err(|e| {
+        MetaFile::decode(bytes).map_err(|e| {
             Error::meta(
                 name,
                 format!(
-                    "{} bytes do not decode as a MetaFile protobuf ({e})",
+                    "{} bytes do not decode as a MetaFile protobuf ({e}){hint}",
                     bytes.len()
                 ),
             )
@@ -403,16 +483,64 @@ mod tests {
         }
 
         fn load(&mut self) -> Result<Backup> {
+            self.load_with(None)
+        }
+
+        fn load_with(&mut self, crypter: Option<&Crypter>) -> Result<Backup> {
             let objects = &self.objects;
             let reads = &mut self.reads;
-            load_backup(&mut |name: &str| {
-                reads.push(name.to_string());
-                objects
-                    .get(name)
-                    .cloned()
-                    .ok_or_else(|| Error::meta(name, "object not found"))
-            })
+            load_backup(
+                &mut |name: &str| {
+                    reads.push(name.to_string());
+                    objects
+                        .get(name)
+                        .cloned()
+                        .ok_or_else(|| Error::meta(name, "object not found"))
+                },
+                crypter,
+            )
         }
+
+        /// Encrypts the store as BR does with `crypter`: `backupmeta` gets an IV prefix, every
+        /// MetaFile object is encrypted whole with a fresh IV recorded in its index entry
+        /// (whose `sha256` and `size` stay those of the plaintext).
+        fn encrypt(&mut self, crypter: &Crypter) {
+            let mut meta = BackupMeta::decode(self.objects[BACKUP_META_OBJECT].as_ref()).unwrap();
+            let mut next_iv = 0u8;
+            for index in [
+                meta.file_index.as_mut(),
+                meta.schema_index.as_mut(),
+                meta.ddl_indexes.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                self.encrypt_node(crypter, index, &mut next_iv);
+            }
+            let iv = [0xa5; IV_LEN];
+            let stored = crypter.encrypt_backupmeta(&iv, &meta.encode_to_vec());
+            self.put(BACKUP_META_OBJECT, stored);
+        }
+
+        fn encrypt_node(&mut self, crypter: &Crypter, node: &mut MetaFile, next_iv: &mut u8) {
+            for entry in &mut node.meta_files {
+                let mut child = MetaFile::decode(self.objects[&entry.name].as_ref()).unwrap();
+                self.encrypt_node(crypter, &mut child, next_iv);
+                let plaintext = child.encode_to_vec();
+                *next_iv += 1;
+                let iv = vec![*next_iv; IV_LEN];
+                entry.cipher_iv = iv.clone();
+                entry.sha256 = Sha256::digest(&plaintext).to_vec();
+                entry.size = plaintext.len() as u64;
+                let stored = crypter.encrypt(&iv, &plaintext).unwrap();
+                assert_ne!(stored, plaintext);
+                self.put(&entry.name, stored);
+            }
+        }
+    }
+
+    fn aes256() -> Crypter {
+        Crypter::new(crate::crypter::CipherMethod::Aes256Ctr, &[0x3c; 32]).unwrap()
     }
 
     fn data_file(name: &str, table_id: u8) -> File {
@@ -680,7 +808,7 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_leaf_is_unsupported_and_not_read() {
+    fn encrypted_leaf_without_a_key_is_a_usage_error_and_not_read() {
         let (mut store, _, _) = v2_store();
         let mut root = BackupMeta::decode(store.objects[BACKUP_META_OBJECT].as_ref()).unwrap();
         if let Some(index) = root.schema_index.as_mut() {
@@ -688,17 +816,166 @@ mod tests {
         }
         store.put(BACKUP_META_OBJECT, root.encode_to_vec());
 
-        let err = store.load().unwrap_err();
-        assert!(matches!(err, Error::Unsupported(_)));
+        for crypter in [None, Some(&Crypter::plaintext())] {
+            store.reads.clear();
+            let err = store.load_with(crypter).unwrap_err();
+            assert!(matches!(err, Error::Usage(_)));
+            assert_eq!(
+                err.to_string(),
+                "backupmeta.schema.000000004: this MetaFile object is encrypted (its \
+                 schema_index entry carries a cipher_iv): pass --crypter.method and \
+                 --crypter.key (or --crypter.key-file) with the key the backup was taken with"
+            );
+            assert!(!store
+                .reads
+                .contains(&"backupmeta.schema.000000004".to_string()));
+        }
+    }
+
+    #[test]
+    fn encrypted_v2_backup_reads_like_the_plaintext_one() {
+        let (mut store, files, schemas) = v2_store();
+        let plain = store.load().unwrap();
+        let crypter = aes256();
+        store.encrypt(&crypter);
+        store.reads.clear();
+
+        let backup = store.load_with(Some(&crypter)).unwrap();
+        assert_eq!(backup, plain);
+        assert_eq!(backup.files, files);
+        assert_eq!(backup.schemas, schemas);
+        assert_eq!(store.reads.len(), 6);
+        // The stored root starts with the IV and is not a protobuf.
+        assert_eq!(store.objects[BACKUP_META_OBJECT][..IV_LEN], [0xa5; IV_LEN]);
+    }
+
+    #[test]
+    fn encrypted_v1_backup_decrypts_the_root() {
+        let crypter = Crypter::new(crate::crypter::CipherMethod::Aes128Ctr, &[9; 16]).unwrap();
+        let root = root_v1();
+        let mut store = Store::default();
+        store.put(
+            BACKUP_META_OBJECT,
+            crypter.encrypt_backupmeta(&[1; IV_LEN], &root.encode_to_vec()),
+        );
+        let backup = store.load_with(Some(&crypter)).unwrap();
+        assert_eq!(backup.files, root.files);
+        assert_eq!(backup.schemas, root.schemas);
+    }
+
+    #[test]
+    fn encrypted_backup_without_or_with_a_wrong_key_fails_at_backupmeta() {
+        let (mut store, _, _) = v2_store();
+        store.encrypt(&aes256());
+        let stored_len = store.objects[BACKUP_META_OBJECT].len();
+
+        let err = store.load().unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "backupmeta: {stored_len} bytes do not decode as a BR BackupMeta protobuf ("
+            )),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(
+                "the file is not a BR backupmeta, or the backup may be encrypted: pass \
+                 --crypter.method and --crypter.key (or --crypter.key-file)"
+            ),
+            "{err}"
+        );
+
+        let wrong = Crypter::new(crate::crypter::CipherMethod::Aes256Ctr, &[0x3d; 32]).unwrap();
+        let err = store.load_with(Some(&wrong)).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "backupmeta: {} bytes decrypted with aes256-ctr do not decode as a BR BackupMeta \
+                 protobuf (",
+                stored_len - IV_LEN
+            )),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(
+                "the backup is encrypted and --crypter.key is wrong, or the backup is not \
+                 encrypted"
+            ),
+            "{err}"
+        );
+        assert_eq!(store.reads, vec!["backupmeta", "backupmeta"]);
+    }
+
+    #[test]
+    fn key_given_for_a_plaintext_backup_fails_at_backupmeta() {
+        let (mut store, _, _) = v2_store();
+        let err = store.load_with(Some(&aes256())).unwrap_err().to_string();
+        assert!(
+            err.contains("decrypted with aes256-ctr do not decode"),
+            "{err}"
+        );
+        // A plaintext crypter is the same as none.
+        store.load_with(Some(&Crypter::plaintext())).unwrap();
+    }
+
+    #[test]
+    fn encrypted_backupmeta_with_only_an_iv() {
+        let mut store = Store::default();
+        store.put(BACKUP_META_OBJECT, vec![7; IV_LEN]);
+        let err = store.load_with(Some(&aes256())).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "not supported: backupmeta.schema.000000004: this MetaFile object is encrypted (its \
-             schema_index entry carries a cipher_iv); encrypted backups arrive in a later version \
-             of br-parquet"
+            "backupmeta: the object holds only a 16-byte IV and no encrypted content; BR writes \
+             a non-empty backupmeta when a backup finishes"
         );
-        assert!(!store
-            .reads
-            .contains(&"backupmeta.schema.000000004".to_string()));
+        store.put(BACKUP_META_OBJECT, vec![7; 5]);
+        let err = store.load_with(Some(&aes256())).unwrap_err().to_string();
+        assert!(
+            err.starts_with("backupmeta: the object has 5 bytes, fewer than the 16-byte IV"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn tampered_encrypted_leaf_fails_its_plaintext_hash() {
+        let (mut store, _, _) = v2_store();
+        let crypter = aes256();
+        store.encrypt(&crypter);
+        let name = "backupmeta.schema.000000004";
+        let mut bytes = store.objects[name].to_vec();
+        bytes[3] ^= 0x10;
+        store.put(name, bytes);
+        let err = store.load_with(Some(&crypter)).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{name}: SHA-256 mismatch: expected ")),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(
+                " (after aes256-ctr decryption: the backup is encrypted and --crypter.key is \
+                 wrong, or the backup is not encrypted)"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_cipher_iv_length_names_the_entry() {
+        let (mut store, _, _) = v2_store();
+        let crypter = aes256();
+        store.encrypt(&crypter);
+        let stored = store.objects[BACKUP_META_OBJECT].clone();
+        let mut root =
+            BackupMeta::decode(crypter.decrypt_backupmeta(&stored).unwrap().as_slice()).unwrap();
+        root.ddl_indexes.as_mut().unwrap().meta_files[0].cipher_iv = vec![1; 12];
+        store.put(
+            BACKUP_META_OBJECT,
+            crypter.encrypt_backupmeta(&[2; IV_LEN], &root.encode_to_vec()),
+        );
+        let err = store.load_with(Some(&crypter)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "backupmeta: ddl_indexes: meta_files[0] (backupmeta.ddl.000000005) has a 12-byte \
+             cipher_iv; AES-CTR needs 16 bytes"
+        );
     }
 
     #[test]
@@ -822,7 +1099,10 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.ends_with("the file is not a BR backupmeta, or it is encrypted"),
+            err.ends_with(
+                "the file is not a BR backupmeta, or the backup may be encrypted: pass \
+                 --crypter.method and --crypter.key (or --crypter.key-file)"
+            ),
             "{err}"
         );
     }

@@ -1,3 +1,9 @@
-//! Where record batches go: Parquet files (and, in a later version, Iceberg metadata).
+//! Where record batches go: Parquet files, and the Iceberg metadata that describes them.
+//!
+//! * [`parquet`]: one Parquet file per table per backed-up range, hashed while written.
+//! * [`iceberg`]: column statistics, Iceberg v2 tables (`--write-iceberg-table`).
+//! * [`manifest`]: the JSON manifest of a run (`--write-iceberg-manifest`).
 
+pub mod iceberg;
+pub mod manifest;
 pub mod parquet;

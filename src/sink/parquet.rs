@@ -13,10 +13,11 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{BrotliLevel, Compression as ParquetCompression, GzipLevel, ZstdLevel};
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
 use parquet::file::properties::{WriterProperties, WriterVersion};
 use sha2::{Digest, Sha256};
 
+use super::iceberg::{FileStats, StatsCollector};
 use crate::{Error, Result};
 
 /// Rows per row group by default (arrow-rs's own default): large groups compress and scan best.
@@ -158,6 +159,8 @@ pub struct WrittenFile {
     pub size: u64,
     /// Lowercase hex SHA-256 of the file's bytes.
     pub sha256: String,
+    /// Per-column statistics, when [`ParquetFileWriter::collect_column_stats`] was called.
+    pub stats: Option<FileStats>,
 }
 
 /// Writes one Parquet file to a local path.
@@ -165,6 +168,8 @@ pub struct ParquetFileWriter {
     writer: ArrowWriter<HashingWriter<BufWriter<File>>>,
     path: PathBuf,
     rows: u64,
+    schema: SchemaRef,
+    stats: Option<StatsCollector>,
 }
 
 impl ParquetFileWriter {
@@ -191,13 +196,21 @@ impl ParquetFileWriter {
                     .collect(),
             ))
             .build();
-        let writer = ArrowWriter::try_new(sink, schema, Some(properties))
+        let writer = ArrowWriter::try_new(sink, schema.clone(), Some(properties))
             .map_err(|source| parquet_error(path, source))?;
         Ok(ParquetFileWriter {
             writer,
             path: path.to_path_buf(),
             rows: 0,
+            schema,
+            stats: None,
         })
+    }
+
+    /// Also collects per-column statistics (counts, NaNs, bounds) of every batch written from
+    /// now on, for Iceberg metadata; [`Self::finish`] returns them in [`WrittenFile::stats`].
+    pub fn collect_column_stats(&mut self) {
+        self.stats = Some(StatsCollector::new(&self.schema));
     }
 
     /// Appends a batch.
@@ -206,6 +219,9 @@ impl ParquetFileWriter {
             .write(batch)
             .map_err(|source| parquet_error(&self.path, source))?;
         self.rows += batch.num_rows() as u64;
+        if let Some(stats) = &mut self.stats {
+            stats.update(batch);
+        }
         Ok(())
     }
 
@@ -227,11 +243,24 @@ impl ParquetFileWriter {
             .map_err(|e| Error::io(path.display().to_string(), e.into_error()))?;
         file.sync_all()
             .map_err(|e| Error::io(path.display().to_string(), e))?;
+        let stats = match self.stats {
+            Some(collector) => {
+                // Column sizes and row-group offsets come from the footer just written.
+                let written =
+                    File::open(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+                let footer = ParquetMetaDataReader::new()
+                    .parse_and_finish(&written)
+                    .map_err(|source| parquet_error(&path, source))?;
+                Some(collector.finish(&footer))
+            }
+            None => None,
+        };
         Ok(WrittenFile {
             path,
             rows: self.rows,
             size,
             sha256,
+            stats,
         })
     }
 }

@@ -356,18 +356,20 @@ impl BlockBuilder {
 #[cfg(test)]
 // Tests may index and unwrap: a panic is the failure report there.
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::sst::{BlockKind, BlockRef};
 
-    pub(crate) const AT: BlockRef = BlockRef {
+    const AT: BlockRef = BlockRef {
         kind: BlockKind::Data,
         offset: 4096,
         size: 3012,
     };
 
+    type Kv = (Vec<u8>, Vec<u8>);
+
     /// Decodes every (key, value) of a block with value lengths.
-    pub(crate) fn decode_all(block: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, SstError> {
+    fn decode_all(block: &[u8]) -> Result<Vec<Kv>, SstError> {
         let layout = BlockLayout::parse(block, AT)?;
         let mut cursor = EntryCursor::new(&layout);
         let mut key = Vec::new();

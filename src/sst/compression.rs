@@ -15,7 +15,7 @@
 //!   ZSTD  = one zstd frame, data blocks possibly against the `rocksdb.compression_dict` block
 //! ```
 //!
-//! Performance: a [`Decompressor`] keeps every codec context (and the zstd dictionary loaded once)
+//! Performance: a `Decompressor` keeps every codec context (and the zstd dictionary loaded once)
 //! for the life of a scan, and decompresses into a caller-owned buffer that is reused block after
 //! block, so a scan allocates only when a block is larger than any before it.
 

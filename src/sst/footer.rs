@@ -11,10 +11,11 @@
 //! +---------------+------------------------------------------------+---------+----------+
 //!
 //! format_version >= 6 (53 bytes):
-//! +---------------+--------------+-----------------+---------------------+----------------+----------+---------+-------+
-//! | checksum type | 3e 00 7a 00  | footer checksum | base ctx checksum   | metaindex size | reserved | version | magic |
-//! | u8            | ext. magic   | u32 LE          | u32 LE              | u32 LE         | 24 bytes | u32 LE  | u64   |
-//! +---------------+--------------+-----------------+---------------------+----------------+----------+---------+-------+
+//! +------+----------+----------+----------+-----------+----------+---------+--------+
+//! | type | 3e007a00 | footer   | base ctx | metaindex | reserved | version | magic  |
+//! | u8   | ext.     | checksum | checksum | size      | 24 bytes | u32 LE  | u64 LE |
+//! |      | magic    | u32 LE   | u32 LE   | u32 LE    | last 8=0 |         |        |
+//! +------+----------+----------+----------+-----------+----------+---------+--------+
 //! ```
 //!
 //! From format_version 6 the metaindex block sits right before the footer (so only its size is

@@ -1,24 +1,47 @@
-//! One `ExternalStorage` for every place BR keeps a backup, built on `object_store`.
+//! One `ExternalStorage` for every place BR keeps a backup, built on `object_store`: a local
+//! directory, S3 (and S3-compatible stores), GCS, Azure Blob, and `noop://` (writes discarded).
+//! HDFS is rejected with a clear error. docs/storage.md is the user-facing description.
 //!
 //! The rest of the crate is synchronous: decoding is CPU-bound work on plain threads. This module owns
 //! a small tokio runtime and exposes blocking calls, so async never leaks past it.
 //!
 //! Reads come in two shapes: whole small objects (`backupmeta`, MetaFile leaves) and SSTs, which are
 //! handed out as a local file ([`LocalObject`]) so that the SST reader can read block by block without
-//! holding the object in memory. On local storage that file is the object itself.
+//! holding the object in memory. On local storage that file is the object itself; on an object store
+//! the object is streamed, chunk by chunk, into a per-storage temporary directory that is removed
+//! when the storage is dropped (and each file as soon as its [`LocalObject`] is dropped).
+//!
+//! Every request is retried by `object_store` ([`RetryPolicy`]); a whole download or upload that
+//! still fails on a transient error is started again from scratch a few times. Errors never carry
+//! credentials: see [`redact`].
 
+mod cloud;
+pub mod ratelimit;
+pub mod redact;
+mod tempdir;
 pub mod url;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use object_store::prefix::PrefixStore;
+use object_store::{
+    Attributes, BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    PutPayload, RetryConfig, WriteMultipart,
+};
 
 use crate::proto::backup::{storage_backend::Backend, StorageBackend};
 use crate::{Error, Result};
+
+pub use ratelimit::RateLimiter;
+use redact::Redactor;
 
 /// Size of each part of a multipart upload; S3 requires at least 5 MiB for all but the last part.
 pub const DEFAULT_UPLOAD_PART_SIZE: usize = 8 * 1024 * 1024;
@@ -26,13 +49,109 @@ pub const DEFAULT_UPLOAD_PART_SIZE: usize = 8 * 1024 * 1024;
 /// Parts of one upload in flight at once.
 const UPLOAD_CONCURRENCY: usize = 4;
 
+/// Retries of one request after the first attempt (object_store's own retry loop).
+pub const DEFAULT_MAX_RETRIES: usize = 5;
+/// First backoff of a retried request; each next one is up to twice as long (with jitter).
+pub const DEFAULT_INIT_BACKOFF: Duration = Duration::from_millis(200);
+/// Longest backoff between two retries of a request.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// No request is retried once this long has passed since its first attempt.
+pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Attempts of a whole download or upload (each with its own request retries).
+pub const DEFAULT_TRANSFER_ATTEMPTS: u32 = 3;
+/// Pause before the second attempt of a whole transfer; doubled before each next one.
+pub const DEFAULT_TRANSFER_BACKOFF: Duration = Duration::from_secs(1);
+/// Timeout of one HTTP request (a part upload or a download stream).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+/// Timeout of establishing one connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How hard to try before giving up on a request or a transfer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    /// Retries of one request.
+    pub max_retries: usize,
+    /// First backoff of a retried request.
+    pub init_backoff: Duration,
+    /// Longest backoff of a retried request.
+    pub max_backoff: Duration,
+    /// Retry window of one request.
+    pub retry_timeout: Duration,
+    /// Attempts of a whole download or upload.
+    pub transfer_attempts: u32,
+    /// Pause before re-attempting a whole transfer (doubled each time).
+    pub transfer_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: DEFAULT_MAX_RETRIES,
+            init_backoff: DEFAULT_INIT_BACKOFF,
+            max_backoff: DEFAULT_MAX_BACKOFF,
+            retry_timeout: DEFAULT_RETRY_TIMEOUT,
+            transfer_attempts: DEFAULT_TRANSFER_ATTEMPTS,
+            transfer_backoff: DEFAULT_TRANSFER_BACKOFF,
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn object_store_config(&self) -> RetryConfig {
+        RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: self.init_backoff,
+                max_backoff: self.max_backoff,
+                base: 2.0,
+            },
+            max_retries: self.max_retries,
+            retry_timeout: self.retry_timeout,
+        }
+    }
+}
+
+/// Options of a storage beyond its location.
+#[derive(Debug, Clone, Default)]
+pub struct StorageOptions {
+    /// Limits the bytes moved per second; share one limiter between storages to limit the total.
+    pub ratelimit: Option<Arc<RateLimiter>>,
+    /// Request and transfer retries.
+    pub retry: RetryPolicy,
+}
+
+impl StorageOptions {
+    /// Options with a `--ratelimit` of `mib` MiB/s (none when `None`).
+    pub fn with_ratelimit_mib(mib: Option<u64>) -> Self {
+        StorageOptions {
+            ratelimit: mib.map(|m| Arc::new(RateLimiter::per_second_mib(m))),
+            ..Default::default()
+        }
+    }
+}
+
+/// What sits behind a storage.
+enum Target {
+    /// A local directory: objects are files, opened in place.
+    Local(PathBuf),
+    /// An object store; SSTs are downloaded.
+    Remote,
+    /// `noop://`: writes are discarded, nothing can be read.
+    Noop,
+}
+
 /// A backup or output location: an object store, a prefix inside it, and the runtime driving it.
 pub struct ExternalStorage {
+    target: Target,
     store: Arc<dyn ObjectStore>,
-    /// Set when the store is the local file system, so objects can be opened in place.
-    local_root: Option<PathBuf>,
+    /// Attributes of every object written (storage class / access tier).
+    put_attributes: Attributes,
     description: String,
     runtime: Arc<tokio::runtime::Runtime>,
+    options: StorageOptions,
+    redactor: Redactor,
+    /// Where remote objects are downloaded; created on first use, removed on drop.
+    downloads: Mutex<Option<tempdir::DownloadDir>>,
+    download_seq: AtomicU64,
 }
 
 /// An object available as a local file, for block-wise reading.
@@ -40,24 +159,57 @@ pub struct ExternalStorage {
 pub struct LocalObject {
     /// The open file.
     pub file: std::fs::File,
-    /// The file's path (the object itself on local storage).
+    /// The file's path (the object itself on local storage; a downloaded copy otherwise).
     pub path: PathBuf,
+    /// Removes a downloaded copy when dropped (the open `file` stays readable on Unix).
+    _download: Option<tempdir::RemoveOnDrop>,
+}
+
+/// A failure of one transfer: the store's or a local file's.
+enum TransferError {
+    Store(object_store::Error),
+    Local(String, std::io::Error),
+}
+
+impl From<object_store::Error> for TransferError {
+    fn from(e: object_store::Error) -> Self {
+        TransferError::Store(e)
+    }
 }
 
 impl ExternalStorage {
-    /// Opens the storage a `StorageBackend` names. Local directories must exist when `must_exist`
-    /// (the input); output directories are created.
+    /// Opens the storage a `StorageBackend` names, with default options. Local directories must
+    /// exist when `must_exist` (the input); output directories are created.
     pub fn open(backend: &StorageBackend, must_exist: bool) -> Result<Self> {
+        ExternalStorage::open_with(backend, must_exist, &StorageOptions::default())
+    }
+
+    /// Opens a storage; `must_exist` marks the input (which is read, never written).
+    pub fn open_with(
+        backend: &StorageBackend,
+        must_exist: bool,
+        options: &StorageOptions,
+    ) -> Result<Self> {
+        ExternalStorage::open_with_env(backend, must_exist, options, &url::process_env)
+    }
+
+    /// [`ExternalStorage::open_with`] with an explicit environment (for tests).
+    pub fn open_with_env(
+        backend: &StorageBackend,
+        must_exist: bool,
+        options: &StorageOptions,
+        env: url::EnvLookup<'_>,
+    ) -> Result<Self> {
         let description = url::describe(backend);
-        let runtime = Arc::new(
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("br-parquet-io")
-                .enable_all()
-                .build()
-                .map_err(|e| Error::io("tokio runtime", e))?,
-        );
-        match &backend.backend {
+        let mut redactor = Redactor::new(url::secrets_of(backend));
+        let conn = cloud::Connection {
+            retry: options.retry.object_store_config(),
+            client: ClientOptions::new()
+                .with_timeout(DEFAULT_REQUEST_TIMEOUT)
+                .with_connect_timeout(DEFAULT_CONNECT_TIMEOUT),
+            output: !must_exist,
+        };
+        let (target, built) = match &backend.backend {
             Some(Backend::Local(local)) => {
                 let root = PathBuf::from(&local.path);
                 if must_exist && !root.is_dir() {
@@ -74,22 +226,64 @@ impl ExternalStorage {
                         source,
                     }
                 })?;
-                Ok(ExternalStorage {
-                    store: Arc::new(store),
-                    local_root: Some(root),
-                    description,
-                    runtime,
-                })
+                let store: Arc<dyn ObjectStore> = Arc::new(store);
+                (Target::Local(root), (store, Attributes::new()))
             }
-            Some(Backend::Hdfs(_)) => Err(Error::Unsupported(format!(
-                "{description}: HDFS storage is not supported; copy the backup to local or object storage"
-            ))),
-            Some(_) => Err(Error::Unsupported(format!(
-                "{description}: this storage backend is not available in this build yet; copy the \
-                 backup to a local directory"
-            ))),
-            None => Err(Error::Usage("storage backend names no backend".into())),
-        }
+            Some(Backend::Noop(_)) => {
+                if must_exist {
+                    return Err(Error::Usage(
+                        "noop:// discards what is written to it; it can only be an output".into(),
+                    ));
+                }
+                let store: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+                (Target::Noop, (store, Attributes::new()))
+            }
+            Some(Backend::S3(s3)) => {
+                let built = cloud::s3_store(s3, &conn, env)?;
+                (Target::Remote, prefixed(built, &s3.prefix, &mut redactor))
+            }
+            Some(Backend::Gcs(gcs)) => {
+                let built = cloud::gcs_store(gcs, &conn, env)?;
+                (Target::Remote, prefixed(built, &gcs.prefix, &mut redactor))
+            }
+            Some(Backend::AzureBlobStorage(az)) => {
+                let built = cloud::azure_store(az, &conn, env)?;
+                (Target::Remote, prefixed(built, &az.prefix, &mut redactor))
+            }
+            Some(Backend::Hdfs(_)) => {
+                return Err(Error::Unsupported(format!(
+                    "{description}: HDFS storage is not supported; copy the backup to local or \
+                     object storage"
+                )))
+            }
+            Some(Backend::CloudDynamic(_)) => {
+                return Err(Error::Unsupported(format!(
+                    "{description}: the cloud_dynamic storage backend is not supported; pass an \
+                     s3://, gcs:// or azure:// URL instead"
+                )))
+            }
+            None => return Err(Error::Usage("storage backend names no backend".into())),
+        };
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("br-parquet-io")
+                .enable_all()
+                .build()
+                .map_err(|e| Error::io("tokio runtime", e))?,
+        );
+        let (store, put_attributes) = built;
+        Ok(ExternalStorage {
+            target,
+            store,
+            put_attributes,
+            description,
+            runtime,
+            options: options.clone(),
+            redactor,
+            downloads: Mutex::new(None),
+            download_seq: AtomicU64::new(0),
+        })
     }
 
     /// Where this storage points, without secrets.
@@ -97,17 +291,55 @@ impl ExternalStorage {
         &self.description
     }
 
+    /// The absolute URL engines use for object `name`: `file:///abs/root/name` on local storage,
+    /// `<scheme>://bucket/prefix/name` elsewhere. Used for Iceberg locations, which hold full
+    /// URIs. The name is not percent-encoded again: Iceberg readers take locations literally.
+    pub fn url_of(&self, name: &str) -> String {
+        let name = name.trim_start_matches('/');
+        match &self.target {
+            Target::Local(root) => {
+                let root = root.display().to_string();
+                format!("file://{}/{name}", root.trim_end_matches('/'))
+            }
+            Target::Noop => format!("noop://{name}"),
+            Target::Remote => format!("{}/{name}", self.description.trim_end_matches('/')),
+        }
+    }
+
+    /// Whether objects are local files (opened in place, never copied).
+    pub fn is_local(&self) -> bool {
+        matches!(self.target, Target::Local(_))
+    }
+
     /// Reads a whole object; meant for metadata, not SSTs.
     pub fn read(&self, name: &str) -> Result<Bytes> {
         let location = object_path(name)?;
+        if let Target::Noop = self.target {
+            return Err(self.noop_read(name));
+        }
+        let limiter = self.options.ratelimit.clone();
         self.runtime
-            .block_on(async { self.store.get(&location).await?.bytes().await })
+            .block_on(async {
+                let mut stream = self.store.get(&location).await?.into_stream();
+                let mut out = Vec::new();
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk?;
+                    if let Some(limiter) = &limiter {
+                        limiter.acquire(chunk.len()).await;
+                    }
+                    out.extend_from_slice(&chunk);
+                }
+                Ok(Bytes::from(out))
+            })
             .map_err(|source| self.storage_error(name, source))
     }
 
     /// Whether an object exists.
     pub fn exists(&self, name: &str) -> Result<bool> {
         let location = object_path(name)?;
+        if let Target::Noop = self.target {
+            return Ok(false);
+        }
         match self.runtime.block_on(self.store.head(&location)) {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
@@ -115,70 +347,168 @@ impl ExternalStorage {
         }
     }
 
-    /// Makes an object readable as a local file.
+    /// Makes an object readable as a local file: the file itself on local storage, a streamed
+    /// download (removed when the returned object is dropped) on an object store.
     pub fn open_local(&self, name: &str) -> Result<LocalObject> {
         let location = object_path(name)?;
-        let Some(root) = &self.local_root else {
-            return Err(Error::Unsupported(format!(
-                "{}: reading SSTs from remote storage arrives in a later version",
-                self.description
-            )));
+        let root = match &self.target {
+            Target::Local(root) => root,
+            Target::Noop => return Err(self.noop_read(name)),
+            Target::Remote => return self.download(name, &location),
         };
         let path = root.join(location.as_ref());
         let file = std::fs::File::open(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::io(
-                    format!(
-                        "{name} (listed in backupmeta, missing from {})",
-                        self.description
-                    ),
-                    e,
-                )
+                Error::io(self.missing(name), e)
             } else {
                 Error::io(path.display().to_string(), e)
             }
         })?;
-        Ok(LocalObject { file, path })
+        Ok(LocalObject {
+            file,
+            path,
+            _download: None,
+        })
+    }
+
+    fn missing(&self, name: &str) -> String {
+        format!(
+            "{name} (listed in backupmeta, missing from {})",
+            self.description
+        )
+    }
+
+    fn noop_read(&self, name: &str) -> Error {
+        Error::Usage(format!(
+            "{name}: noop:// storage holds nothing to read; it can only be an output"
+        ))
+    }
+
+    /// The per-storage download directory, created on first use.
+    fn download_dir(&self) -> Result<PathBuf> {
+        let mut guard = self
+            .downloads
+            .lock()
+            .map_err(|_| Error::Usage("download directory lock poisoned".into()))?;
+        if let Some(dir) = guard.as_ref() {
+            return Ok(dir.path().to_path_buf());
+        }
+        let dir = tempdir::DownloadDir::create()?;
+        let path = dir.path().to_path_buf();
+        *guard = Some(dir);
+        Ok(path)
+    }
+
+    /// The download directory, if one was created (for tests and diagnostics).
+    pub fn download_dir_path(&self) -> Option<PathBuf> {
+        self.downloads
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|d| d.path().to_path_buf()))
+    }
+
+    fn download(&self, name: &str, location: &ObjectPath) -> Result<LocalObject> {
+        let dir = self.download_dir()?;
+        let seq = self.download_seq.fetch_add(1, Ordering::Relaxed);
+        let file_name: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .collect();
+        let path = dir.join(format!("{seq:06}-{file_name}"));
+        let guard = tempdir::RemoveOnDrop::new(path.clone());
+        let result = self.with_transfer_retries(|| {
+            self.runtime
+                .block_on(download_to(&self.store, location, &path, &self.options))
+        });
+        match result {
+            Ok(()) => {}
+            Err(TransferError::Store(object_store::Error::NotFound { source, .. })) => {
+                return Err(Error::Storage {
+                    path: self.missing(name),
+                    source: self.redactor.scrub_error(object_store::Error::NotFound {
+                        path: name.to_string(),
+                        source,
+                    }),
+                });
+            }
+            Err(TransferError::Store(source)) => return Err(self.storage_error(name, source)),
+            Err(TransferError::Local(what, e)) => return Err(Error::io(what, e)),
+        }
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        Ok(LocalObject {
+            file,
+            path,
+            _download: Some(guard),
+        })
+    }
+
+    /// Runs `transfer` up to `transfer_attempts` times while it fails on a transient store error.
+    fn with_transfer_retries<T>(
+        &self,
+        mut transfer: impl FnMut() -> std::result::Result<T, TransferError>,
+    ) -> std::result::Result<T, TransferError> {
+        let attempts = self.options.retry.transfer_attempts.max(1);
+        let mut pause = self.options.retry.transfer_backoff;
+        let mut attempt = 1;
+        loop {
+            match transfer() {
+                Err(TransferError::Store(e)) if attempt < attempts && is_transient(&e) => {
+                    std::thread::sleep(pause);
+                    pause = pause.saturating_mul(2);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Uploads a local file to `name`, in parts. The object appears only when the upload completes,
-    /// so a reader never sees a partial file.
+    /// so a reader never sees a partial file; a failed upload is aborted and tried again from the
+    /// start while the failure looks transient.
     pub fn put_file(&self, local: &Path, name: &str) -> Result<()> {
-        use std::io::Read;
         let location = object_path(name)?;
-        let mut file =
-            std::fs::File::open(local).map_err(|e| Error::io(local.display().to_string(), e))?;
-        self.runtime
-            .block_on(async {
-                let upload = self.store.put_multipart(&location).await?;
-                let mut writer =
-                    WriteMultipart::new_with_chunk_size(upload, DEFAULT_UPLOAD_PART_SIZE);
-                let mut buf = vec![0u8; DEFAULT_UPLOAD_PART_SIZE];
-                loop {
-                    let n = match file.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => n,
-                        Err(e) => {
-                            writer.abort().await?;
-                            return Err(object_store::Error::Generic {
-                                store: "local file",
-                                source: Box::new(e),
-                            });
-                        }
-                    };
-                    writer.wait_for_capacity(UPLOAD_CONCURRENCY).await?;
-                    writer.write(buf.get(..n).unwrap_or_default());
-                }
-                writer.finish().await.map(|_| ())
-            })
-            .map_err(|source| self.storage_error(name, source))
+        if let Target::Noop = self.target {
+            // Read nothing, write nothing; the file stays the caller's.
+            return std::fs::metadata(local)
+                .map(|_| ())
+                .map_err(|e| Error::io(local.display().to_string(), e));
+        }
+        let result = self.with_transfer_retries(|| {
+            self.runtime.block_on(upload_file(
+                &self.store,
+                local,
+                &location,
+                &self.put_attributes,
+                &self.options,
+            ))
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransferError::Store(source)) => Err(self.storage_error(name, source)),
+            Err(TransferError::Local(what, e)) => Err(Error::io(what, e)),
+        }
     }
 
     /// Writes a small object in one request.
     pub fn put_bytes(&self, name: &str, bytes: Bytes) -> Result<()> {
         let location = object_path(name)?;
+        if let Target::Noop = self.target {
+            return Ok(());
+        }
+        let limiter = self.options.ratelimit.clone();
+        let options = object_store::PutOptions {
+            attributes: self.put_attributes.clone(),
+            ..Default::default()
+        };
         self.runtime
-            .block_on(self.store.put(&location, bytes.into()))
+            .block_on(async {
+                if let Some(limiter) = &limiter {
+                    limiter.acquire(bytes.len()).await;
+                }
+                self.store
+                    .put_opts(&location, PutPayload::from(bytes), options)
+                    .await
+            })
             .map(|_| ())
             .map_err(|source| self.storage_error(name, source))
     }
@@ -186,9 +516,128 @@ impl ExternalStorage {
     fn storage_error(&self, name: &str, source: object_store::Error) -> Error {
         Error::Storage {
             path: format!("{} in {}", name, self.description),
-            source,
+            source: self.redactor.scrub_error(source),
         }
     }
+}
+
+/// Wraps a cloud client in the backend's prefix and records its secrets.
+fn prefixed(
+    built: cloud::CloudStore,
+    prefix: &str,
+    redactor: &mut Redactor,
+) -> (Arc<dyn ObjectStore>, Attributes) {
+    redactor.extend(built.secrets);
+    let prefix = prefix.trim_matches('/');
+    let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+        built.store
+    } else {
+        Arc::new(PrefixStore::new(built.store, prefix))
+    };
+    (store, built.put_attributes)
+}
+
+/// Whether a failed transfer is worth starting again: not for answers that will not change
+/// (missing object, denied access, bad configuration).
+fn is_transient(error: &object_store::Error) -> bool {
+    matches!(error, object_store::Error::Generic { .. })
+}
+
+/// Streams an object into `path`, one network chunk at a time; checks the length at the end.
+async fn download_to(
+    store: &Arc<dyn ObjectStore>,
+    location: &ObjectPath,
+    path: &Path,
+    options: &StorageOptions,
+) -> std::result::Result<(), TransferError> {
+    let result = store.get(location).await?;
+    let expected = result.meta.size;
+    let mut stream = result.into_stream();
+    let local = |e| TransferError::Local(path.display().to_string(), e);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(local)?);
+    let mut written: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if let Some(limiter) = &options.ratelimit {
+            limiter.acquire(chunk.len()).await;
+        }
+        file.write_all(&chunk).map_err(local)?;
+        written += chunk.len() as u64;
+    }
+    file.flush().map_err(local)?;
+    if written != expected {
+        return Err(TransferError::Store(object_store::Error::Generic {
+            store: "download",
+            source: format!(
+                "object is {expected} bytes but the download ended after {written} bytes"
+            )
+            .into(),
+        }));
+    }
+    Ok(())
+}
+
+/// One attempt at a multipart upload of a local file; aborts the upload on failure.
+async fn upload_file(
+    store: &Arc<dyn ObjectStore>,
+    local: &Path,
+    location: &ObjectPath,
+    attributes: &Attributes,
+    options: &StorageOptions,
+) -> std::result::Result<(), TransferError> {
+    let local_error = |e| TransferError::Local(local.display().to_string(), e);
+    let mut file = std::fs::File::open(local).map_err(local_error)?;
+    let upload = store
+        .put_multipart_opts(
+            location,
+            PutMultipartOptions {
+                attributes: attributes.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, DEFAULT_UPLOAD_PART_SIZE);
+    let mut buf = vec![0u8; DEFAULT_UPLOAD_PART_SIZE];
+    let failure = loop {
+        let n = match read_full(&mut file, &mut buf) {
+            Ok(0) => break None,
+            Ok(n) => n,
+            Err(e) => break Some(local_error(e)),
+        };
+        if let Some(limiter) = &options.ratelimit {
+            limiter.acquire(n).await;
+        }
+        if let Err(e) = writer.wait_for_capacity(UPLOAD_CONCURRENCY).await {
+            break Some(TransferError::Store(e));
+        }
+        writer.write(buf.get(..n).unwrap_or_default());
+    };
+    match failure {
+        None => writer.finish().await.map(|_| ()).map_err(TransferError::Store),
+        Some(error) => {
+            // Best effort: a server that is gone cannot abort either; S3 lifecycle rules or a
+            // later abort clean such uploads up, and they never appear as objects.
+            let _ = writer.abort().await;
+            Err(error)
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends.
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let Some(rest) = buf.get_mut(filled..) else {
+            break;
+        };
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 /// Turns an object name from a backup (untrusted) or from our own layout into a store path.
@@ -221,6 +670,7 @@ mod tests {
     fn put_read_and_open_local() {
         let dir = tempfile::tempdir().unwrap();
         let storage = local(dir.path());
+        assert!(storage.is_local());
         storage
             .put_bytes("a/b.txt", Bytes::from_static(b"hello"))
             .unwrap();
@@ -239,6 +689,7 @@ mod tests {
         storage.put_file(&src, "big/x.bin").unwrap();
         let object = storage.open_local("big/x.bin").unwrap();
         assert_eq!(std::fs::read(&object.path).unwrap(), payload);
+        assert_eq!(object.path, dir.path().join("big/x.bin"), "opened in place");
     }
 
     #[test]
@@ -254,10 +705,94 @@ mod tests {
 
     #[test]
     fn names_cannot_escape_the_root() {
-        for bad in ["", "../x", "a/../../x", "a//b", "./a"] {
+        for bad in ["", "../x", "a/../../x", "a//b", "./a", "a/.."] {
             assert!(object_path(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(object_path("/a/b.sst").unwrap().as_ref(), "a/b.sst");
+    }
+
+    #[test]
+    fn every_operation_rejects_escaping_names_on_every_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("f");
+        std::fs::write(&src, b"x").unwrap();
+        let fake = |name: &str| Some(format!("fake-{name}"));
+        let env = |name: &str| match name {
+            "HOME" => Some("/nonexistent".to_string()),
+            _ => None,
+        };
+        let backends = [
+            format!("local://{}", dir.path().join("out").display()),
+            "noop://".to_string(),
+            format!(
+                "s3://b/p?endpoint=http://127.0.0.1:9&access-key={}&secret-access-key={}",
+                fake("a").unwrap(),
+                fake("s").unwrap()
+            ),
+            "azure://container/p?endpoint=http://127.0.0.1:9/acct&account-name=acct\
+             &account-key=a2V5a2V5"
+                .to_string(),
+            r#"gcs://b/p?endpoint=http://127.0.0.1:9"#.to_string(),
+        ];
+        let gcs_key = dir.path().join("gcs.json");
+        std::fs::write(
+            &gcs_key,
+            r#"{"disable_oauth":true,"client_email":"","private_key":"","private_key_id":""}"#,
+        )
+        .unwrap();
+        for url in backends {
+            let url = if url.starts_with("gcs://") {
+                format!("{url}&credentials-file={}", gcs_key.display())
+            } else {
+                url
+            };
+            let backend = url::parse_url_with_env(&url, &env).unwrap();
+            let storage =
+                ExternalStorage::open_with_env(&backend, false, &StorageOptions::default(), &env)
+                    .unwrap();
+            for bad in ["../x", "a/../../x", "", "a//b"] {
+                assert!(storage.read(bad).is_err(), "{url} read {bad:?}");
+                assert!(storage.exists(bad).is_err(), "{url} exists {bad:?}");
+                assert!(storage.open_local(bad).is_err(), "{url} open_local {bad:?}");
+                assert!(storage.put_file(&src, bad).is_err(), "{url} put_file {bad:?}");
+                assert!(
+                    storage.put_bytes(bad, Bytes::from_static(b"x")).is_err(),
+                    "{url} put_bytes {bad:?}"
+                );
+            }
+        }
+        assert!(!dir.path().join("x").exists());
+    }
+
+    #[test]
+    fn noop_discards_and_cannot_be_read() {
+        let backend = url::parse_url("noop://").unwrap();
+        let err = ExternalStorage::open(&backend, true).err().unwrap();
+        assert!(err.to_string().contains("only be an output"), "{err}");
+        let storage = ExternalStorage::open(&backend, false).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("f");
+        std::fs::write(&src, b"data").unwrap();
+        storage.put_file(&src, "a/f.parquet").unwrap();
+        storage.put_bytes("a/g", Bytes::from_static(b"x")).unwrap();
+        assert!(!storage.exists("a/f.parquet").unwrap());
+        assert!(storage.read("a/g").is_err());
+        assert!(storage.open_local("a/g").is_err());
+        assert_eq!(storage.url_of("a/g"), "noop://a/g");
+    }
+
+    #[test]
+    fn hdfs_and_cloud_dynamic_are_rejected() {
+        let backend = url::parse_url("hdfs://nn:9000/b").unwrap();
+        let err = ExternalStorage::open(&backend, true).err().unwrap();
+        assert!(matches!(err, Error::Unsupported(_)), "{err}");
+        let dynamic = StorageBackend {
+            backend: Some(Backend::CloudDynamic(Default::default())),
+        };
+        assert!(matches!(
+            ExternalStorage::open(&dynamic, true),
+            Err(Error::Unsupported(_))
+        ));
     }
 
     #[test]
@@ -268,5 +803,53 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("no such directory"), "{err}");
+    }
+
+    #[test]
+    fn url_of_names_objects() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = local(dir.path());
+        assert_eq!(
+            storage.url_of("/a/b.parquet"),
+            format!("file://{}/a/b.parquet", dir.path().display())
+        );
+        let env = |_: &str| None;
+        let backend =
+            url::parse_url_with_env("s3://bkt/pre/?access-key=AKAK&secret-access-key=SKSK", &env)
+                .unwrap();
+        let s3 = ExternalStorage::open_with_env(&backend, false, &StorageOptions::default(), &env)
+            .unwrap();
+        assert_eq!(s3.url_of("t/x.parquet"), "s3://bkt/pre/t/x.parquet");
+        assert!(!s3.is_local());
+    }
+
+    #[test]
+    fn ratelimit_slows_local_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = url::parse_url(&format!("local://{}", dir.path().display())).unwrap();
+        let options = StorageOptions {
+            ratelimit: Some(Arc::new(RateLimiter::new(256 * 1024))),
+            ..Default::default()
+        };
+        let storage = ExternalStorage::open_with(&backend, false, &options).unwrap();
+        let src = dir.path().join("src.bin");
+        std::fs::write(&src, vec![7u8; 384 * 1024]).unwrap();
+        let started = std::time::Instant::now();
+        storage.put_file(&src, "x.bin").unwrap();
+        // 256 KiB of burst, then 128 KiB at 256 KiB/s.
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn retry_policy_maps_to_object_store() {
+        let config = RetryPolicy::default().object_store_config();
+        assert_eq!(config.max_retries, DEFAULT_MAX_RETRIES);
+        assert_eq!(config.retry_timeout, DEFAULT_RETRY_TIMEOUT);
+        assert_eq!(config.backoff.init_backoff, DEFAULT_INIT_BACKOFF);
+        assert_eq!(config.backoff.max_backoff, DEFAULT_MAX_BACKOFF);
     }
 }

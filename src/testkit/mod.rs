@@ -16,8 +16,10 @@ use std::path::Path;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
-use crate::codec::key::{encode_data_key, encode_index_key_prefix, encode_record_key};
+use crate::codec::checksum::KvChecksum;
+use crate::codec::key::{encode_data_key, encode_index_key_prefix};
 use crate::codec::mvcc::{WriteRecord, WriteType};
+use crate::crypter::{CipherMethod, Crypter, IV_LEN};
 use crate::proto::backup::{BackupMeta, File as FileMeta, MetaFile, Schema};
 use crate::sst::{SstWriter, WriterOptions};
 use crate::{Error, Result};
@@ -49,6 +51,15 @@ pub struct BackupWriter {
     pub end_version: u64,
     /// The PD cluster id.
     pub cluster_id: u64,
+    /// 0 for a full backup; the previous backup's TSO for an incremental one.
+    pub start_version: u64,
+    /// BR's `--crypter.method` and key (test keys only: `Debug` shows them). `None` writes what
+    /// TiKV before v5.3 wrote: no `cipher_iv` anywhere. `Some((Plaintext, _))` writes what later
+    /// TiKV writes for a plaintext backup: a `cipher_iv` on every SST, nothing encrypted. An AES
+    /// method encrypts every SST (with a per-file `cipher_iv`), every MetaFile object (with
+    /// its entry's `cipher_iv`) and `backupmeta` (`IV ‖ ciphertext`). IVs are derived from the
+    /// object names, so the output stays deterministic.
+    pub encryption: Option<(CipherMethod, Vec<u8>)>,
 }
 
 impl Default for BackupWriter {
@@ -60,6 +71,8 @@ impl Default for BackupWriter {
             with_index_keys: true,
             end_version: 459_177_129_704_947_714,
             cluster_id: 7_000_000_000_000_000_001,
+            start_version: 0,
+            encryption: None,
         }
     }
 }
@@ -76,27 +89,30 @@ pub struct WrittenBackup {
 }
 
 impl BackupWriter {
+    /// The start_ts of the transaction that wrote row `index` of a table.
+    pub fn start_ts(&self, index: usize) -> u64 {
+        self.end_version - 1_000_000 + 2 * index as u64
+    }
+
+    /// The commit_ts of row `index` of a table (what `_tidb_commit_ts` holds).
+    pub fn commit_ts(&self, index: usize) -> u64 {
+        self.start_ts(index) + 1
+    }
+
     /// Writes `tables` as a backup under `dir` (created if needed).
     pub fn write(&self, dir: &Path, tables: &[TestTable]) -> Result<WrittenBackup> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
         let mut written = WrittenBackup::default();
         let mut files = Vec::new();
         let mut region = 1u64;
-        let ts_base = self.end_version - 1_000_000;
+        let mut table_checksums = Vec::with_capacity(tables.len());
         for table in tables {
-            for (physical_id, rows) in table.rows_by_physical_id() {
+            let first_file = files.len();
+            for (physical_id, rows) in table.rows_by_physical_id()? {
                 for chunk in rows.chunks(self.rows_per_range.max(1)) {
                     region += 1;
                     let stem = format!("1/{region}_7_{:016x}", physical_id);
-                    files.extend(self.write_range(
-                        dir,
-                        &stem,
-                        physical_id,
-                        chunk,
-                        table,
-                        ts_base,
-                        &mut written,
-                    )?);
+                    files.extend(self.write_range(dir, &stem, table, chunk, &mut written)?);
                 }
                 if self.with_index_keys && !rows.is_empty() {
                     region += 1;
@@ -105,67 +121,87 @@ impl BackupWriter {
                         dir,
                         &stem,
                         physical_id,
-                        rows,
-                        ts_base,
+                        rows.len(),
                         &mut written,
                     )?);
                 }
             }
+            // BR's Schema checksum covers the record and index ranges of every physical id.
+            let checksum: KvChecksum = files.iter().skip(first_file).map(file_checksum).sum();
+            table_checksums.push(checksum);
         }
-        let schemas: Vec<Schema> = tables.iter().map(TestTable::schema_message).collect();
+        let schemas: Vec<Schema> = tables
+            .iter()
+            .zip(table_checksums)
+            .map(|(table, checksum)| {
+                let mut schema = table.schema_message();
+                // BR skips the checksum of incremental backups, leaving all three fields 0.
+                if self.start_version == 0 {
+                    schema.crc64xor = checksum.crc64xor;
+                    schema.total_kvs = checksum.total_kvs;
+                    schema.total_bytes = checksum.total_bytes;
+                }
+                schema
+            })
+            .collect();
         self.write_meta(dir, files, schemas)?;
         Ok(written)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn write_range(
         &self,
         dir: &Path,
         stem: &str,
-        physical_id: i64,
-        rows: &[&TestRow],
         table: &TestTable,
-        ts_base: u64,
+        rows: &[(Vec<u8>, &TestRow)],
         written: &mut WrittenBackup,
     ) -> Result<Vec<FileMeta>> {
         let mut write_entries = Vec::with_capacity(rows.len());
         let mut default_entries = Vec::new();
-        for row in rows {
-            let value = table.encode_row(row)?;
-            let raw_key = encode_record_key(physical_id, row.handle);
-            let start_ts = ts_base + 2 * row.handle.unsigned_abs() % 500_000;
-            let commit_ts = start_ts + 1;
-            let short = (value.len() <= SHORT_VALUE_MAX_LEN).then_some(value.as_slice());
-            let record = WriteRecord::new(WriteType::Put, start_ts, short)
-                .encode()
-                .map_err(|e| Error::Usage(format!("testkit: {e}")))?;
-            write_entries.push((encode_data_key(&raw_key, commit_ts), record));
-            if short.is_none() {
-                default_entries.push((encode_data_key(&raw_key, start_ts), value));
+        // TiKV counts a pair in the default-CF file when its value lives there, else (inline
+        // short value, Delete) in the write-CF file.
+        let mut write_checksum = KvChecksum::default();
+        let mut default_checksum = KvChecksum::default();
+        for (raw_key, row) in rows {
+            let index = table
+                .rows
+                .iter()
+                .position(|r| std::ptr::eq(r, *row))
+                .unwrap_or_default();
+            let (start_ts, commit_ts) = (self.start_ts(index), self.commit_ts(index));
+            let record = if row.deleted {
+                write_checksum.update(raw_key, &[]);
+                WriteRecord::new(WriteType::Delete, start_ts, None).encode()
+            } else {
+                let value = table.encode_row(row)?;
+                let short = (value.len() <= SHORT_VALUE_MAX_LEN).then_some(value.as_slice());
+                if short.is_none() {
+                    default_checksum.update(raw_key, &value);
+                    default_entries.push((encode_data_key(raw_key, start_ts), value.clone()));
+                } else {
+                    write_checksum.update(raw_key, &value);
+                }
+                WriteRecord::new(WriteType::Put, start_ts, short).encode()
             }
+            .map_err(|e| Error::Usage(format!("testkit: {e}")))?;
+            write_entries.push((encode_data_key(raw_key, commit_ts), record));
         }
-        let start_key = encode_record_key(physical_id, rows.first().map_or(0, |r| r.handle));
-        let end_key = encode_record_key(
-            physical_id,
-            rows.last().map_or(0, |r| r.handle).saturating_add(1),
-        );
+        let start_key = rows.first().map(|(k, _)| k.clone()).unwrap_or_default();
+        let mut end_key = rows.last().map(|(k, _)| k.clone()).unwrap_or_default();
+        end_key.push(0);
         let mut files = Vec::new();
+        // BR lists the default file right before its write twin; readers must not rely on it.
         if !default_entries.is_empty() {
             let name = format!("{stem}_default.sst");
-            files.push(self.write_sst(
-                dir,
-                &name,
-                "default",
-                default_entries,
-                &start_key,
-                &end_key,
-            )?);
+            let file =
+                self.write_sst(dir, &name, "default", default_entries, &start_key, &end_key)?;
+            files.push(with_checksum(file, default_checksum));
             written.default_ssts.push(name);
         }
         let name = format!("{stem}_write.sst");
-        files.push(self.write_sst(dir, &name, "write", write_entries, &start_key, &end_key)?);
+        let file = self.write_sst(dir, &name, "write", write_entries, &start_key, &end_key)?;
+        files.push(with_checksum(file, write_checksum));
         written.write_ssts.push(name);
-        // BR lists the default file right before its write twin; readers must not rely on it.
         Ok(files)
     }
 
@@ -174,16 +210,18 @@ impl BackupWriter {
         dir: &Path,
         stem: &str,
         physical_id: i64,
-        rows: Vec<&TestRow>,
-        ts_base: u64,
+        rows: usize,
         written: &mut WrittenBackup,
     ) -> Result<FileMeta> {
         let prefix = encode_index_key_prefix(physical_id, 1);
-        let mut entries = Vec::with_capacity(rows.len());
-        for row in &rows {
+        let ts_base = self.start_ts(0);
+        let mut entries = Vec::with_capacity(rows);
+        let mut checksum = KvChecksum::default();
+        for i in 0..rows as u64 {
             let mut raw_key = prefix.clone();
-            raw_key.push(3); // intFlag datum: the indexed value is the handle itself
-            raw_key.extend_from_slice(&((row.handle as u64) ^ (1 << 63)).to_be_bytes());
+            raw_key.push(3); // intFlag datum: a unique index over an integer column
+            raw_key.extend_from_slice(&(i ^ (1 << 63)).to_be_bytes());
+            checksum.update(&raw_key, b"0");
             let record = WriteRecord::new(WriteType::Put, ts_base, Some(b"0"))
                 .encode()
                 .map_err(|e| Error::Usage(format!("testkit: {e}")))?;
@@ -196,9 +234,11 @@ impl BackupWriter {
         let name = format!("{stem}_write.sst");
         let file = self.write_sst(dir, &name, "write", entries, &prefix, &end_key)?;
         written.write_ssts.push(name);
-        Ok(file)
+        Ok(with_checksum(file, checksum))
     }
 
+    /// Writes one SST and returns its `File` entry, without the key/value checksum (the caller
+    /// knows which pairs the file is credited with).
     fn write_sst(
         &self,
         dir: &Path,
@@ -219,38 +259,60 @@ impl BackupWriter {
         let mut options = self.sst.clone();
         options.column_family = cf.to_string();
         let mut writer = SstWriter::new(std::io::BufWriter::new(file), options);
-        let mut total_bytes = 0u64;
         for (key, value) in &entries {
             writer.put(key, value).map_err(|source| Error::Sst {
                 file: name.into(),
                 source,
             })?;
-            total_bytes += (key.len() + value.len()) as u64;
         }
         writer.finish().map_err(|source| Error::Sst {
             file: name.into(),
             source,
         })?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let plaintext =
+            std::fs::read(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let mut cipher_iv = Vec::new();
+        let mut stored = None;
+        if let Some(crypter) = self.crypter()? {
+            // TiKV (>= v5.3) sets a fresh IV on every SST, even when it does not encrypt.
+            let iv = derived_iv(name);
+            cipher_iv = iv.to_vec();
+            if crypter.is_encrypted() {
+                let ciphertext = crypter.encrypt(&iv, &plaintext)?;
+                write_file(&path, &ciphertext)?;
+                stored = Some(ciphertext);
+            }
+        }
         Ok(FileMeta {
             name: name.to_string(),
-            sha256: Sha256::digest(&bytes).to_vec(),
+            // The hash of the object as stored; the size of the plaintext SST.
+            sha256: Sha256::digest(stored.as_deref().unwrap_or(&plaintext)).to_vec(),
             start_key: start_key.to_vec(),
             end_key: end_key.to_vec(),
-            start_version: 0,
+            start_version: self.start_version,
             end_version: self.end_version,
-            total_kvs: entries.len() as u64,
-            total_bytes,
             cf: cf.to_string(),
-            size: bytes.len() as u64,
+            size: plaintext.len() as u64,
+            cipher_iv,
             ..Default::default()
         })
     }
 
+    /// The crypter of [`BackupWriter::encryption`].
+    fn crypter(&self) -> Result<Option<Crypter>> {
+        self.encryption
+            .as_ref()
+            .map(|(method, key)| Crypter::new(*method, key))
+            .transpose()
+    }
+
     fn write_meta(&self, dir: &Path, files: Vec<FileMeta>, schemas: Vec<Schema>) -> Result<()> {
+        let crypter = self.crypter()?;
+        let crypter = crypter.as_ref();
         let mut meta = BackupMeta {
             cluster_id: self.cluster_id,
             cluster_version: "\"8.5.0\"".into(),
+            start_version: self.start_version,
             end_version: self.end_version,
             br_version: "br-parquet testkit".into(),
             new_collations_enabled: "True".into(),
@@ -273,16 +335,31 @@ impl BackupWriter {
                     ..Default::default()
                 };
                 meta.file_index = Some(MetaFile {
-                    meta_files: vec![write_leaf(dir, "backupmeta.datafile.000000001", &data)?],
+                    meta_files: vec![write_leaf(
+                        dir,
+                        "backupmeta.datafile.000000001",
+                        &data,
+                        crypter,
+                    )?],
                     ..Default::default()
                 });
                 meta.schema_index = Some(MetaFile {
-                    meta_files: vec![write_leaf(dir, "backupmeta.schema.000000002", &schema)?],
+                    meta_files: vec![write_leaf(
+                        dir,
+                        "backupmeta.schema.000000002",
+                        &schema,
+                        crypter,
+                    )?],
                     ..Default::default()
                 });
             }
         }
-        write_file(&dir.join("backupmeta"), &meta.encode_to_vec())?;
+        let bytes = meta.encode_to_vec();
+        let stored = match crypter {
+            Some(crypter) => crypter.encrypt_backupmeta(&derived_iv("backupmeta"), &bytes),
+            None => bytes,
+        };
+        write_file(&dir.join("backupmeta"), &stored)?;
         write_file(
             &dir.join("backup.lock"),
             b"DO NOT DELETE\nThis file exists to remind other backup jobs won't use this path",
@@ -290,15 +367,56 @@ impl BackupWriter {
     }
 }
 
-fn write_leaf(dir: &Path, name: &str, leaf: &MetaFile) -> Result<FileMeta> {
+/// Writes a MetaFile object as BR does: encrypted whole with its own IV when `crypter`
+/// encrypts; the entry's `sha256` and `size` are those of the plaintext.
+fn write_leaf(
+    dir: &Path,
+    name: &str,
+    leaf: &MetaFile,
+    crypter: Option<&Crypter>,
+) -> Result<FileMeta> {
     let bytes = leaf.encode_to_vec();
-    write_file(&dir.join(name), &bytes)?;
+    let mut cipher_iv = Vec::new();
+    match crypter.filter(|c| c.is_encrypted() && !bytes.is_empty()) {
+        Some(crypter) => {
+            let iv = derived_iv(name);
+            write_file(&dir.join(name), &crypter.encrypt(&iv, &bytes)?)?;
+            cipher_iv = iv.to_vec();
+        }
+        None => write_file(&dir.join(name), &bytes)?,
+    }
     Ok(FileMeta {
         name: name.to_string(),
         sha256: Sha256::digest(&bytes).to_vec(),
         size: bytes.len() as u64,
+        cipher_iv,
         ..Default::default()
     })
+}
+
+/// A random-looking but deterministic IV for the object `name` (TiKV and BR draw real ones
+/// from the OS).
+fn derived_iv(name: &str) -> [u8; IV_LEN] {
+    let digest = Sha256::new()
+        .chain_update(b"br-parquet testkit cipher_iv\0")
+        .chain_update(name.as_bytes())
+        .finalize();
+    let mut iv = [0u8; IV_LEN];
+    iv.copy_from_slice(&digest[..IV_LEN]);
+    iv
+}
+
+/// The checksum fields of a `File` entry.
+fn file_checksum(file: &FileMeta) -> KvChecksum {
+    KvChecksum::new(file.crc64xor, file.total_kvs, file.total_bytes)
+}
+
+/// `file` with the checksum of the pairs credited to it.
+fn with_checksum(mut file: FileMeta, checksum: KvChecksum) -> FileMeta {
+    file.crc64xor = checksum.crc64xor;
+    file.total_kvs = checksum.total_kvs;
+    file.total_bytes = checksum.total_bytes;
+    file
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -1,0 +1,412 @@
+//! Every TiDB type, exactly: backups with every column type and its extremes, clustered and
+//! `_tidb_rowid` tables, partitions, added columns, row format v1, generated columns and
+//! incremental deletes are exported by the real binary and read back by pyarrow and DuckDB
+//! (`tests/python/check_parquet.py`), which compare every value and every column type.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use br_parquet::testkit::{tp, BackupWriter, Cell, TestColumn, TestRow, TestTable};
+use serde_json::json;
+
+fn export(input: &Path, output: &Path) -> (Output, serde_json::Value) {
+    let report = output.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--input"])
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .expect("run tikv-ctl");
+    assert!(
+        out.status.success(),
+        "export failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    (out, report)
+}
+
+fn python() -> Option<PathBuf> {
+    let candidate = std::env::var_os("BR_PARQUET_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let ok = Command::new(&candidate)
+        .args(["-c", "import pyarrow, duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "pyarrow/duckdb Python not found at {}; run scripts/test.sh",
+        candidate.display()
+    );
+    eprintln!("NOTICE: pyarrow/duckdb not found; run scripts/test.sh to check values");
+    None
+}
+
+fn check(output: &Path, expected: Vec<serde_json::Value>) {
+    let Some(python) = python() else { return };
+    let path = output.join("expected.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&json!({ "tables": expected })).unwrap(),
+    )
+    .unwrap();
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_parquet.py"))
+        .arg(output)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" 0 mismatches"),
+        "value check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write(tables: &[TestTable], writer: BackupWriter) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    writer.write(dir.path(), tables).unwrap();
+    dir
+}
+
+fn long_text(n: usize) -> String {
+    "ünïcödé ✓ ".chars().cycle().take(n).collect()
+}
+
+/// One column of every type TiDB stores, with its extremes; rows alternate v2 and v1 formats.
+fn all_types() -> TestTable {
+    let columns = vec![
+        TestColumn::new(1, "id", tp::LONGLONG).primary_key(),
+        TestColumn::new(2, "i8", tp::TINY),
+        TestColumn::new(3, "u8", tp::TINY).unsigned(),
+        TestColumn::new(4, "i16", tp::SHORT),
+        TestColumn::new(5, "i24", tp::INT24),
+        TestColumn::new(6, "i32", tp::LONG),
+        TestColumn::new(7, "u32", tp::LONG).unsigned(),
+        TestColumn::new(8, "i64", tp::LONGLONG),
+        TestColumn::new(9, "u64", tp::LONGLONG).unsigned(),
+        TestColumn::new(10, "f32", tp::FLOAT),
+        TestColumn::new(11, "f64", tp::DOUBLE),
+        TestColumn::decimal(12, "dec", 14, 4),
+        TestColumn::decimal(13, "dec65", 65, 30),
+        TestColumn::time(14, "d", tp::DATE, 0),
+        TestColumn::time(15, "dt", tp::DATETIME, 6),
+        TestColumn::time(16, "ts", tp::TIMESTAMP, 6),
+        TestColumn::time(17, "t", tp::DURATION, 6),
+        TestColumn::new(18, "y", tp::YEAR),
+        TestColumn::text(19, "vc", tp::VARCHAR),
+        TestColumn::text(20, "txt", tp::BLOB),
+        TestColumn::binary(21, "vb", tp::VARCHAR),
+        TestColumn::binary(22, "blb", tp::BLOB),
+        TestColumn::elements(23, "e", tp::ENUM, &["y", "n", "maybe"]),
+        TestColumn::elements(24, "s", tp::SET, &["n1", "n2", "n3"]),
+        TestColumn::bit(25, "b24", 24),
+        TestColumn::bit(26, "b64", 64),
+        TestColumn::new(27, "j", tp::JSON),
+        TestColumn::new(28, "v", tp::VECTOR),
+        TestColumn::text(29, "ch", tp::STRING),
+    ];
+    let mut table = TestTable::new("types", "all_types", 500, columns);
+    let json_doc = json!({"a": [1, -2, 3.5, "x", null, true, false], "b": {"c": {"d": "ü"}}, "n": 18446744073709551615u64});
+    let extremes: Vec<Vec<(i64, Cell)>> = vec![
+        // Minimums.
+        vec![
+            (2, Cell::Int(-128)), (3, Cell::Uint(0)), (4, Cell::Int(-32768)), (5, Cell::Int(-8388608)),
+            (6, Cell::Int(i32::MIN as i64)), (7, Cell::Uint(0)), (8, Cell::Int(i64::MIN)), (9, Cell::Uint(0)),
+            (10, Cell::Float(-3.4028235e38)), (11, Cell::Float(f64::MIN)),
+            (12, Cell::Decimal("-1234567890.1234".into())),
+            (13, Cell::Decimal(format!("-{}.{}", "9".repeat(35), "9".repeat(30)))),
+            (14, Cell::time(1000, 1, 1, 0, 0, 0, 0)),
+            (15, Cell::time(1000, 1, 1, 0, 0, 0, 0)),
+            (16, Cell::time(1970, 1, 1, 0, 0, 1, 0)),
+            (17, Cell::Duration(-(838 * 3600 + 59 * 60 + 59) * 1_000_000_000 - 999_999_000)),
+            (18, Cell::Int(1901)),
+            (19, Cell::Str(String::new())), (20, Cell::Str(long_text(300))),
+            (21, Cell::Bytes(vec![])), (22, Cell::Bytes(vec![0u8; 400])),
+            (23, Cell::Enum(1)), (24, Cell::Set(0)), (25, Cell::Bit(0)), (26, Cell::Bit(0)),
+            (27, Cell::Json(json!(null), "null".into())),
+            (28, Cell::Vector(vec![])), (29, Cell::Str("a".into())),
+        ],
+        // Maximums.
+        vec![
+            (2, Cell::Int(127)), (3, Cell::Uint(255)), (4, Cell::Int(32767)), (5, Cell::Int(8388607)),
+            (6, Cell::Int(i32::MAX as i64)), (7, Cell::Uint(u32::MAX as u64)), (8, Cell::Int(i64::MAX)),
+            (9, Cell::Uint(u64::MAX)),
+            (10, Cell::Float(3.4028235e38)), (11, Cell::Float(f64::MAX)),
+            (12, Cell::Decimal("9999999999.9999".into())),
+            (13, Cell::Decimal(format!("{}.{}", "9".repeat(35), "9".repeat(30)))),
+            (14, Cell::time(9999, 12, 31, 0, 0, 0, 0)),
+            (15, Cell::time(9999, 12, 31, 23, 59, 59, 999_999)),
+            (16, Cell::time(2038, 1, 19, 3, 14, 7, 999_999)),
+            (17, Cell::Duration((838 * 3600 + 59 * 60 + 59) * 1_000_000_000 + 999_999_000)),
+            (18, Cell::Int(2155)),
+            (19, Cell::Str("日本語 and emoji 🎉".into())), (20, Cell::Str(String::new())),
+            (21, Cell::Bytes(vec![0xff, 0, 0x80])), (22, Cell::Bytes(vec![7; 3])),
+            (23, Cell::Enum(3)), (24, Cell::Set(0b111)), (25, Cell::Bit((1 << 24) - 1)),
+            (26, Cell::Bit(u64::MAX)),
+            (27, Cell::Json(json_doc.clone(),
+                r#"{"a": [1, -2, 3.5, "x", null, true, false], "b": {"c": {"d": "ü"}}, "n": 18446744073709551615}"#.into())),
+            (28, Cell::Vector(vec![1.5, -0.25, f32::MAX])), (29, Cell::Str("zzz".into())),
+        ],
+        // The public vectors of ../shared/spec/br-tidb-formats.md §10.
+        vec![
+            (12, Cell::Decimal("1234567890.1234".into())),
+            (13, Cell::Decimal(format!("0.{}", "0".repeat(30)))),
+            (14, Cell::time(2020, 1, 2, 0, 0, 0, 0)),
+            (15, Cell::time(2011, 11, 10, 11, 11, 11, 999_999)),
+            (16, Cell::time(2011, 11, 10, 11, 11, 11, 999_999)),
+            (17, Cell::Duration(14_400_000_000_000)),
+            (23, Cell::Enum(2)), (24, Cell::Set(1)), (25, Cell::Bit(3_223_600)),
+            (27, Cell::Json(json!({"a": 2}), r#"{"a": 2}"#.into())),
+            (19, Cell::Null), (20, Cell::Null), (11, Cell::Null),
+        ],
+        // Zero and invalid dates, fractional seconds, the empty ENUM value.
+        vec![
+            (14, Cell::time(0, 0, 0, 0, 0, 0, 0)),
+            (15, Cell::time(2021, 2, 30, 1, 2, 3, 0)),
+            (16, Cell::time(2024, 0, 10, 0, 0, 0, 0)),
+            (17, Cell::Duration(-1_000)),
+            (23, Cell::Enum(0)), (24, Cell::Set(0b101)),
+            (12, Cell::Decimal("-0.0001".into())),
+        ],
+    ];
+    for (i, cells) in extremes.into_iter().enumerate() {
+        for v1 in [false, true] {
+            let handle = (i * 2 + usize::from(v1)) as i64 + 1;
+            // JSON and VECTOR have no v1 encoding in the test kit; TiDB < 4.0 had neither.
+            let cells: Vec<(i64, Cell)> = cells
+                .iter()
+                .filter(|(_, c)| !v1 || !matches!(c, Cell::Json(..) | Cell::Vector(_)))
+                .cloned()
+                .collect();
+            let mut row = TestRow::new(handle, cells);
+            row.v1 = v1;
+            table.rows.push(row);
+        }
+    }
+    for fsp in 0..=6u32 {
+        let micro = 123_456 / 10u32.pow(6 - fsp) * 10u32.pow(6 - fsp);
+        table.rows.push(TestRow::new(
+            100 + i64::from(fsp),
+            vec![
+                (15, Cell::time(1999, 12, 31, 23, 59, 59, micro)),
+                (
+                    17,
+                    Cell::Duration(i64::from(micro) * 1000 + 3_600_000_000_000),
+                ),
+            ],
+        ));
+    }
+    table
+}
+
+#[test]
+fn all_types_are_exact() {
+    let tables = vec![all_types()];
+    let backup = write(&tables, BackupWriter::default());
+    let out = tempfile::tempdir().unwrap();
+    let (_, report) = export(backup.path(), out.path());
+    let table = &report["tables"][0];
+    assert_eq!(table["rows"], 15);
+    // Two rows hold zero or invalid dates in each of d, dt, ts: written as NULL and counted.
+    assert_eq!(table["invalid_dates"], json!({"d": 2, "dt": 2, "ts": 2}));
+    assert_eq!(report["totals"]["invalid_dates"], 6);
+    check(out.path(), vec![tables[0].expected_json("parquet")]);
+}
+
+#[test]
+fn clustered_primary_keys_come_from_the_key() {
+    let mut table = TestTable::new(
+        "db",
+        "clustered",
+        600,
+        vec![
+            TestColumn::new(1, "tenant", tp::LONG).unsigned(),
+            TestColumn::text(2, "code", tp::VARCHAR),
+            TestColumn::decimal(3, "price", 10, 2),
+            TestColumn::time(4, "day", tp::DATE, 0),
+            TestColumn::text(5, "note", tp::VARCHAR),
+        ],
+    )
+    .clustered(&[1, 2, 3, 4]);
+    for i in 0..40u64 {
+        table.rows.push(TestRow::new(
+            0,
+            vec![
+                (1, Cell::Int(i as i64 % 3)),
+                (2, Cell::Str(format!("code-{i:03}"))),
+                (3, Cell::Decimal(format!("{}.{:02}", i * 7, i % 100))),
+                (
+                    4,
+                    Cell::time(2020, 1 + (i % 12) as u8, 1 + (i % 28) as u8, 0, 0, 0, 0),
+                ),
+                (
+                    5,
+                    if i % 4 == 0 {
+                        Cell::Null
+                    } else {
+                        Cell::Str(long_text(10 + i as usize * 10))
+                    },
+                ),
+            ],
+        ));
+    }
+    let tables = vec![table];
+    let backup = write(
+        &tables,
+        BackupWriter {
+            rows_per_range: 15,
+            ..Default::default()
+        },
+    );
+    let out = tempfile::tempdir().unwrap();
+    export(backup.path(), out.path());
+    check(out.path(), vec![tables[0].expected_json("parquet")]);
+}
+
+#[test]
+fn partitions_added_columns_and_generated_columns() {
+    let mut table = TestTable::new(
+        "db",
+        "events",
+        700,
+        vec![
+            TestColumn::new(1, "id", tp::LONGLONG).primary_key(),
+            TestColumn::text(2, "kind", tp::VARCHAR).not_null(),
+            TestColumn::new(3, "kind_len", tp::LONG).generated("char_length(`kind`)", false),
+            TestColumn::new(4, "id2", tp::LONGLONG).generated("`id` * 2", true),
+            // Added after the rows below 50 were written.
+            TestColumn::decimal(5, "fee", 8, 3)
+                .not_null()
+                .origin_default(json!("1.500")),
+            TestColumn::time(6, "since", tp::DATETIME, 0)
+                .origin_default(json!("2020-02-29 12:00:00")),
+            TestColumn::elements(7, "tier", tp::ENUM, &["free", "pro"])
+                .origin_default(json!("pro")),
+            TestColumn::new(8, "flags", tp::SET).origin_default(json!("")),
+            TestColumn::time(9, "dur", tp::DURATION, 0).origin_default(json!("-12:30:00")),
+            TestColumn::new(10, "score", tp::DOUBLE).origin_default(json!(2.5)),
+            TestColumn::new(11, "doc", tp::JSON).origin_default(json!(null)),
+        ],
+    );
+    table.columns[7] =
+        TestColumn::elements(8, "flags", tp::SET, &["a", "b"]).origin_default(json!("a,b"));
+    table.partitions = vec![
+        (701, "p0".into()),
+        (702, "p1 ✓".into()),
+        (703, "p_empty".into()),
+    ];
+    for id in 0..100i64 {
+        let mut cells = vec![
+            (2, Cell::Str(format!("k{}", id % 7))),
+            (4, Cell::Int(id * 2)),
+        ];
+        if id >= 50 {
+            cells.extend([
+                (5, Cell::Decimal("0.250".into())),
+                (6, Cell::Null),
+                (7, Cell::Enum(1)),
+                (8, Cell::Set(0)),
+                (9, Cell::Duration(0)),
+                (10, Cell::Float(-1.0)),
+                (11, Cell::Json(json!([1]), "[1]".into())),
+            ]);
+        }
+        let mut row = TestRow::new(id, cells);
+        row.physical_id = Some(if id < 60 { 701 } else { 702 });
+        table.rows.push(row);
+    }
+    let tables = vec![table];
+    let backup = write(
+        &tables,
+        BackupWriter {
+            rows_per_range: 40,
+            ..Default::default()
+        },
+    );
+    let out = tempfile::tempdir().unwrap();
+    let (_, report) = export(backup.path(), out.path());
+    assert_eq!(report["tables"][0]["rows"], 100);
+    assert_eq!(
+        report["tables"][0]["virtual_columns"],
+        json!({"kind_len": "char_length(`kind`)"})
+    );
+    check(out.path(), vec![tables[0].expected_json("parquet")]);
+}
+
+#[test]
+fn incremental_backups_export_deletes() {
+    let mut table = TestTable::new(
+        "db",
+        "accounts",
+        800,
+        vec![
+            TestColumn::new(1, "id", tp::LONGLONG).primary_key(),
+            TestColumn::text(2, "owner", tp::VARCHAR).not_null(),
+            TestColumn::decimal(3, "balance", 20, 2).not_null(),
+        ],
+    );
+    for id in 0..30i64 {
+        let mut row = TestRow::new(
+            id,
+            vec![
+                (2, Cell::Str(format!("o{id}"))),
+                (3, Cell::Decimal(format!("{id}.05"))),
+            ],
+        );
+        row.deleted = id % 3 == 0;
+        table.rows.push(row);
+    }
+    let writer = BackupWriter {
+        start_version: 459_177_000_000_000_000,
+        ..Default::default()
+    };
+    let tables = vec![table];
+    let backup = write(&tables, writer.clone());
+    let out = tempfile::tempdir().unwrap();
+    let (stdout, report) = export(backup.path(), out.path());
+    assert_eq!(report["totals"]["delete_rows"], 10);
+    assert!(String::from_utf8_lossy(&stdout.stdout).contains("10 rows are deletes"));
+    check(
+        out.path(),
+        vec![tables[0].expected_incremental_json("parquet", &writer)],
+    );
+}
+
+#[test]
+fn names_with_unicode_spaces_and_reserved_characters() {
+    let mut table = TestTable::new(
+        "my db/../x",
+        "表 名.v1",
+        900,
+        vec![
+            TestColumn::new(1, "ID", tp::LONG).primary_key(),
+            TestColumn::text(2, "列 with space", tp::VARCHAR),
+            TestColumn::text(3, "select", tp::VARCHAR),
+        ],
+    );
+    table.rows.push(TestRow::new(
+        1,
+        vec![(2, Cell::Str("a".into())), (3, Cell::Str("b".into()))],
+    ));
+    let tables = vec![table];
+    let backup = write(&tables, BackupWriter::default());
+    let out = tempfile::tempdir().unwrap();
+    let (_, report) = export(backup.path(), out.path());
+    let path = report["files"][0]["path"].as_str().unwrap();
+    assert!(
+        path.starts_with("parquet/my%20db%2F%2E%2E%2Fx/%E8%A1%A8%20%E5%90%8D%2Ev1/"),
+        "{path}"
+    );
+    check(out.path(), vec![tables[0].expected_json("parquet")]);
+}
