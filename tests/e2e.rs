@@ -400,3 +400,22 @@ fn br_parquet_only_writes_into_the_backup_storage() {
     assert_success(&run);
     check_values(backup.path(), &sample_tables(), "lake");
 }
+
+#[test]
+fn progress_json_lines_end_with_the_totals() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-backup");
+    let out = tempfile::tempdir().unwrap();
+    let run = export(&sample, out.path(), &["--progress", "json"]);
+    assert_success(&run);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    let last: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(last["event"], "progress");
+    assert_eq!(last["state"], "done");
+    assert_eq!(last["rows"], 125);
+    assert_eq!(last["ranges_done"], last["ranges_total"]);
+    assert_eq!(last["sst_bytes_read"], last["sst_bytes_total"]);
+
+    let quiet = export(&sample, out.path(), &["--quiet"]);
+    assert_success(&quiet);
+    assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
+}

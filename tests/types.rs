@@ -410,3 +410,108 @@ fn names_with_unicode_spaces_and_reserved_characters() {
     );
     check(out.path(), vec![tables[0].expected_json("parquet")]);
 }
+
+/// Bytes TiDB and TiKV wrote (../shared/spec/br-tidb-formats.md §10.1 item 5, from a PingCAP BR
+/// test-data generator), in an SST written by real RocksDB (`ldb write_extern_sst`): neither the
+/// key/value bytes nor the SST come from this project's encoders.
+#[test]
+fn foreign_bytes_from_tidb_in_a_rocksdb_sst() {
+    use br_parquet::proto::backup::{BackupMeta, File, Schema};
+    use prost::Message;
+    use sha2::Digest;
+
+    if Command::new("ldb").arg("--help").output().is_err() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "ldb (rocksdb-tools) is missing"
+        );
+        eprintln!("NOTICE: ldb not found; run scripts/test.sh");
+        return;
+    }
+    let backup = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let db = scratch.path().join("db");
+    let ldb = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = Command::new("ldb")
+            .arg(format!("--db={}", db.display()))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "ldb {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ldb(&["--create_if_missing", "put", "a", "b"], "");
+    let key = "0x7A7480000000000000FF6E5F728000000000FF0000010000000000FAF9A0ACD556F3FFFD";
+    let value = "0x508180B0C8AAE5D4AF06760A80000100000001010001";
+    std::fs::create_dir_all(backup.path().join("1")).unwrap();
+    let sst = backup.path().join("1/7_2_ab_write.sst");
+    ldb(
+        &[
+            "--hex",
+            "--compression_type=lz4",
+            "write_extern_sst",
+            sst.to_str().unwrap(),
+        ],
+        &format!("{key} ==> {value}\n"),
+    );
+    let bytes = std::fs::read(&sst).unwrap();
+    let db_json = r#"{"id":2,"db_name":{"O":"test","L":"test"},"charset":"utf8mb4","collate":"utf8mb4_bin","Deprecated":{},"state":5,"policy_ref_info":null}"#;
+    let table_json = r#"{"id":110,"name":{"O":"t1","L":"t1"},"charset":"utf8mb4","collate":"utf8mb4_bin","cols":[{"id":1,"name":{"O":"a","L":"a"},"offset":0,"origin_default":null,"origin_default_bit":null,"default":null,"default_bit":null,"default_is_expr":false,"generated_expr_string":"","generated_stored":false,"dependences":null,"type":{"Tp":3,"Flag":0,"Flen":11,"Decimal":0,"Charset":"binary","Collate":"binary","Elems":null,"ElemsIsBinaryLit":null,"Array":false},"state":5,"comment":"","hidden":false,"change_state_info":null,"version":2}],"index_info":null,"state":5,"pk_is_handle":false,"is_common_handle":false,"partition":null,"view":null,"sequence":null}"#;
+    let meta = BackupMeta {
+        cluster_id: 1,
+        end_version: 459_177_129_704_947_715,
+        version: 0,
+        new_collations_enabled: "True".into(),
+        ddls: b"[]".to_vec(),
+        files: vec![File {
+            name: "1/7_2_ab_write.sst".into(),
+            sha256: sha2::Sha256::digest(&bytes).to_vec(),
+            start_key: hex::decode("74800000000000006e5f72").unwrap(),
+            end_key: hex::decode("74800000000000006e5f73").unwrap(),
+            cf: "write".into(),
+            size: bytes.len() as u64,
+            ..Default::default()
+        }],
+        schemas: vec![Schema {
+            db: db_json.as_bytes().to_vec(),
+            table: table_json.as_bytes().to_vec(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    std::fs::write(backup.path().join("backupmeta"), meta.encode_to_vec()).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let (stdout, report) = export(backup.path(), out.path());
+    assert_eq!(
+        report["totals"]["rows"],
+        1,
+        "{}\n{report:#}",
+        String::from_utf8_lossy(&stdout.stdout)
+    );
+    check(
+        out.path(),
+        vec![json!({
+            "dir": "parquet/test/t1",
+            "columns": ["_tidb_table_id", "_tidb_handle", "a"],
+            "arrow_types": {"_tidb_table_id": "int64", "_tidb_handle": "int64", "a": "int32"},
+            "required": ["_tidb_table_id", "_tidb_handle"],
+            "rows": [[110, 1, 1]],
+        })],
+    );
+}

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::batch::BatchLimits;
-use crate::export::{self, ExportOptions, DEFAULT_OUTPUT_PREFIX};
+use crate::export::{self, ExportOptions, ProgressMode, DEFAULT_OUTPUT_PREFIX};
 use crate::proto::backup::StorageBackend;
 use crate::sink::parquet::{
     Codec, ParquetOptions, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS,
@@ -110,7 +110,11 @@ pub struct ExportArgs {
     /// statistics (<prefix>/iceberg-manifest-<end_version>.json).
     #[arg(long)]
     write_iceberg_manifest: bool,
-    /// Print nothing on success.
+    /// Progress on stderr: auto (a live line on a terminal, JSON lines every 10 s otherwise),
+    /// bar, json or none.
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    progress: ProgressMode,
+    /// Print nothing on success (and no progress).
     #[arg(long, short)]
     quiet: bool,
 }
@@ -226,6 +230,7 @@ fn parquet_options(codec: Codec, level: Option<i32>, rows: usize) -> Result<Parq
         compression: codec.with_level(level)?,
         row_group_rows: rows,
         row_group_bytes: DEFAULT_ROW_GROUP_BYTES,
+        embed_arrow_schema: true,
     })
 }
 
@@ -258,6 +263,11 @@ impl ExportArgs {
         if let Some(n) = self.concurrency {
             options.concurrency = n as usize;
         }
+        options.progress = if self.quiet {
+            ProgressMode::None
+        } else {
+            self.progress
+        };
         options.write_iceberg_table = self.write_iceberg_table;
         options.write_iceberg_manifest = self.write_iceberg_manifest;
         options.storage = StorageOptions::with_ratelimit_mib(self.ratelimit);
@@ -536,7 +546,15 @@ mod tests {
         assert!(err.to_string().contains("not accepted by snappy"), "{err}");
         // Object-store URLs parse (storage issue #4); a half-given key pair is a usage error
         // that does not echo the secret.
-        let ok = job(&["br", "parquet-export", "--input", "s3://b/p", "--output", "/o"]).unwrap();
+        let ok = job(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "s3://b/p",
+            "--output",
+            "/o",
+        ])
+        .unwrap();
         assert_eq!(url::describe(&ok.options.input), "s3://b/p");
         let err = job(&[
             "br",

@@ -4,6 +4,7 @@
 //! put back in plan order, which keeps reports (and re-runs) deterministic.
 
 pub mod layout;
+pub mod progress;
 mod range;
 pub mod report;
 
@@ -21,6 +22,7 @@ use crate::sink::parquet::ParquetOptions;
 use crate::storage::{ExternalStorage, StorageOptions};
 use crate::{Error, Result};
 
+pub use progress::ProgressMode;
 use range::{export_range, RangeContext, RangeOutcome};
 use report::{BackupSummary, ExportReport, SkipCounters, SkippedFileReport, TableReport, Totals};
 
@@ -47,6 +49,8 @@ pub struct ExportOptions {
     pub batch: BatchLimits,
     /// Ranges exported at once.
     pub concurrency: usize,
+    /// How progress is shown on stderr.
+    pub progress: ProgressMode,
     /// Also write an Iceberg v2 table per exported table (`--write-iceberg-table`).
     pub write_iceberg_table: bool,
     /// Also write the JSON manifest of the run (`--write-iceberg-manifest`).
@@ -66,6 +70,7 @@ impl ExportOptions {
             compression_name: "zstd(1)".into(),
             batch: BatchLimits::default(),
             concurrency: default_concurrency(),
+            progress: ProgressMode::default(),
             write_iceberg_table: false,
             write_iceberg_manifest: false,
             storage: StorageOptions::default(),
@@ -172,19 +177,40 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     } else {
         None
     };
+    let mut parquet = options.parquet.clone();
+    if options.write_iceberg_table {
+        // Readers of an Iceberg table take types from its schema; an embedded Arrow schema
+        // would give PyIceberg Arrow-only types (durations, extension types) it refuses.
+        parquet.embed_arrow_schema = false;
+    }
     let ctx = RangeContext {
         input: &input,
         output: &output,
         output_prefix: &output_prefix,
         staging: staging.path(),
-        parquet: &options.parquet,
+        parquet: &parquet,
         batch: options.batch,
         kind,
         tables: &tables,
         metadata: &metadata,
         column_stats: options.write_iceberg_table || options.write_iceberg_manifest,
     };
-    let outcomes = run_ranges(&ctx, &plan.ranges, options.concurrency.max(1))?;
+    let reporter = progress::Reporter::start(
+        options.progress,
+        plan.ranges.len() as u64,
+        plan.ranges.iter().map(range_bytes).sum(),
+    );
+    let outcomes = run_ranges(
+        &ctx,
+        &plan.ranges,
+        options.concurrency.max(1),
+        reporter.counters(),
+    );
+    if outcomes.is_ok() {
+        reporter.finish();
+    }
+    drop(reporter);
+    let outcomes = outcomes?;
 
     let mut files = Vec::new();
     let mut exported = Vec::new();
@@ -251,11 +277,17 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     Ok(report)
 }
 
+/// Bytes of SSTs a range reads.
+fn range_bytes(range: &meta::RangePlan) -> u64 {
+    range.write.size + range.default.as_ref().map_or(0, |f| f.size)
+}
+
 /// Exports every range with `workers` threads; the first error stops the others.
 fn run_ranges(
     ctx: &RangeContext<'_>,
     ranges: &[meta::RangePlan],
     workers: usize,
+    progress: &progress::Counters,
 ) -> Result<Vec<RangeOutcome>> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
@@ -274,6 +306,15 @@ fn run_ranges(
                 };
                 match export_range(ctx, range) {
                     Ok(outcome) => {
+                        let rows: u64 = outcome.files.iter().map(|f| f.rows).sum();
+                        progress.rows.fetch_add(rows, Ordering::Relaxed);
+                        progress
+                            .files
+                            .fetch_add(outcome.files.len() as u64, Ordering::Relaxed);
+                        progress
+                            .bytes_read
+                            .fetch_add(range_bytes(range), Ordering::Relaxed);
+                        progress.ranges_done.fetch_add(1, Ordering::Relaxed);
                         if let Ok(mut results) = results.lock() {
                             if let Some(slot) = results.get_mut(index) {
                                 *slot = Some(outcome);

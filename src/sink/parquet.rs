@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{BrotliLevel, Compression as ParquetCompression, GzipLevel, ZstdLevel};
 use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
@@ -136,6 +137,11 @@ pub struct ParquetOptions {
     pub row_group_rows: usize,
     /// Encoded bytes after which a row group is closed early.
     pub row_group_bytes: usize,
+    /// Store the Arrow schema in the footer (`ARROW:schema`), so Arrow readers get back
+    /// Arrow-only types (TIME as a duration, JSON as the `arrow.json` extension type). Off for
+    /// the files of Iceberg tables, whose schema is the Iceberg one: PyIceberg refuses Arrow types
+    /// that Iceberg lacks.
+    pub embed_arrow_schema: bool,
 }
 
 impl Default for ParquetOptions {
@@ -144,6 +150,7 @@ impl Default for ParquetOptions {
             compression: ParquetCompression::ZSTD(ZstdLevel::default()),
             row_group_rows: DEFAULT_ROW_GROUP_ROWS,
             row_group_bytes: DEFAULT_ROW_GROUP_BYTES,
+            embed_arrow_schema: true,
         }
     }
 }
@@ -196,7 +203,10 @@ impl ParquetFileWriter {
                     .collect(),
             ))
             .build();
-        let writer = ArrowWriter::try_new(sink, schema.clone(), Some(properties))
+        let arrow_options = ArrowWriterOptions::new()
+            .with_properties(properties)
+            .with_skip_arrow_metadata(!options.embed_arrow_schema);
+        let writer = ArrowWriter::try_new_with_options(sink, schema.clone(), arrow_options)
             .map_err(|source| parquet_error(path, source))?;
         Ok(ParquetFileWriter {
             writer,

@@ -162,6 +162,13 @@ impl<'d> Decompressor<'d> {
             code,
             name: "unknown",
         })?;
+        if matches!(kind, CompressionType::Bzip2 | CompressionType::Xpress) {
+            return Err(SstError::UnsupportedCompression {
+                block,
+                code,
+                name: kind.name(),
+            });
+        }
         let dict = if with_dict { self.dict } else { &[] };
         let mut payload = input;
         let declared = if kind.has_size_prefix() {
@@ -249,13 +256,8 @@ impl<'d> Decompressor<'d> {
                 zstd.decompress_to_buffer(payload, out)
                     .map_err(|e| codec_err(&e))?
             }
-            CompressionType::Bzip2 | CompressionType::Xpress => {
-                return Err(SstError::UnsupportedCompression {
-                    block,
-                    code,
-                    name: kind.name(),
-                });
-            }
+            // Rejected above.
+            CompressionType::Bzip2 | CompressionType::Xpress => 0,
         };
         let size = declared.unwrap_or(0);
         if written != size {

@@ -2,9 +2,10 @@
 //! credentials looked up the way BR looks them up (docs/storage.md has the full table).
 //!
 //! Nothing here talks to the network: clients fetch credentials lazily, on their first request.
-//! Instance-metadata credentials (EC2 IMDS at 169.254.169.254) are the last resort for S3 and are
-//! never used when `AWS_EC2_METADATA_DISABLED=true`; the GCE metadata server is never used when
-//! `NO_GCE_CHECK=true`; Azure managed identity is not used at all.
+//! Unlike BR, the instance metadata services (EC2 IMDS and the GCE metadata server, both at
+//! 169.254.169.254) are only used when asked for explicitly, with `AWS_EC2_METADATA_DISABLED=false`
+//! or `NO_GCE_CHECK=false`: an offline export with missing credentials gets a clear error instead
+//! of a request to a link-local address. Azure managed identity is not used at all.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,9 +95,8 @@ fn aws_credentials(s3: &S3, env: EnvLookup<'_>) -> Result<AwsCredentials> {
             Error::Usage(format!(
                 "s3 profile {:?} not found in {}",
                 s3.profile,
-                shared_credentials_file(env).map_or("(no home directory)".into(), |p| p
-                    .display()
-                    .to_string())
+                shared_credentials_file(env)
+                    .map_or("(no home directory)".into(), |p| p.display().to_string())
             ))
         });
     }
@@ -132,15 +132,21 @@ fn aws_credentials(s3: &S3, env: EnvLookup<'_>) -> Result<AwsCredentials> {
     ) {
         return Ok(AwsCredentials::ContainerFull { uri, token_file });
     }
-    if env("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        return Err(Error::Usage(
-            "no S3 credentials: pass access-key and secret-access-key in the URL, set \
-             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile; the EC2 instance \
-             metadata service is disabled by AWS_EC2_METADATA_DISABLED"
-                .into(),
-        ));
+    if metadata_allowed(env, "AWS_EC2_METADATA_DISABLED") {
+        return Ok(AwsCredentials::Instance);
     }
-    Ok(AwsCredentials::Instance)
+    Err(Error::Usage(
+        "no S3 credentials: pass access-key and secret-access-key in the URL, set \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile; to use the EC2 instance \
+         profile, set AWS_EC2_METADATA_DISABLED=false"
+            .into(),
+    ))
+}
+
+/// Whether an instance metadata service may be asked: only when `variable` (a "disabled" switch)
+/// is explicitly `false`.
+fn metadata_allowed(env: EnvLookup<'_>, variable: &str) -> bool {
+    env(variable).is_some_and(|v| v.eq_ignore_ascii_case("false"))
 }
 
 fn shared_credentials_file(env: EnvLookup<'_>) -> Option<PathBuf> {
@@ -274,12 +280,13 @@ pub(crate) fn s3_store(s3: &S3, conn: &Connection, env: EnvLookup<'_>) -> Result
         }
         AwsCredentials::ContainerFull { uri, token_file } => builder
             .with_config(AmazonS3ConfigKey::ContainerCredentialsFullUri, uri)
-            .with_config(AmazonS3ConfigKey::ContainerAuthorizationTokenFile, token_file),
+            .with_config(
+                AmazonS3ConfigKey::ContainerAuthorizationTokenFile,
+                token_file,
+            ),
         AwsCredentials::Instance => builder,
     };
-    let store = builder
-        .build()
-        .map_err(|e| store_error(&described, e))?;
+    let store = builder.build().map_err(|e| store_error(&described, e))?;
     let mut put_attributes = Attributes::new();
     if conn.output && !s3.storage_class.is_empty() {
         put_attributes.insert(Attribute::StorageClass, s3.storage_class.clone().into());
@@ -293,8 +300,7 @@ pub(crate) fn s3_store(s3: &S3, conn: &Connection, env: EnvLookup<'_>) -> Result
 
 /// A configuration key by name (the encryption keys' enum is not exported by object_store).
 fn s3_key(name: &str) -> Result<AmazonS3ConfigKey> {
-    name.parse()
-        .map_err(|e| store_error("s3 configuration", e))
+    name.parse().map_err(|e| store_error("s3 configuration", e))
 }
 
 /// `https://host:port/path` → `https://bucket.host:port/path`.
@@ -382,15 +388,13 @@ pub(crate) fn gcs_store(gcs: &Gcs, conn: &Connection, env: EnvLookup<'_>) -> Res
         }
     } else if let Some(path) = gcloud_adc_file(env).filter(|p| p.is_file()) {
         builder = builder.with_application_credentials(path.to_string_lossy().into_owned());
-    } else if env("NO_GCE_CHECK").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    } else if !metadata_allowed(env, "NO_GCE_CHECK") {
         return Err(Error::Usage(format!(
             "{described}: no GCS credentials: pass credentials-file in the URL or set \
-             GOOGLE_APPLICATION_CREDENTIALS; the GCE metadata server is disabled by NO_GCE_CHECK"
+             GOOGLE_APPLICATION_CREDENTIALS; to use the GCE metadata server, set NO_GCE_CHECK=false"
         )));
     }
-    let store = builder
-        .build()
-        .map_err(|e| store_error(&described, e))?;
+    let store = builder.build().map_err(|e| store_error(&described, e))?;
     drop(_blob_file);
     let mut put_attributes = Attributes::new();
     if conn.output && !gcs.storage_class.is_empty() {
@@ -509,9 +513,7 @@ pub(crate) fn azure_store(
              AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET"
         )));
     };
-    let store = builder
-        .build()
-        .map_err(|e| store_error(&described, e))?;
+    let store = builder.build().map_err(|e| store_error(&described, e))?;
     let mut put_attributes = Attributes::new();
     if conn.output && !az.storage_class.is_empty() {
         let tier = match az.storage_class.to_ascii_lowercase().as_str() {
@@ -595,14 +597,22 @@ mod tests {
             aws_credentials(&none, &env).unwrap(),
             AwsCredentials::ContainerRelative("/v2/x".into())
         );
-        let env = env_of(&[("HOME", "/nonexistent")]);
+        // IMDS only on request.
+        for env in [
+            env_of(&[("HOME", "/nonexistent")]),
+            env_of(&[("AWS_EC2_METADATA_DISABLED", "true")]),
+        ] {
+            let err = aws_credentials(&none, &env).unwrap_err().to_string();
+            assert!(err.contains("no S3 credentials"), "{err}");
+        }
+        let env = env_of(&[
+            ("HOME", "/nonexistent"),
+            ("AWS_EC2_METADATA_DISABLED", "FALSE"),
+        ]);
         assert_eq!(
             aws_credentials(&none, &env).unwrap(),
             AwsCredentials::Instance
         );
-        let env = env_of(&[("AWS_EC2_METADATA_DISABLED", "true")]);
-        let err = aws_credentials(&none, &env).unwrap_err().to_string();
-        assert!(err.contains("no S3 credentials"), "{err}");
     }
 
     #[test]
@@ -634,7 +644,10 @@ mod tests {
             aws_credentials(&S3::default(), &env).unwrap(),
             AwsCredentials::Static { ref key, .. } if key == "DEF"
         ));
-        let env2 = env_of(&[("AWS_SHARED_CREDENTIALS_FILE", &path), ("AWS_PROFILE", "dev")]);
+        let env2 = env_of(&[
+            ("AWS_SHARED_CREDENTIALS_FILE", &path),
+            ("AWS_PROFILE", "dev"),
+        ]);
         assert!(matches!(
             aws_credentials(&S3::default(), &env2).unwrap(),
             AwsCredentials::Static { ref key, .. } if key == "DEV"
@@ -660,7 +673,10 @@ mod tests {
             acl: "public-read".into(),
             ..keys.clone()
         };
-        assert!(s3_store(&acl, &conn(false), &env).is_ok(), "ACL is ignored on input");
+        assert!(
+            s3_store(&acl, &conn(false), &env).is_ok(),
+            "ACL is ignored on input"
+        );
         let err = s3_store(&acl, &conn(true), &env).err().unwrap();
         assert!(matches!(err, Error::Unsupported(_)), "{err}");
         let role = S3 {
@@ -677,7 +693,10 @@ mod tests {
         };
         let built = s3_store(&sse, &conn(true), &env).unwrap();
         assert_eq!(
-            built.put_attributes.get(&Attribute::StorageClass).map(|v| v.as_ref()),
+            built
+                .put_attributes
+                .get(&Attribute::StorageClass)
+                .map(|v| v.as_ref()),
             Some("STANDARD_IA")
         );
         let bad_sse = S3 {
@@ -705,8 +724,14 @@ mod tests {
             gcs_base_url("https://storage.googleapis.com/storage/v1/"),
             "https://storage.googleapis.com"
         );
-        assert_eq!(gcs_base_url("http://127.0.0.1:9023"), "http://127.0.0.1:9023");
-        assert_eq!(xml_acl_name("bucketOwnerFullControl"), "bucket-owner-full-control");
+        assert_eq!(
+            gcs_base_url("http://127.0.0.1:9023"),
+            "http://127.0.0.1:9023"
+        );
+        assert_eq!(
+            xml_acl_name("bucketOwnerFullControl"),
+            "bucket-owner-full-control"
+        );
         assert_eq!(xml_acl_name("private"), "private");
         assert_eq!(xml_acl_name("public-read"), "public-read");
         assert_eq!(
@@ -727,9 +752,14 @@ mod tests {
             bucket: "b".into(),
             ..Default::default()
         };
+        for env in [
+            env_of(&[("NO_GCE_CHECK", "true"), ("HOME", "/nonexistent")]),
+            env_of(&[("HOME", "/nonexistent")]),
+        ] {
+            let err = gcs_store(&gcs, &conn(false), &env).err().unwrap();
+            assert!(err.to_string().contains("no GCS credentials"), "{err}");
+        }
         let env = env_of(&[("NO_GCE_CHECK", "true"), ("HOME", "/nonexistent")]);
-        let err = gcs_store(&gcs, &conn(false), &env).err().unwrap();
-        assert!(err.to_string().contains("no GCS credentials"), "{err}");
         let external = Gcs {
             credentials_blob: r#"{"type":"external_account"}"#.into(),
             ..gcs.clone()
@@ -747,7 +777,10 @@ mod tests {
         };
         let built = gcs_store(&emulator, &conn(true), &env).unwrap();
         assert_eq!(
-            built.put_attributes.get(&Attribute::StorageClass).map(|v| v.as_ref()),
+            built
+                .put_attributes
+                .get(&Attribute::StorageClass)
+                .map(|v| v.as_ref()),
             Some("NEARLINE")
         );
     }
@@ -760,10 +793,16 @@ mod tests {
         };
         let empty = env_of(&[]);
         let err = azure_store(&az, &conn(false), &empty).err().unwrap();
-        assert!(err.to_string().contains("account name cannot be empty"), "{err}");
+        assert!(
+            err.to_string().contains("account name cannot be empty"),
+            "{err}"
+        );
         let env = env_of(&[("AZURE_STORAGE_ACCOUNT", "acct")]);
         let err = azure_store(&az, &conn(false), &env).err().unwrap();
-        assert!(err.to_string().contains("cannot find any credential"), "{err}");
+        assert!(
+            err.to_string().contains("cannot find any credential"),
+            "{err}"
+        );
         let env = env_of(&[
             ("AZURE_STORAGE_ACCOUNT", "acct"),
             ("AZURE_STORAGE_KEY", "a2V5a2V5a2V5"),
@@ -778,7 +817,10 @@ mod tests {
         };
         let built = azure_store(&sas, &conn(true), &empty).unwrap();
         assert_eq!(
-            built.put_attributes.get(&Attribute::StorageClass).map(|v| v.as_ref()),
+            built
+                .put_attributes
+                .get(&Attribute::StorageClass)
+                .map(|v| v.as_ref()),
             Some("Cool")
         );
         let cpk = AzureBlobStorage {

@@ -220,12 +220,11 @@ impl ExternalStorage {
                 }
                 std::fs::create_dir_all(&root)
                     .map_err(|e| Error::io(root.display().to_string(), e))?;
-                let store = LocalFileSystem::new_with_prefix(&root).map_err(|source| {
-                    Error::Storage {
+                let store =
+                    LocalFileSystem::new_with_prefix(&root).map_err(|source| Error::Storage {
                         path: description.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 let store: Arc<dyn ObjectStore> = Arc::new(store);
                 (Target::Local(root), (store, Attributes::new()))
             }
@@ -412,7 +411,13 @@ impl ExternalStorage {
         let seq = self.download_seq.fetch_add(1, Ordering::Relaxed);
         let file_name: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let path = dir.join(format!("{seq:06}-{file_name}"));
         let guard = tempdir::RemoveOnDrop::new(path.clone());
@@ -434,7 +439,8 @@ impl ExternalStorage {
             Err(TransferError::Store(source)) => return Err(self.storage_error(name, source)),
             Err(TransferError::Local(what, e)) => return Err(Error::io(what, e)),
         }
-        let file = std::fs::File::open(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let file =
+            std::fs::File::open(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
         Ok(LocalObject {
             file,
             path,
@@ -613,7 +619,11 @@ async fn upload_file(
         writer.write(buf.get(..n).unwrap_or_default());
     };
     match failure {
-        None => writer.finish().await.map(|_| ()).map_err(TransferError::Store),
+        None => writer
+            .finish()
+            .await
+            .map(|_| ())
+            .map_err(TransferError::Store),
         Some(error) => {
             // Best effort: a server that is gone cannot abort either; S3 lifecycle rules or a
             // later abort clean such uploads up, and they never appear as objects.
@@ -754,7 +764,10 @@ mod tests {
                 assert!(storage.read(bad).is_err(), "{url} read {bad:?}");
                 assert!(storage.exists(bad).is_err(), "{url} exists {bad:?}");
                 assert!(storage.open_local(bad).is_err(), "{url} open_local {bad:?}");
-                assert!(storage.put_file(&src, bad).is_err(), "{url} put_file {bad:?}");
+                assert!(
+                    storage.put_file(&src, bad).is_err(),
+                    "{url} put_file {bad:?}"
+                );
                 assert!(
                     storage.put_bytes(bad, Bytes::from_static(b"x")).is_err(),
                     "{url} put_bytes {bad:?}"

@@ -55,8 +55,11 @@ impl RateLimiter {
         let Ok(mut bucket) = self.state.lock() else {
             return Duration::ZERO;
         };
-        let elapsed = now.saturating_duration_since(bucket.refilled_at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.bytes_per_second).min(self.bytes_per_second);
+        let elapsed = now
+            .saturating_duration_since(bucket.refilled_at)
+            .as_secs_f64();
+        bucket.tokens =
+            (bucket.tokens + elapsed * self.bytes_per_second).min(self.bytes_per_second);
         bucket.refilled_at = now;
         bucket.tokens -= bytes as f64;
         if bucket.tokens >= 0.0 {
@@ -82,7 +85,11 @@ mod tests {
     #[test]
     fn burst_then_debt() {
         let limiter = RateLimiter::new(1000);
-        assert_eq!(limiter.reserve(1000), Duration::ZERO, "starts with one second");
+        assert_eq!(
+            limiter.reserve(1000),
+            Duration::ZERO,
+            "starts with one second"
+        );
         let wait = limiter.reserve(500);
         assert!(
             wait > Duration::from_millis(400) && wait <= Duration::from_millis(500),

@@ -184,7 +184,10 @@ mod tests {
         };
         let scrubbed = r.scrub_error(inner);
         let text = scrubbed.to_string();
-        assert!(!text.contains("TOPSECRET") && !text.contains("abc"), "{text}");
+        assert!(
+            !text.contains("TOPSECRET") && !text.contains("abc"),
+            "{text}"
+        );
         assert!(text.contains("http://h/b/k?…"), "{text}");
         let source = std::error::Error::source(&scrubbed).unwrap();
         assert!(source.source().is_none());
@@ -203,7 +206,9 @@ mod tests {
     fn multi_line_secrets_are_hidden_line_by_line() {
         let key = "{\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg\"\n}";
         let r = Redactor::new([key.to_string()]);
-        let out = r.scrub("parse error near \"private_key\": \"-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg\"");
+        let out = r.scrub(
+            "parse error near \"private_key\": \"-----BEGIN PRIVATE KEY-----MIIEvQIBADANBg\"",
+        );
         assert!(!out.contains("MIIEvQIBADANBg"), "{out}");
     }
 }

@@ -27,8 +27,8 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 use crate::proto::backup::{
-    storage_backend::Backend, AzureBlobStorage, AzureCustomerKey, Hdfs, Local, Noop, StorageBackend,
-    Gcs, S3,
+    storage_backend::Backend, AzureBlobStorage, AzureCustomerKey, Gcs, Hdfs, Local, Noop,
+    StorageBackend, S3,
 };
 use crate::{Error, Result};
 
@@ -127,7 +127,9 @@ impl CloudUrl {
         let mut options = HashMap::new();
         for (key, value) in parsed.query_pairs() {
             let normalized = key.to_ascii_lowercase().replace('_', "-");
-            options.entry(normalized).or_insert_with(|| value.into_owned());
+            options
+                .entry(normalized)
+                .or_insert_with(|| value.into_owned());
         }
         Ok(CloudUrl {
             scheme,
@@ -156,7 +158,9 @@ fn s3_backend(u: &CloudUrl, raw: &str) -> Result<S3> {
     let endpoint = u.string("endpoint");
     if !endpoint.is_empty() {
         let parsed = url::Url::parse(&endpoint).map_err(|e| {
-            Error::Usage(format!("s3 endpoint {endpoint:?} is not a URL with a scheme: {e}"))
+            Error::Usage(format!(
+                "s3 endpoint {endpoint:?} is not a URL with a scheme: {e}"
+            ))
         })?;
         if parsed.host_str().unwrap_or_default().is_empty() {
             return Err(Error::Usage(format!(
@@ -222,9 +226,8 @@ fn gcs_backend(u: &CloudUrl) -> Result<Gcs> {
     let credentials_blob = if credentials_file.is_empty() {
         String::new()
     } else {
-        std::fs::read_to_string(&credentials_file).map_err(|e| {
-            Error::io(format!("gcs credentials-file {credentials_file}"), e)
-        })?
+        std::fs::read_to_string(&credentials_file)
+            .map_err(|e| Error::io(format!("gcs credentials-file {credentials_file}"), e))?
     };
     Ok(Gcs {
         endpoint: u.string("endpoint"),
@@ -432,7 +435,14 @@ mod tests {
         let err = parse("local://").unwrap_err().to_string();
         assert!(err.contains("has no path"), "{err}");
         assert!(matches!(parse(""), Err(Error::Usage(_))));
-        for url in ["s3://", "s3:///prefix", "gcs:///p", "gs://", "azure:///p", "azblob://"] {
+        for url in [
+            "s3://",
+            "s3:///prefix",
+            "gcs:///p",
+            "gs://",
+            "azure:///p",
+            "azblob://",
+        ] {
             let err = parse(url).unwrap_err().to_string();
             assert!(err.contains("please specify the bucket"), "{url}: {err}");
         }
@@ -493,10 +503,15 @@ mod tests {
                 assert_eq!(got, "V1", "{url}");
             }
         }
-        let s = s3("s3://b/p?endpoint=http://127.0.0.1:9000/&region=eu-west-1&sse=aws:kms\
+        let s = s3(
+            "s3://b/p?endpoint=http://127.0.0.1:9000/&region=eu-west-1&sse=aws:kms\
                     &acl=bucket-owner-full-control&provider=ceph&profile=dev\
-                    &object_lock_enabled=true&Force_Path_Style=false");
-        assert_eq!(s.endpoint, "http://127.0.0.1:9000", "trailing slash trimmed");
+                    &object_lock_enabled=true&Force_Path_Style=false",
+        );
+        assert_eq!(
+            s.endpoint, "http://127.0.0.1:9000",
+            "trailing slash trimmed"
+        );
         assert_eq!(s.region, "eu-west-1");
         assert_eq!(s.sse, "aws:kms");
         assert_eq!(s.acl, "bucket-owner-full-control");
@@ -617,7 +632,10 @@ mod tests {
         let env = |name: &str| {
             (name == "AZURE_ENCRYPTION_KEY").then(|| "0123456789abcdef0123456789abcdef".into())
         };
-        assert_eq!(azure_with("azure://c/p", &env).encryption_key, Some(expected));
+        assert_eq!(
+            azure_with("azure://c/p", &env).encryption_key,
+            Some(expected)
+        );
     }
 
     #[test]
@@ -647,7 +665,10 @@ mod tests {
             "s3://b/p?access-key=AK&secret-access-key=SK&region=r&endpoint=http://h:1\
              &sse=aws:kms&sse-kms-key-id=k&storage-class=GLACIER&acl=private&session-token=T"
                 .to_string(),
-            format!("gcs://b/p?credentials-file={}&storage-class=COLDLINE", creds.display()),
+            format!(
+                "gcs://b/p?credentials-file={}&storage-class=COLDLINE",
+                creds.display()
+            ),
             "azure://c/p?account-name=a&account-key=k&sas-token=s&encryption-key=0123".to_string(),
         ] {
             let backend = parse(&url).unwrap();
@@ -679,10 +700,8 @@ mod tests {
 
     #[test]
     fn describe_never_prints_secrets() {
-        let backend = parse(
-            "s3://b/p?access-key=AKIA&secret-access-key=SECRET&session-token=TOKEN",
-        )
-        .unwrap();
+        let backend =
+            parse("s3://b/p?access-key=AKIA&secret-access-key=SECRET&session-token=TOKEN").unwrap();
         assert_eq!(describe(&backend), "s3://b/p");
         let mut secrets = secrets_of(&backend);
         secrets.sort();

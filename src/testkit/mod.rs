@@ -148,12 +148,69 @@ impl BackupWriter {
         Ok(written)
     }
 
+    /// Writes a backup of one table whose rows arrive a range at a time, for backups too large
+    /// to hold as [`TestRow`]s (the benchmarks' generator). `next_range` returns the next range's
+    /// rows, or `None` after the last; each call's rows become one write-CF SST (and its
+    /// default-CF twin), whatever [`Self::rows_per_range`] says. Rows must belong to the table's
+    /// own physical id, and every range's keys must sort after the previous range's.
+    /// `table.rows` is not written. The `n`-th row over all ranges gets the timestamps
+    /// [`Self::start_ts`]`(n)` / [`Self::commit_ts`]`(n)`, as in [`Self::write`]. No index keys
+    /// are written.
+    pub fn write_streaming(
+        &self,
+        dir: &Path,
+        table: &TestTable,
+        next_range: &mut dyn FnMut() -> Result<Option<Vec<TestRow>>>,
+    ) -> Result<WrittenBackup> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+        let mut written = WrittenBackup::default();
+        let mut files = Vec::new();
+        let mut region = 1u64;
+        let mut first_index = 0;
+        let mut last_key: Option<Vec<u8>> = None;
+        while let Some(rows) = next_range()? {
+            let mut keyed = Vec::with_capacity(rows.len());
+            for (offset, row) in rows.iter().enumerate() {
+                if row.physical_id.is_some_and(|id| id != table.id) {
+                    return Err(Error::Usage(
+                        "testkit: write_streaming writes unpartitioned tables only".into(),
+                    ));
+                }
+                let key = table.record_key(table.id, row)?;
+                keyed.push((key, first_index + offset, row));
+            }
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            first_index += rows.len();
+            let Some((first_key, ..)) = keyed.first() else {
+                continue;
+            };
+            if last_key.as_ref().is_some_and(|last| last >= first_key) {
+                return Err(Error::Usage(
+                    "testkit: write_streaming ranges must come in key order".into(),
+                ));
+            }
+            last_key = keyed.last().map(|(k, ..)| k.clone());
+            region += 1;
+            let stem = format!("1/{region}_7_{:016x}", table.id);
+            files.extend(self.write_range(dir, &stem, table, &keyed, &mut written)?);
+        }
+        let checksum: KvChecksum = files.iter().map(file_checksum).sum();
+        let mut schema = table.schema_message();
+        if self.start_version == 0 {
+            schema.crc64xor = checksum.crc64xor;
+            schema.total_kvs = checksum.total_kvs;
+            schema.total_bytes = checksum.total_bytes;
+        }
+        self.write_meta(dir, files, vec![schema])?;
+        Ok(written)
+    }
+
     fn write_range(
         &self,
         dir: &Path,
         stem: &str,
         table: &TestTable,
-        rows: &[(Vec<u8>, &TestRow)],
+        rows: &[(Vec<u8>, usize, &TestRow)],
         written: &mut WrittenBackup,
     ) -> Result<Vec<FileMeta>> {
         let mut write_entries = Vec::with_capacity(rows.len());
@@ -162,13 +219,8 @@ impl BackupWriter {
         // short value, Delete) in the write-CF file.
         let mut write_checksum = KvChecksum::default();
         let mut default_checksum = KvChecksum::default();
-        for (raw_key, row) in rows {
-            let index = table
-                .rows
-                .iter()
-                .position(|r| std::ptr::eq(r, *row))
-                .unwrap_or_default();
-            let (start_ts, commit_ts) = (self.start_ts(index), self.commit_ts(index));
+        for (raw_key, index, row) in rows {
+            let (start_ts, commit_ts) = (self.start_ts(*index), self.commit_ts(*index));
             let record = if row.deleted {
                 write_checksum.update(raw_key, &[]);
                 WriteRecord::new(WriteType::Delete, start_ts, None).encode()
@@ -186,8 +238,8 @@ impl BackupWriter {
             .map_err(|e| Error::Usage(format!("testkit: {e}")))?;
             write_entries.push((encode_data_key(raw_key, commit_ts), record));
         }
-        let start_key = rows.first().map(|(k, _)| k.clone()).unwrap_or_default();
-        let mut end_key = rows.last().map(|(k, _)| k.clone()).unwrap_or_default();
+        let start_key = rows.first().map(|(k, ..)| k.clone()).unwrap_or_default();
+        let mut end_key = rows.last().map(|(k, ..)| k.clone()).unwrap_or_default();
         end_key.push(0);
         let mut files = Vec::new();
         // BR lists the default file right before its write twin; readers must not rely on it.

@@ -636,25 +636,35 @@ impl TestTable {
         Ok(out)
     }
 
-    pub(crate) fn rows_by_physical_id(&self) -> Result<Vec<(i64, Vec<(Vec<u8>, &TestRow)>)>> {
-        let mut groups: std::collections::BTreeMap<i64, Vec<(Vec<u8>, &TestRow)>> =
+    /// The rows grouped by physical id, each with its record key and its index in `rows`, in
+    /// key order.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn rows_by_physical_id(
+        &self,
+    ) -> Result<Vec<(i64, Vec<(Vec<u8>, usize, &TestRow)>)>> {
+        let mut groups: std::collections::BTreeMap<i64, Vec<(Vec<u8>, usize, &TestRow)>> =
             Default::default();
-        for row in &self.rows {
+        for (index, row) in self.rows.iter().enumerate() {
             let physical_id = row.physical_id.unwrap_or(self.id);
-            let key = if self.clustered_pk.is_empty() {
-                crate::codec::key::encode_record_key(physical_id, row.handle)
-            } else {
-                crate::codec::key::encode_common_handle_record_key(
-                    physical_id,
-                    &self.common_handle(row)?,
-                )
-            };
-            groups.entry(physical_id).or_default().push((key, row));
+            let key = self.record_key(physical_id, row)?;
+            groups.entry(physical_id).or_default().push((key, index, row));
         }
         for rows in groups.values_mut() {
             rows.sort_by(|a, b| a.0.cmp(&b.0));
         }
         Ok(groups.into_iter().collect())
+    }
+
+    /// The raw record key of `row` under `physical_id`.
+    pub(crate) fn record_key(&self, physical_id: i64, row: &TestRow) -> Result<Vec<u8>> {
+        Ok(if self.clustered_pk.is_empty() {
+            crate::codec::key::encode_record_key(physical_id, row.handle)
+        } else {
+            crate::codec::key::encode_common_handle_record_key(
+                physical_id,
+                &self.common_handle(row)?,
+            )
+        })
     }
 
     /// The row value as TiDB stores it (row format v2, or v1 when the row asks for it).
