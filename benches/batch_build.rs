@@ -40,7 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 out += builder.finish_batch()?.map_or(0, |b| b.num_rows());
             } else if builder.len() >= limits.max_rows {
                 // Collect only: start a new batch without decoding.
-                builder = TableBatchBuilder::new(schema.clone(), BackupKind::Full, "bench", limits)?;
+                builder =
+                    TableBatchBuilder::new(schema.clone(), BackupKind::Full, "bench", limits)?;
             }
         }
         if decode {
@@ -48,9 +49,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(out)
     };
-    timing::bench("batch_build/push_row", 5, rows as u64, value_bytes, || build(false));
-    timing::bench("batch_build/push_row+finish_batch", 5, rows as u64, value_bytes, || {
-        build(true)
+    timing::bench("batch_build/push_row", 5, rows as u64, value_bytes, || {
+        build(false)
     });
+    timing::bench(
+        "batch_build/push_row+finish_batch",
+        5,
+        rows as u64,
+        value_bytes,
+        || build(true),
+    );
     Ok(())
 }

@@ -22,7 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for handle in 1..=rows as i64 {
         let value = table.encode_row(&orders::row(7, handle))?;
         records.push(WriteRecord::new(WriteType::Put, 1000, Some(&value)).encode()?);
-        keys.push(encode_data_key(&encode_record_key(orders::TABLE_ID, handle), 1001));
+        keys.push(encode_data_key(
+            &encode_record_key(orders::TABLE_ID, handle),
+            1001,
+        ));
         values.push(value);
     }
     let value_bytes: u64 = values.iter().map(|v| v.len() as u64).sum();
@@ -41,26 +44,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         sum
     });
-    timing::bench("row_decode/write_record", 7, rows as u64, value_bytes, || {
-        records
-            .iter()
-            .filter_map(|r| WriteRecord::parse(r).ok())
-            .map(|r| r.short_value.map_or(0, <[u8]>::len))
-            .sum::<usize>()
-    });
-    timing::bench("row_decode/row_v2_all_columns", 7, rows as u64, value_bytes, || {
-        let mut found = 0usize;
-        for value in &values {
-            let Ok(row) = RowSlice::from_bytes(value) else {
-                continue;
-            };
-            for id in 2..=15 {
-                if let Ok(ColumnValue::Value(payload)) = row.get(id) {
-                    found += payload.len();
+    timing::bench(
+        "row_decode/write_record",
+        7,
+        rows as u64,
+        value_bytes,
+        || {
+            records
+                .iter()
+                .filter_map(|r| WriteRecord::parse(r).ok())
+                .map(|r| r.short_value.map_or(0, <[u8]>::len))
+                .sum::<usize>()
+        },
+    );
+    timing::bench(
+        "row_decode/row_v2_all_columns",
+        7,
+        rows as u64,
+        value_bytes,
+        || {
+            let mut found = 0usize;
+            for value in &values {
+                let Ok(row) = RowSlice::from_bytes(value) else {
+                    continue;
+                };
+                for id in 2..=15 {
+                    if let Ok(ColumnValue::Value(payload)) = row.get(id) {
+                        found += payload.len();
+                    }
                 }
             }
-        }
-        found
-    });
+            found
+        },
+    );
     Ok(())
 }

@@ -25,7 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let key = encode_data_key(&encode_record_key(orders::TABLE_ID, handle), 1001);
         entries.push((key, record));
     }
-    let kv_bytes: u64 = entries.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum();
+    let kv_bytes: u64 = entries
+        .iter()
+        .map(|(k, v)| (k.len() + v.len()) as u64)
+        .sum();
     for (label, compression) in [
         ("none", CompressionType::None),
         ("lz4", CompressionType::Lz4),

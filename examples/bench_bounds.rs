@@ -142,8 +142,13 @@ fn main() -> BoxResult<()> {
         }
         if keep {
             let t = Instant::now();
-            totals.parquet_bytes +=
-                encode(&args, &properties, &options, index, std::mem::take(&mut batches))?;
+            totals.parquet_bytes += encode(
+                &args,
+                &properties,
+                &options,
+                index,
+                std::mem::take(&mut batches),
+            )?;
             totals.encode += t.elapsed();
         }
     }

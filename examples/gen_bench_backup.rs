@@ -74,7 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Ok(None);
         }
         let end = (next + per_range).min(total);
-        let rows = (next..end).map(|i| orders::row(seed, i as i64 + 1)).collect();
+        let rows = (next..end)
+            .map(|i| orders::row(seed, i as i64 + 1))
+            .collect();
         next = end;
         Ok(Some(rows))
     })?;

@@ -131,6 +131,55 @@ fn events() -> TestTable {
     table
 }
 
+/// Decimal, temporal, ENUM/SET/BIT and JSON columns, with dates rising with the handle so that a
+/// date predicate prunes files.
+fn typed() -> TestTable {
+    let mut table = TestTable::new(
+        "shop",
+        "typed",
+        600,
+        vec![
+            TestColumn::new(1, "id", tp::LONGLONG).primary_key(),
+            TestColumn::decimal(2, "amount", 14, 4),
+            TestColumn::time(3, "day", tp::DATE, 0),
+            TestColumn::time(4, "at", tp::DATETIME, 6),
+            TestColumn::time(5, "seen", tp::TIMESTAMP, 6),
+            TestColumn::time(6, "took", tp::DURATION, 6),
+            TestColumn::elements(7, "state", tp::ENUM, &["new", "paid", "gone"]),
+            TestColumn::elements(8, "tags", tp::SET, &["a", "b", "c"]),
+            TestColumn::bit(9, "flags", 24),
+            TestColumn::new(10, "doc", tp::JSON),
+        ],
+    );
+    for h in 1..=40i64 {
+        let n = h as u8;
+        let cells = vec![
+            (2, Cell::Decimal(format!("{}.{:04}", h * 3 - 50, h * 7))),
+            (
+                3,
+                Cell::time(2020, 1 + (n - 1) / 10, 1 + (n - 1) % 10, 0, 0, 0, 0),
+            ),
+            (4, Cell::time(2021, 3, 4, n % 24, 5, 6, 123_456)),
+            (5, Cell::time(2022, 5, 6, 7, 8, n % 60, 500_000)),
+            // Nanoseconds: from -500 s upwards in steps of 37 s.
+            (6, Cell::Duration((h * 37 - 500) * 1_000_000_000)),
+            (7, Cell::Enum((h % 3 + 1) as u64)),
+            (8, Cell::Set((h % 8) as u64)),
+            (9, Cell::Bit((h * 1000) as u64)),
+            (
+                10,
+                if h % 9 == 0 {
+                    Cell::Null
+                } else {
+                    Cell::Json(json!({"h": h}), format!(r#"{{"h": {h}}}"#))
+                },
+            ),
+        ];
+        table.rows.push(TestRow::new(h, cells));
+    }
+    table
+}
+
 /// Field ids the export must use: `_tidb_table_id` 1, `_tidb_handle` 2, column `c` → 100 + c.
 fn field_ids(table: &TestTable) -> Value {
     let mut ids = serde_json::Map::new();
@@ -213,6 +262,7 @@ const END_VERSION: u64 = 459_177_129_704_947_714;
 fn iceberg_tables_are_read_by_pyiceberg_fastavro_and_duckdb() {
     let mut tables = sample_tables();
     tables.push(events());
+    tables.push(typed());
     let backup = tempfile::tempdir().unwrap();
     write_backup(backup.path(), &tables, END_VERSION);
     let out = tempfile::tempdir().unwrap();
@@ -356,6 +406,10 @@ fn iceberg_tables_are_read_by_pyiceberg_fastavro_and_duckdb() {
             }
             if table.name == "events" {
                 predicates.push(json!({"column": "_tidb_table_id", "value": 402, "pruned": true}));
+            }
+            if table.name == "typed" {
+                predicates.push(json!({"column": "day", "value": "2020-03-05", "pruned": true}));
+                predicates.push(json!({"column": "state", "value": "paid", "pruned": false}));
             }
             expected_table(table, &report, &[], json!(predicates))
         })

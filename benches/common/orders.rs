@@ -85,10 +85,42 @@ const SYLLABLES: &[&str] = &[
 ];
 
 const WORDS: &[&str] = &[
-    "please", "deliver", "before", "noon", "call", "the", "customer", "on", "arrival", "gift",
-    "wrap", "fragile", "leave", "at", "door", "back", "order", "replacement", "for", "damaged",
-    "item", "priority", "shipping", "requested", "invoice", "attached", "address", "changed",
-    "warehouse", "north", "pickup", "weekend", "discount", "applied", "loyalty", "member",
+    "please",
+    "deliver",
+    "before",
+    "noon",
+    "call",
+    "the",
+    "customer",
+    "on",
+    "arrival",
+    "gift",
+    "wrap",
+    "fragile",
+    "leave",
+    "at",
+    "door",
+    "back",
+    "order",
+    "replacement",
+    "for",
+    "damaged",
+    "item",
+    "priority",
+    "shipping",
+    "requested",
+    "invoice",
+    "attached",
+    "address",
+    "changed",
+    "warehouse",
+    "north",
+    "pickup",
+    "weekend",
+    "discount",
+    "applied",
+    "loyalty",
+    "member",
 ];
 
 /// Text of about `len` bytes: words and spaces (never cut inside a character).
@@ -192,8 +224,9 @@ pub fn row(seed: u64, handle: i64) -> TestRow {
     let updated = created + rng.range(0, 90 * 86_400);
     let ship = created / 86_400 + rng.range(1, 15);
     let status = rng.range(1, 6);
+    let source = ["web", "app", "pos", "api"][rng.range(0, 4) as usize];
     let attrs = json!({
-        "src": ["web", "app", "pos", "api"][rng.range(0, 4) as usize],
+        "src": source,
         "v": rng.range(1, 5),
         "tags": (0..rng.range(0, 4)).map(|i| format!("t{}", i * 7 + rng.range(0, 7))).collect::<Vec<_>>(),
         "gift": rng.chance(10),
@@ -221,4 +254,3 @@ pub fn row(seed: u64, handle: i64) -> TestRow {
     // Column ids in the value are sorted by the row encoder; the order here does not matter.
     TestRow::new(handle, cells)
 }
-

@@ -608,7 +608,7 @@ impl TestTable {
         })
     }
 
-    fn cell<'r>(row: &'r TestRow, id: i64) -> Option<&'r Cell> {
+    fn cell(row: &TestRow, id: i64) -> Option<&Cell> {
         row.cells
             .iter()
             .find(|(c, _)| *c == id)
@@ -647,7 +647,10 @@ impl TestTable {
         for (index, row) in self.rows.iter().enumerate() {
             let physical_id = row.physical_id.unwrap_or(self.id);
             let key = self.record_key(physical_id, row)?;
-            groups.entry(physical_id).or_default().push((key, index, row));
+            groups
+                .entry(physical_id)
+                .or_default()
+                .push((key, index, row));
         }
         for rows in groups.values_mut() {
             rows.sort_by(|a, b| a.0.cmp(&b.0));
