@@ -690,10 +690,10 @@ fn same_backup_everywhere_gives_identical_parquet() {
     let Some(azure) = azurite() else { return };
     let backup = tempfile::tempdir().unwrap();
     let mut tables = sample_tables();
-    // One range of 16k rows of 400 random bytes: a ~6.5 MB SST and Parquet file, so downloads
-    // stream and uploads go multipart.
-    tables.push(big_table(16_000));
-    write_backup(backup.path(), &tables, 16_000);
+    // One range of 24k rows of 400 random bytes: a ~10 MB SST and Parquet file, so downloads
+    // stream and uploads go multipart in two 8 MiB parts.
+    tables.push(big_table(24_000));
+    write_backup(backup.path(), &tables, 24_000);
     let input_s3 = open(&s3_url(&s3.endpoint(), "backup"), false);
     upload_dir(backup.path(), &input_s3);
 
@@ -718,9 +718,14 @@ fn same_backup_everywhere_gives_identical_parquet() {
     let expected = report_files(&local_report, &|p| {
         std::fs::read(local_root.join(p)).unwrap()
     });
+    let big = expected
+        .keys()
+        .find(|p| p.contains("bulk/blobs"))
+        .expect("the big table was exported");
+    let big_size = std::fs::metadata(local_root.join(big)).unwrap().len();
     assert!(
-        expected.keys().any(|p| p.contains("bulk/blobs")),
-        "{expected:?}"
+        big_size > br_parquet::storage::DEFAULT_UPLOAD_PART_SIZE as u64,
+        "{big} is {big_size} bytes: too small for a multipart upload of two parts"
     );
 
     // s3 → local, credentials in the URL.
@@ -1031,6 +1036,65 @@ fn s3_server_stopping_mid_run() {
     );
     assert!(!report.exists());
     assert_no_secrets(&out, None);
+}
+
+/// Ctrl-C during a download from S3: the download directory is removed and the exit code is 130.
+#[cfg(unix)]
+#[test]
+fn interrupted_run_removes_its_download_directory() {
+    let Some(server) = moto() else { return };
+    let backup = tempfile::tempdir().unwrap();
+    write_backup(backup.path(), &[big_table(16_000)], 16_000);
+    upload_dir(
+        backup.path(),
+        &open(&s3_url(&server.endpoint(), "sigint"), false),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"));
+    clean_env(&mut cmd)
+        .env("TMPDIR", tmp.path())
+        .args([
+            "br",
+            "parquet-export",
+            "--input",
+            &s3_url(&server.endpoint(), "sigint"),
+        ])
+        .args(["--output", out.path().to_str().unwrap(), "--ratelimit", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let downloads = || -> Vec<PathBuf> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("br-parquet-download-"))
+            })
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !downloads().iter().any(|d| {
+        std::fs::read_dir(d)
+            .map(|mut r| r.next().is_some())
+            .unwrap_or(false)
+    }) {
+        assert!(Instant::now() < deadline, "no download started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = wait_with_timeout(child, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_eq!(
+        downloads(),
+        Vec::<PathBuf>::new(),
+        "download directory left behind"
+    );
 }
 
 /// `open_local` streams: downloading a 48 MiB object does not grow the process by anything like

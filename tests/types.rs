@@ -515,3 +515,81 @@ fn foreign_bytes_from_tidb_in_a_rocksdb_sst() {
         })],
     );
 }
+
+#[test]
+fn strict_stops_at_a_bad_row_and_lenient_skips_and_reports_it() {
+    let mut table = TestTable::new(
+        "db",
+        "dirty",
+        950,
+        vec![
+            TestColumn::new(1, "id", tp::LONGLONG).primary_key(),
+            TestColumn::text(2, "name", tp::VARCHAR),
+            TestColumn::new(3, "n", tp::LONG),
+        ],
+    );
+    for id in 0..20i64 {
+        let cells = match id {
+            // Not UTF-8 in a utf8mb4 column.
+            5 => vec![(2, Cell::Bytes(vec![0xff, 0xfe])), (3, Cell::Int(5))],
+            // A 3-byte payload cannot be a v2 integer (1, 2, 4 or 8 bytes).
+            11 => vec![(2, Cell::Str("x".into())), (3, Cell::Bytes(vec![1, 2, 3]))],
+            _ => vec![(2, Cell::Str(format!("n{id}"))), (3, Cell::Int(id))],
+        };
+        table.rows.push(TestRow::new(id, cells));
+    }
+    let backup = write(std::slice::from_ref(&table), BackupWriter::default());
+
+    let out = tempfile::tempdir().unwrap();
+    let strict = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--input"])
+        .arg(backup.path())
+        .arg("--output")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&strict.stderr);
+    assert!(
+        stderr.contains("table db.dirty: key 7480000000000003b65f728000000000000005: column \"name\" (id 2): text is not valid UTF-8"),
+        "{stderr}"
+    );
+
+    let report_path = out.path().join("report.json");
+    let lenient = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--lenient", "--input"])
+        .arg(backup.path())
+        .arg("--output")
+        .arg(out.path())
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .unwrap();
+    assert!(
+        lenient.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lenient.stderr)
+    );
+    assert!(String::from_utf8_lossy(&lenient.stdout).contains("dropped 2 undecodable rows"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["mode"], "lenient");
+    assert_eq!(report["totals"]["rows"], 18);
+    let skipped = &report["skipped_rows"][0];
+    assert_eq!(skipped["count"], 2);
+    assert_eq!(
+        skipped["first"][0]["key"],
+        "7480000000000003b65f728000000000000005"
+    );
+    assert_eq!(
+        skipped["first"][1]["key"],
+        "7480000000000003b65f72800000000000000b"
+    );
+    assert!(skipped["first"][1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("column \"n\""));
+
+    table.rows.retain(|r| r.handle != 5 && r.handle != 11);
+    check(out.path(), vec![table.expected_json("parquet")]);
+}

@@ -232,6 +232,18 @@ pub struct TableBatchBuilder {
     handle_ends: Vec<usize>,
     physical_ids: Vec<i64>,
     commit_ts: Vec<u64>,
+    /// Set in lenient mode: rows that could not be decoded are dropped and recorded here.
+    lenient: Option<SkippedRows>,
+}
+
+/// How many first skipped keys a table keeps for the report.
+pub const MAX_REPORTED_SKIPS: usize = 20;
+
+#[derive(Debug, Default)]
+struct SkippedRows {
+    count: u64,
+    /// `(key in hex, reason)` of the first [`MAX_REPORTED_SKIPS`] rows.
+    first: Vec<(String, String)>,
 }
 
 impl TableBatchBuilder {
@@ -287,7 +299,14 @@ impl TableBatchBuilder {
             handle_ends: Vec::new(),
             physical_ids: Vec::new(),
             commit_ts: Vec::new(),
+            lenient: None,
         })
+    }
+
+    /// Drops (and records) undecodable rows instead of failing: `--lenient`.
+    pub fn lenient(mut self) -> Self {
+        self.lenient = Some(SkippedRows::default());
+        self
     }
 
     /// The schema of the batches this builder produces.
@@ -317,6 +336,17 @@ impl TableBatchBuilder {
     /// Adds one row. Returns `true` when the batch is full and [`Self::finish_batch`] should be
     /// called.
     pub fn push_row(&mut self, key: &RowKey<'_>, data: RowData<'_>) -> Result<bool> {
+        match self.try_push_row(key, data) {
+            Ok(full) => Ok(full),
+            Err(Error::Decode { key, message, .. }) if self.lenient.is_some() => {
+                self.record_skip(key, message);
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn try_push_row(&mut self, key: &RowKey<'_>, data: RowData<'_>) -> Result<bool> {
         match (key.handle, self.table.is_common_handle) {
             (Handle::Int(h), false) => self.int_handles.push(h),
             (Handle::Common(bytes), true) => {
@@ -377,7 +407,91 @@ impl TableBatchBuilder {
     }
 
     /// Decodes the collected rows into a record batch; `None` when there are none.
+    ///
+    /// In lenient mode a row that cannot be decoded is dropped (and recorded) and the batch is
+    /// decoded again without it; that costs a batch, but only when data is bad.
     pub fn finish_batch(&mut self) -> Result<Option<RecordBatch>> {
+        loop {
+            match self.build_batch() {
+                Ok(batch) => return Ok(batch),
+                Err((row, error)) => {
+                    // Discard what the column builders hold of the failed attempt.
+                    for column in &mut self.columns {
+                        column.finish();
+                    }
+                    let (Some(row), true, Error::Decode { key, message, .. }) =
+                        (row, self.lenient.is_some(), &error)
+                    else {
+                        return Err(error);
+                    };
+                    let (key, message) = (key.clone(), message.clone());
+                    self.remove_row(row);
+                    self.record_skip(key, message);
+                }
+            }
+        }
+    }
+
+    /// Rows dropped in lenient mode: how many, and the first keys with the reason.
+    pub fn skipped_rows(&self) -> (u64, &[(String, String)]) {
+        match &self.lenient {
+            Some(l) => (l.count, &l.first),
+            None => (0, &[]),
+        }
+    }
+
+    fn record_skip(&mut self, key: String, message: String) {
+        if let Some(l) = &mut self.lenient {
+            l.count += 1;
+            if l.first.len() < MAX_REPORTED_SKIPS {
+                l.first.push((key, message));
+            }
+        }
+    }
+
+    /// Removes row `i` of the current batch from the arena.
+    fn remove_row(&mut self, i: usize) {
+        let start = i
+            .checked_sub(1)
+            .and_then(|p| self.value_ends.get(p))
+            .copied()
+            .unwrap_or(0);
+        if let Some(&end) = self.value_ends.get(i) {
+            self.values.drain(start..end);
+            for e in self.value_ends.iter_mut().skip(i + 1) {
+                *e -= end - start;
+            }
+            self.value_ends.remove(i);
+        }
+        if self.table.is_common_handle {
+            let start = i
+                .checked_sub(1)
+                .and_then(|p| self.handle_ends.get(p))
+                .copied()
+                .unwrap_or(0);
+            if let Some(&end) = self.handle_ends.get(i) {
+                self.handle_bytes.drain(start..end);
+                for e in self.handle_ends.iter_mut().skip(i + 1) {
+                    *e -= end - start;
+                }
+                self.handle_ends.remove(i);
+            }
+        } else if i < self.int_handles.len() {
+            self.int_handles.remove(i);
+        }
+        if i < self.physical_ids.len() {
+            self.physical_ids.remove(i);
+        }
+        if i < self.commit_ts.len() {
+            self.commit_ts.remove(i);
+        }
+        if i < self.deleted.len() {
+            self.deleted.remove(i);
+        }
+    }
+
+    /// One attempt at decoding the batch; on failure, the failing row (when known) and the error.
+    fn build_batch(&mut self) -> std::result::Result<Option<RecordBatch>, (Option<usize>, Error)> {
         if self.is_empty() {
             return Ok(None);
         }
@@ -408,11 +522,13 @@ impl TableBatchBuilder {
                 RowValue::Deleted
             } else if bytes.first() == Some(&ROW_V2_VERSION) {
                 RowValue::V2(
-                    RowSlice::from_bytes(bytes).map_err(|e| self.row_error(i, e.to_string()))?,
+                    RowSlice::from_bytes(bytes)
+                        .map_err(|e| (Some(i), self.row_error(i, e.to_string())))?,
                 )
             } else {
                 RowValue::V1(
-                    RowV1::from_bytes(bytes).map_err(|e| self.row_error(i, e.to_string()))?,
+                    RowV1::from_bytes(bytes)
+                        .map_err(|e| (Some(i), self.row_error(i, e.to_string())))?,
                 )
             };
             rows.push(RowRef {
@@ -450,7 +566,10 @@ impl TableBatchBuilder {
                             .find(|p| p.id == *id)
                             .map(|p| p.name.as_str())
                             .ok_or_else(|| {
-                                self.row_error(i, format!("no partition has id {id}"))
+                                (
+                                    Some(i),
+                                    self.row_error(i, format!("no partition has id {id}")),
+                                )
                             })?;
                         last = Some((*id, name));
                         name
@@ -485,7 +604,7 @@ impl TableBatchBuilder {
         }
         drop(rows);
         if let Some((row, message)) = failure {
-            return Err(self.row_error(row, message));
+            return Err((Some(row), self.row_error(row, message)));
         }
         self.values.clear();
         self.value_ends.clear();
@@ -495,7 +614,9 @@ impl TableBatchBuilder {
         self.handle_ends.clear();
         self.physical_ids.clear();
         self.commit_ts.clear();
-        Ok(Some(RecordBatch::try_new(self.schema.clone(), arrays)?))
+        RecordBatch::try_new(self.schema.clone(), arrays)
+            .map(Some)
+            .map_err(|e| (None, Error::from(e)))
     }
 
     /// The error for row `i` of the current batch, naming its key.

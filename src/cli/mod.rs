@@ -114,6 +114,12 @@ pub struct ExportArgs {
     /// bar, json or none.
     #[arg(long, value_name = "MODE", default_value = "auto")]
     progress: ProgressMode,
+    /// Stop at the first row that cannot be decoded (the default).
+    #[arg(long, conflicts_with = "lenient")]
+    strict: bool,
+    /// Skip rows that cannot be decoded, count them, and list the first keys in the report.
+    #[arg(long)]
+    lenient: bool,
     /// Print nothing on success (and no progress).
     #[arg(long, short)]
     quiet: bool,
@@ -263,6 +269,7 @@ impl ExportArgs {
         if let Some(n) = self.concurrency {
             options.concurrency = n as usize;
         }
+        options.lenient = self.lenient && !self.strict;
         options.progress = if self.quiet {
             ProgressMode::None
         } else {

@@ -51,6 +51,8 @@ pub struct ExportOptions {
     pub concurrency: usize,
     /// How progress is shown on stderr.
     pub progress: ProgressMode,
+    /// Drop (and report) undecodable rows instead of stopping at the first one.
+    pub lenient: bool,
     /// Also write an Iceberg v2 table per exported table (`--write-iceberg-table`).
     pub write_iceberg_table: bool,
     /// Also write the JSON manifest of the run (`--write-iceberg-manifest`).
@@ -71,6 +73,7 @@ impl ExportOptions {
             batch: BatchLimits::default(),
             concurrency: default_concurrency(),
             progress: ProgressMode::default(),
+            lenient: false,
             write_iceberg_table: false,
             write_iceberg_manifest: false,
             storage: StorageOptions::default(),
@@ -194,6 +197,7 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         tables: &tables,
         metadata: &metadata,
         column_stats: options.write_iceberg_table || options.write_iceberg_manifest,
+        lenient: options.lenient,
     };
     let reporter = progress::Reporter::start(
         options.progress,
@@ -213,11 +217,13 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     let outcomes = outcomes?;
 
     let mut files = Vec::new();
+    let mut skipped_rows = Vec::new();
     let mut exported = Vec::new();
     let mut skipped = SkipCounters::default();
     let mut totals = Totals::default();
     for outcome in outcomes {
         files.extend(outcome.files);
+        skipped_rows.extend(outcome.skipped_rows);
         exported.extend(outcome.exported);
         skipped += outcome.skipped;
         totals.write_cf_entries += outcome.write_cf_entries;
@@ -259,6 +265,8 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         tables: Vec::new(),
         files,
         skipped,
+        mode: if options.lenient { "lenient" } else { "strict" }.into(),
+        skipped_rows,
         skipped_files: plan
             .skipped_files
             .iter()

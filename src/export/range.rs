@@ -22,7 +22,7 @@ use crate::storage::ExternalStorage;
 use crate::{Error, Result};
 
 use super::layout::parquet_object_name;
-use super::report::{FileReport, SkipCounters};
+use super::report::{FileReport, SkipCounters, SkippedRow, SkippedRowsReport};
 
 /// Everything one range export needs, shared by all workers.
 pub(crate) struct RangeContext<'a> {
@@ -40,6 +40,8 @@ pub(crate) struct RangeContext<'a> {
     pub metadata: &'a [(String, String)],
     /// Collect per-column statistics of every file (for Iceberg metadata and the JSON manifest).
     pub column_stats: bool,
+    /// Drop and record undecodable rows instead of failing.
+    pub lenient: bool,
 }
 
 /// What one range produced.
@@ -53,6 +55,8 @@ pub(crate) struct RangeOutcome {
     pub deletes: u64,
     /// The files written, with their column statistics (when `column_stats` is set).
     pub exported: Vec<ExportedFile>,
+    /// Rows dropped in lenient mode.
+    pub skipped_rows: Vec<SkippedRowsReport>,
 }
 
 /// One output file in progress: the table's batch builder and its Parquet writer.
@@ -186,7 +190,15 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => v.insert(TableOutput {
                 table: table.clone(),
-                builder: TableBatchBuilder::new(table.clone(), ctx.kind, write_name, ctx.batch)?,
+                builder: {
+                    let builder =
+                        TableBatchBuilder::new(table.clone(), ctx.kind, write_name, ctx.batch)?;
+                    if ctx.lenient {
+                        builder.lenient()
+                    } else {
+                        builder
+                    }
+                },
                 writer: None,
             }),
         };
@@ -207,6 +219,22 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
     outputs.sort_by_key(|o| o.table.table_id);
     for mut output in outputs {
         flush(ctx, range, &mut output)?;
+        let (count, first) = output.builder.skipped_rows();
+        if count > 0 {
+            outcome.skipped_rows.push(SkippedRowsReport {
+                db: output.table.db_name.clone(),
+                table: output.table.table_name.clone(),
+                source_sst: write_name.to_string(),
+                count,
+                first: first
+                    .iter()
+                    .map(|(key, reason)| SkippedRow {
+                        key: key.clone(),
+                        reason: reason.clone(),
+                    })
+                    .collect(),
+            });
+        }
         let Some(writer) = output.writer.take() else {
             continue;
         };

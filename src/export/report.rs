@@ -31,6 +31,11 @@ pub struct ExportReport {
     pub skipped: SkipCounters,
     /// Backup files that were not read, with the reason.
     pub skipped_files: Vec<SkippedFileReport>,
+    /// `strict` (the first undecodable row stops the run) or `lenient`.
+    pub mode: String,
+    /// Rows `--lenient` dropped, per table and SST.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_rows: Vec<SkippedRowsReport>,
     /// Sums over all tables.
     pub totals: Totals,
     /// The Iceberg table versions written (`--write-iceberg-table`), one per table.
@@ -101,6 +106,30 @@ pub struct FileReport {
     /// Zero or invalid dates written as NULL, by column (see docs/type-mapping.md).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub invalid_dates: BTreeMap<String, u64>,
+}
+
+/// Rows of one table in one SST that `--lenient` dropped because they could not be decoded.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedRowsReport {
+    /// Database name.
+    pub db: String,
+    /// Table name.
+    pub table: String,
+    /// The write-CF SST the rows were in.
+    pub source_sst: String,
+    /// How many rows were dropped.
+    pub count: u64,
+    /// The first few (at most `batch::MAX_REPORTED_SKIPS`), with the reason.
+    pub first: Vec<SkippedRow>,
+}
+
+/// One dropped row.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedRow {
+    /// The raw TiDB key, in hex.
+    pub key: String,
+    /// Why it could not be decoded.
+    pub reason: String,
 }
 
 /// A backup file that was not exported.
@@ -214,6 +243,13 @@ impl fmt::Display for ExportReport {
             s.lock_or_rollback_records,
             s.orphan_default_values
         )?;
+        let dropped: u64 = self.skipped_rows.iter().map(|s| s.count).sum();
+        if dropped > 0 {
+            writeln!(
+                f,
+                "  WARNING: --lenient dropped {dropped} undecodable rows (keys and reasons in the report)"
+            )?;
+        }
         if t.delete_rows > 0 {
             writeln!(
                 f,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value as Json};
 
-use super::iceberg::schema::iceberg_schema;
+use super::iceberg::schema::{field_id, iceberg_schema};
 use super::iceberg::{BackupIdentity, ExportedFile, IcebergTableReport, TableInput};
 use crate::batch::TABLE_ID_FIELD_ID;
 use crate::storage::ExternalStorage;
@@ -80,9 +80,16 @@ pub fn manifest_json(
                 .columns
                 .iter()
                 .map(|c| {
+                    let name = table.and_then(|t| {
+                        t.schema
+                            .fields()
+                            .iter()
+                            .find(|f| field_id(f) == Some(c.field_id))
+                            .map(|f| f.name().as_str())
+                    });
                     let mut column = json!({
                         "field_id": c.field_id,
-                        "name": c.name,
+                        "name": name,
                         "value_count": c.value_count,
                         "null_count": c.null_count,
                     });
@@ -197,7 +204,6 @@ mod tests {
                 columns: vec![
                     ColumnStats {
                         field_id: 1,
-                        name: "_tidb_table_id".into(),
                         value_count: 3,
                         null_count: 0,
                         nan_count: None,
@@ -207,7 +213,6 @@ mod tests {
                     },
                     ColumnStats {
                         field_id: 103,
-                        name: "price".into(),
                         value_count: 3,
                         null_count: 1,
                         nan_count: Some(1),
@@ -246,6 +251,7 @@ mod tests {
         assert_eq!(f["physical_table_id"], 102);
         assert_eq!(f["record_count"], 3);
         assert_eq!(f["sha256"], "ab".repeat(32));
+        assert_eq!(f["columns"][1]["name"], "price");
         assert_eq!(f["columns"][1]["nan_count"], 1);
         assert_eq!(f["columns"][1]["lower_bound"], -2.5);
         assert_eq!(f["columns"][1]["upper_bound"], "Infinity");

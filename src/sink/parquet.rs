@@ -412,5 +412,58 @@ mod tests {
             })
             .collect();
         assert_eq!(names, vec![Some("a".into()), None, Some("ü".into())]);
+        assert!(written.stats.is_none());
+    }
+
+    #[test]
+    fn column_stats_and_no_arrow_schema_for_iceberg() {
+        use crate::batch::PARQUET_FIELD_ID_KEY;
+        use crate::sink::iceberg::value::Value;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let id = |n: &str| {
+            std::collections::HashMap::from([(PARQUET_FIELD_ID_KEY.to_string(), n.to_string())])
+        };
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false).with_metadata(id("2")),
+            Field::new("name", DataType::Utf8, true).with_metadata(id("101")),
+        ]));
+        let options = ParquetOptions {
+            row_group_rows: 2,
+            embed_arrow_schema: false,
+            ..Default::default()
+        };
+        let mut writer =
+            ParquetFileWriter::create(&path, schema.clone(), &options, Vec::new()).unwrap();
+        writer.collect_column_stats();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![7, -3, 5])),
+                Arc::new(StringArray::from(vec![Some("b"), None, Some("a")])),
+            ],
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        let stats = writer.finish().unwrap().stats.unwrap();
+        assert_eq!(stats.split_offsets.len(), 2, "one offset per row group");
+        let ids = stats.column(2).unwrap();
+        assert_eq!((ids.value_count, ids.null_count), (3, 0));
+        assert_eq!(ids.lower, Some(Value::Long(-3)));
+        assert_eq!(ids.upper, Some(Value::Long(7)));
+        assert!(ids.size.unwrap() > 0);
+        let names = stats.column(101).unwrap();
+        assert_eq!(names.null_count, 1);
+        assert_eq!(names.lower, Some(Value::String("a".into())));
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let kv = reader.metadata().file_metadata().key_value_metadata();
+        assert!(
+            kv.is_none_or(|kv| kv.iter().all(|k| k.key != "ARROW:schema")),
+            "no embedded Arrow schema"
+        );
+        let parquet_schema = reader.metadata().file_metadata().schema_descr();
+        assert_eq!(parquet_schema.column(1).self_type().get_basic_info().id(), 101);
     }
 }

@@ -70,6 +70,8 @@ ARROW_TO_ICEBERG = {
     "date32[day]": "date",
     "timestamp[us]": "timestamp",
     "timestamp[us, tz=UTC]": "timestamptz",
+    "duration[us]": "long",  # TiDB TIME: signed microseconds
+    "extension<arrow.json>": "string",
 }
 
 

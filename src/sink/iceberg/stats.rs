@@ -39,10 +39,8 @@ use crate::batch::PARQUET_FIELD_ID_KEY;
 /// Statistics of one column of one file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnStats {
-    /// Parquet/Iceberg field id.
+    /// Parquet/Iceberg field id (the column's name is in the table schema).
     pub field_id: i32,
-    /// Column name.
-    pub name: String,
     /// Values, nulls and NaNs included (the file's row count for a top-level column).
     pub value_count: u64,
     /// Null values.
@@ -98,7 +96,6 @@ struct ColumnCollector {
     /// Index of the column in each batch.
     index: usize,
     field_id: i32,
-    name: String,
     values: u64,
     nulls: u64,
     acc: Accumulator,
@@ -226,7 +223,6 @@ impl StatsCollector {
                 Some(ColumnCollector {
                     index,
                     field_id,
-                    name: field.name().clone(),
                     values: 0,
                     nulls: 0,
                     acc: Accumulator::for_type(field.data_type())?,
@@ -276,7 +272,6 @@ impl StatsCollector {
                 let (lower, upper, nan_count) = column.acc.finish();
                 ColumnStats {
                     field_id: column.field_id,
-                    name: column.name,
                     value_count: column.values,
                     null_count: column.nulls,
                     nan_count,

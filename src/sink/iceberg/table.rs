@@ -612,7 +612,7 @@ impl<'a> IcebergWriter<'a> {
                 Datum::try_from_bytes(&value.to_bytes(), primitive.clone()).map_err(|e| {
                     Error::meta(
                         &file.object,
-                        format!("bound {value:?} of column {:?}: {e}", column.name),
+                        format!("bound {value:?} of column {:?}: {e}", field.name),
                     )
                 })
             };
