@@ -80,6 +80,8 @@ struct Totals {
     entries: u64,
     kv_bytes: u64,
     batches: u64,
+    /// Arrow memory of the decoded batches.
+    arrow_bytes: u64,
     parquet_bytes: u64,
     scan: Duration,
     read: Duration,
@@ -133,6 +135,7 @@ fn main() -> BoxResult<()> {
         decode_range(dir, range, &tables, kind, &mut |table, batch| {
             totals.rows += batch.num_rows() as u64;
             totals.batches += 1;
+            totals.arrow_bytes += batch.get_array_memory_size() as u64;
             if keep {
                 batches.push((table.clone(), batch));
             }
@@ -163,6 +166,7 @@ fn main() -> BoxResult<()> {
         "batches": totals.batches,
         "entries": totals.entries,
         "kv_bytes": totals.kv_bytes,
+        "arrow_bytes": totals.arrow_bytes,
         "parquet_bytes": totals.parquet_bytes,
         "scan_seconds": seconds(totals.scan),
         "read_seconds": seconds(totals.read),

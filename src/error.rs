@@ -51,6 +51,16 @@ pub enum Error {
         message: String,
     },
 
+    /// Data does not match what the backup says about it (SHA-256, BR checksums, KV counts), or
+    /// cannot be decrypted.
+    #[error("{object}: {message}")]
+    Integrity {
+        /// The SST, metadata object or table.
+        object: String,
+        /// What differs, with expected and actual values.
+        message: String,
+    },
+
     /// An SST file could not be read.
     #[error("SST {file}: {source}")]
     Sst {

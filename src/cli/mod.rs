@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::batch::BatchLimits;
+use crate::crypter::{CipherMethod, Crypter};
 use crate::export::{self, ExportOptions, ProgressMode, DEFAULT_OUTPUT_PREFIX};
 use crate::proto::backup::StorageBackend;
 use crate::sink::parquet::{
@@ -90,6 +91,8 @@ pub struct ExportArgs {
     output_prefix: String,
     #[command(flatten)]
     parquet: ParquetArgs,
+    #[command(flatten)]
+    integrity: IntegrityArgs,
     /// Write a JSON report of the run (files with rows, sizes and SHA-256; skipped keys) here.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -138,6 +141,45 @@ struct ParquetArgs {
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
           value_parser = parse_positive)]
     row_group_size: usize,
+}
+
+/// Integrity and encryption flags, shared by both command lines (BR's own spellings).
+#[derive(Debug, Args)]
+struct IntegrityArgs {
+    /// Skip verifying each SST's SHA-256 and BR checksums and each table's checksum against
+    /// backupmeta (the report then says verification was off).
+    #[arg(long)]
+    no_verify: bool,
+    /// Encryption of the backup, as given to `br backup --crypter.method`: plaintext,
+    /// aes128-ctr, aes192-ctr or aes256-ctr.
+    #[arg(
+        long = "crypter.method",
+        value_name = "METHOD",
+        default_value = "plaintext"
+    )]
+    crypter_method: CipherMethod,
+    /// The backup's key, in hex (16, 24 or 32 bytes for AES-128/192/256).
+    #[arg(
+        long = "crypter.key",
+        value_name = "HEX",
+        conflicts_with = "crypter_key_file"
+    )]
+    crypter_key: Option<String>,
+    /// A file holding the backup's key in hex.
+    #[arg(long = "crypter.key-file", value_name = "FILE")]
+    crypter_key_file: Option<PathBuf>,
+}
+
+impl IntegrityArgs {
+    fn apply(&self, options: &mut ExportOptions) -> Result<()> {
+        options.verify = !self.no_verify;
+        options.crypter = Crypter::from_flags(
+            self.crypter_method,
+            self.crypter_key.as_deref(),
+            self.crypter_key_file.as_deref(),
+        )?;
+        Ok(())
+    }
 }
 
 /// `br`: the BR subset br-parquet provides.
@@ -195,6 +237,8 @@ struct BrBackupArgs {
     /// Write a JSON report of the run here.
     #[arg(long, value_name = "FILE")]
     parquet_report: Option<PathBuf>,
+    #[command(flatten)]
+    integrity: IntegrityArgs,
     /// Also make each table an Iceberg v2 table (metadata under <db>/<table>/metadata/).
     #[arg(long)]
     parquet_write_iceberg_table: bool,
@@ -270,6 +314,7 @@ impl ExportArgs {
             options.concurrency = n as usize;
         }
         options.lenient = self.lenient && !self.strict;
+        self.integrity.apply(&mut options)?;
         options.progress = if self.quiet {
             ProgressMode::None
         } else {
@@ -301,6 +346,7 @@ impl BrBackupArgs {
             None => input.clone(),
         };
         let mut options = ExportOptions::new(input, output);
+        self.integrity.apply(&mut options)?;
         options.output_prefix = self.parquet_output_prefix;
         options.parquet = parquet_options(
             self.parquet_compression,

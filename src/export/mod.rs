@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::batch::{export_schema, BackupKind, BatchLimits};
+use crate::codec::checksum::KvChecksum;
+use crate::crypter::Crypter;
 use crate::meta::{self, MetaVersion, TableSchema};
 use crate::proto::backup::StorageBackend;
 use crate::sink::iceberg::{BackupIdentity, IcebergWriter, TableInput};
@@ -24,7 +26,10 @@ use crate::{Error, Result};
 
 pub use progress::ProgressMode;
 use range::{export_range, RangeContext, RangeOutcome};
-use report::{BackupSummary, ExportReport, SkipCounters, SkippedFileReport, TableReport, Totals};
+use report::{
+    BackupSummary, ChecksumReport, ExportReport, SkipCounters, SkippedFileReport, TableReport,
+    Totals,
+};
 
 /// Default `--output-prefix`.
 pub const DEFAULT_OUTPUT_PREFIX: &str = "parquet";
@@ -53,6 +58,10 @@ pub struct ExportOptions {
     pub progress: ProgressMode,
     /// Drop (and report) undecodable rows instead of stopping at the first one.
     pub lenient: bool,
+    /// Check every SST's SHA-256 and BR checksums, and each table's totals (on by default).
+    pub verify: bool,
+    /// Decrypts an encrypted backup (`--crypter.*`); plaintext by default.
+    pub crypter: Crypter,
     /// Also write an Iceberg v2 table per exported table (`--write-iceberg-table`).
     pub write_iceberg_table: bool,
     /// Also write the JSON manifest of the run (`--write-iceberg-manifest`).
@@ -74,6 +83,8 @@ impl ExportOptions {
             concurrency: default_concurrency(),
             progress: ProgressMode::default(),
             lenient: false,
+            verify: true,
+            crypter: Crypter::plaintext(),
             write_iceberg_table: false,
             write_iceberg_manifest: false,
             storage: StorageOptions::default(),
@@ -112,7 +123,11 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
             input.description()
         )));
     }
-    let backup = meta::load_backup(&mut |name| input.read(name), None)?;
+    let crypter = Arc::new(options.crypter.clone());
+    let backup = meta::load_backup(
+        &mut |name| input.read(name),
+        crypter.is_encrypted().then_some(crypter.as_ref()),
+    )?;
     let plan = meta::build_plan(&backup)?;
     let output = ExternalStorage::open_with(&options.output, false, &options.storage)?;
     let output_prefix = options.output_prefix.trim_matches('/').to_string();
@@ -198,6 +213,8 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         metadata: &metadata,
         column_stats: options.write_iceberg_table || options.write_iceberg_manifest,
         lenient: options.lenient,
+        verify: options.verify,
+        crypter: crypter.clone(),
     };
     let reporter = progress::Reporter::start(
         options.progress,
@@ -221,6 +238,67 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     let mut exported = Vec::new();
     let mut skipped = SkipCounters::default();
     let mut totals = Totals::default();
+    // Per logical table: BR's checksum over every KV read, and keys by kind.
+    let mut table_checksums: HashMap<i64, KvChecksum> = HashMap::new();
+    let mut mixed_tables: Vec<i64> = Vec::new();
+    let mut table_kvs: HashMap<i64, range::TableKvs> = HashMap::new();
+    for (range, outcome) in plan.ranges.iter().zip(&outcomes) {
+        let mut logical: Vec<i64> = range
+            .table_ids
+            .iter()
+            .filter_map(|id| tables.get(id).map(|t| t.table_id))
+            .collect();
+        logical.dedup();
+        match logical.as_slice() {
+            [one] => table_checksums
+                .entry(*one)
+                .or_default()
+                .merge(outcome.checksum),
+            many => mixed_tables.extend_from_slice(many),
+        }
+        for (id, kvs) in &outcome.table_kvs {
+            let entry = table_kvs.entry(*id).or_default();
+            entry.record_kvs += kvs.record_kvs;
+            entry.index_kvs += kvs.index_kvs;
+        }
+    }
+    for report in &mut table_reports {
+        let kvs = table_kvs.get(&report.table_id).copied().unwrap_or_default();
+        report.record_kvs = kvs.record_kvs;
+        report.index_kvs = kvs.index_kvs;
+        let Some(table) = plan.tables.iter().find(|t| t.table_id == report.table_id) else {
+            continue;
+        };
+        let expected = KvChecksum::new(table.crc64xor, table.total_kvs, table.total_bytes);
+        let actual = table_checksums
+            .get(&table.table_id)
+            .copied()
+            .unwrap_or_default();
+        let status = if !options.verify {
+            "skipped: --no-verify".to_string()
+        } else if kind == BackupKind::Incremental {
+            "skipped: BR records no table checksum for incremental backups".to_string()
+        } else if expected.is_zero() {
+            "skipped: the backup recorded no checksum (BR ran with --checksum=false)".to_string()
+        } else if mixed_tables.contains(&table.table_id) {
+            "skipped: an SST holds this and other tables".to_string()
+        } else if expected != actual {
+            return Err(Error::Integrity {
+                object: format!("table {}", table.qualified_name()),
+                message: format!(
+                    "checksum mismatch: backupmeta says {expected}, the SSTs hold {actual}: \
+                     keys are missing or corrupt (pass --no-verify to export anyway)"
+                ),
+            });
+        } else {
+            "ok".to_string()
+        };
+        report.checksum = Some(ChecksumReport {
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+            status,
+        });
+    }
     for outcome in outcomes {
         files.extend(outcome.files);
         skipped_rows.extend(outcome.skipped_rows);
@@ -262,6 +340,12 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         input: input.description().to_string(),
         output: output.description().to_string(),
         compression: options.compression_name.clone(),
+        verification: if options.verify {
+            "on: SST SHA-256, per-file and per-table BR checksums"
+        } else {
+            "off (--no-verify)"
+        }
+        .into(),
         tables: Vec::new(),
         files,
         skipped,

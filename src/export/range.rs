@@ -12,12 +12,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::batch::{BackupKind, BatchLimits, RowData, RowKey, TableBatchBuilder};
+use crate::codec::checksum::KvChecksum;
 use crate::codec::key::{decode_data_key, parse_tidb_key, TidbKey};
 use crate::codec::mvcc::{WriteRecord, WriteType};
+use crate::crypter::Crypter;
+use crate::integrity;
 use crate::meta::{RangePlan, TableSchema};
+use crate::proto::backup::File as FileMeta;
 use crate::sink::iceberg::ExportedFile;
 use crate::sink::parquet::{ParquetFileWriter, ParquetOptions};
-use crate::sst::{SstEntries, SstReader, ValueType};
+use crate::sst::{BlockSource, SstEntries, SstError, SstReader, ValueType};
 use crate::storage::ExternalStorage;
 use crate::{Error, Result};
 
@@ -42,6 +46,10 @@ pub(crate) struct RangeContext<'a> {
     pub column_stats: bool,
     /// Drop and record undecodable rows instead of failing.
     pub lenient: bool,
+    /// Check SHA-256 and BR checksums of every SST.
+    pub verify: bool,
+    /// Decrypts SSTs of an encrypted backup.
+    pub crypter: Arc<Crypter>,
 }
 
 /// What one range produced.
@@ -57,6 +65,19 @@ pub(crate) struct RangeOutcome {
     pub exported: Vec<ExportedFile>,
     /// Rows dropped in lenient mode.
     pub skipped_rows: Vec<SkippedRowsReport>,
+    /// BR's checksum over every pair of the range's SSTs.
+    pub checksum: KvChecksum,
+    /// Keys read per logical table id.
+    pub table_kvs: HashMap<i64, TableKvs>,
+}
+
+/// Keys of one table found in a range.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TableKvs {
+    /// Row (record) keys.
+    pub record_kvs: u64,
+    /// Index keys.
+    pub index_kvs: u64,
 }
 
 /// One output file in progress: the table's batch builder and its Parquet writer.
@@ -68,9 +89,9 @@ struct TableOutput {
 
 pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<RangeOutcome> {
     let write_name = range.write.name.as_str();
-    let write_reader = open_sst(ctx.input, write_name)?;
+    let write_reader = open_sst(ctx, &range.write)?;
     let default_reader = match &range.default {
-        Some(file) => Some((file.name.as_str(), open_sst(ctx.input, &file.name)?)),
+        Some(file) => Some((file.name.as_str(), open_sst(ctx, file)?)),
         None => None,
     };
     let mut outcome = RangeOutcome {
@@ -83,6 +104,9 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
     let mut outputs: HashMap<i64, TableOutput> = HashMap::new();
     let mut raw_key = Vec::new();
     let mut target = Vec::new();
+    // What BR's `crc64xor`/`total_kvs`/`total_bytes` of the write-CF file cover: pairs whose value
+    // is inline in the write record (and deletes); long values count in the default-CF file.
+    let mut write_checksum = KvChecksum::default();
 
     let mut entries = write_reader.entries();
     while let Some(entry) = entries.next().map_err(|source| Error::Sst {
@@ -104,10 +128,28 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
         }
         let commit_ts =
             decode_data_key(entry.user_key, &mut raw_key).map_err(|e| key_error(e.to_string()))?;
+        let record = WriteRecord::parse(entry.value).map_err(|e| Error::Decode {
+            file: write_name.to_string(),
+            table: "?".into(),
+            key: hex::encode(&raw_key),
+            message: format!("write record at commit_ts {commit_ts}: {e}"),
+        })?;
+        match (record.write_type, record.short_value) {
+            (WriteType::Put, Some(value)) => write_checksum.update(&raw_key, value),
+            (WriteType::Delete, _) => write_checksum.update(&raw_key, &[]),
+            _ => {}
+        }
         let (physical_id, handle) = match parse_tidb_key(&raw_key) {
             Ok(TidbKey::Record { table_id, handle }) => (table_id, handle),
-            Ok(TidbKey::Index { .. }) => {
+            Ok(TidbKey::Index { table_id, .. }) => {
                 outcome.skipped.index_keys += 1;
+                if let Some(table) = ctx.tables.get(&table_id) {
+                    outcome
+                        .table_kvs
+                        .entry(table.table_id)
+                        .or_default()
+                        .index_kvs += 1;
+                }
                 continue;
             }
             Ok(_) => {
@@ -116,66 +158,63 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
             }
             Err(e) => return Err(key_error(e.to_string())),
         };
-        let record_error = |table: &str, message: String| Error::Decode {
+        let table = ctx.tables.get(&physical_id);
+        let table_name = table.map_or_else(|| physical_id.to_string(), |t| t.qualified_name());
+        let record_error = |message: String| Error::Decode {
             file: write_name.to_string(),
-            table: table.to_string(),
+            table: table_name.clone(),
             key: hex::encode(&raw_key),
             message,
         };
-        let Some(table) = ctx.tables.get(&physical_id) else {
+        // A long value is found even for rows that are not exported, so that the default-CF
+        // file is read (and checksummed) completely and only true orphans are counted.
+        let long_value = match (record.write_type, record.short_value) {
+            (WriteType::Put, None) => {
+                let Some(cursor) = defaults.as_mut() else {
+                    return Err(record_error(format!(
+                        "the row value lives in the default CF (start_ts {}), but the backup lists \
+                         no default-CF SST for this range",
+                        record.start_ts
+                    )));
+                };
+                target.clear();
+                target.extend_from_slice(
+                    entry
+                        .user_key
+                        .get(..entry.user_key.len().saturating_sub(8))
+                        .unwrap_or_default(),
+                );
+                target.extend_from_slice(&(!record.start_ts).to_be_bytes());
+                match cursor.find(&target)? {
+                    Some(value) => Some(value),
+                    None => {
+                        return Err(record_error(format!(
+                            "default-CF value for start_ts {} is missing from {}",
+                            record.start_ts, cursor.name
+                        )))
+                    }
+                }
+            }
+            _ => None,
+        };
+        let Some(table) = table else {
             outcome.skipped.other_table_rows += 1;
             continue;
         };
-        let table_name = table.qualified_name();
-        let record = WriteRecord::parse(entry.value).map_err(|e| {
-            record_error(
-                &table_name,
-                format!("write record at commit_ts {commit_ts}: {e}"),
-            )
-        })?;
+        outcome
+            .table_kvs
+            .entry(table.table_id)
+            .or_default()
+            .record_kvs += 1;
         let data = match record.write_type {
-            WriteType::Put => match record.short_value {
-                Some(value) => RowData::Put(value),
-                None => {
-                    let Some(cursor) = defaults.as_mut() else {
-                        return Err(record_error(
-                            &table_name,
-                            format!(
-                                "the row value lives in the default CF (start_ts {}), but the backup \
-                                 lists no default-CF SST for this range",
-                                record.start_ts
-                            ),
-                        ));
-                    };
-                    target.clear();
-                    target.extend_from_slice(
-                        entry
-                            .user_key
-                            .get(..entry.user_key.len().saturating_sub(8))
-                            .unwrap_or_default(),
-                    );
-                    target.extend_from_slice(&(!record.start_ts).to_be_bytes());
-                    match cursor.find(&target)? {
-                        Some(value) => RowData::Put(value),
-                        None => {
-                            return Err(record_error(
-                                &table_name,
-                                format!(
-                                    "default-CF value for start_ts {} is missing from {}",
-                                    record.start_ts, cursor.name
-                                ),
-                            ))
-                        }
-                    }
-                }
-            },
+            // `long_value` was found above whenever the short value is missing.
+            WriteType::Put => RowData::Put(record.short_value.or(long_value).unwrap_or_default()),
             WriteType::Delete if ctx.kind == BackupKind::Incremental => {
                 outcome.deletes += 1;
                 RowData::Delete
             }
             WriteType::Delete => {
                 return Err(record_error(
-                    &table_name,
                     "a Delete record in a full backup (start_version 0); BR writes deletes only \
                      into incremental backups"
                         .into(),
@@ -211,9 +250,18 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
             flush(ctx, range, output)?;
         }
     }
-    if let Some(cursor) = defaults.as_mut() {
-        outcome.skipped.orphan_default_values += cursor.drain()?;
+    let mut range_checksum = write_checksum;
+    if ctx.verify {
+        verify_file_checksum(&range.write, &write_checksum)?;
     }
+    if let (Some(cursor), Some(file)) = (defaults.as_mut(), &range.default) {
+        outcome.skipped.orphan_default_values += cursor.drain()?;
+        if ctx.verify {
+            verify_file_checksum(file, &cursor.checksum)?;
+        }
+        range_checksum.merge(cursor.checksum);
+    }
+    outcome.checksum = range_checksum;
 
     let mut outputs: Vec<TableOutput> = outputs.into_values().collect();
     outputs.sort_by_key(|o| o.table.table_id);
@@ -310,20 +358,101 @@ fn flush(ctx: &RangeContext<'_>, range: &RangePlan, output: &mut TableOutput) ->
     writer.write(&batch)
 }
 
-fn open_sst(storage: &ExternalStorage, name: &str) -> Result<SstReader<File>> {
-    let object = storage.open_local(name)?;
-    SstReader::open(object.file).map_err(|source| Error::Sst {
-        file: name.to_string(),
-        source,
+/// Opens an SST of the backup: checks its SHA-256 against `backupmeta` (on the bytes as stored,
+/// so before decryption), and decrypts block by block when the backup is encrypted.
+fn open_sst(ctx: &RangeContext<'_>, file: &FileMeta) -> Result<SstReader<SstFile>> {
+    let object = ctx.input.open_local(&file.name)?;
+    if ctx.verify && !file.sha256.is_empty() {
+        integrity::verify_sha256(&file.name, &object.path, &file.sha256)?;
+    }
+    let source = if ctx.crypter.is_encrypted() {
+        let iv: [u8; 16] = file.cipher_iv.as_slice().try_into().map_err(|_| {
+            Error::meta(
+                &file.name,
+                format!(
+                    "the backup is encrypted but this SST's cipher_iv has {} bytes, not 16",
+                    file.cipher_iv.len()
+                ),
+            )
+        })?;
+        SstFile::Encrypted {
+            file: object.file,
+            crypter: ctx.crypter.clone(),
+            iv,
+        }
+    } else {
+        SstFile::Plain(object.file)
+    };
+    SstReader::open(source).map_err(|source| {
+        if matches!(source, SstError::BadMagic { .. }) {
+            Error::Integrity {
+                object: file.name.clone(),
+                message: format!("{source}; {}", ctx.crypter.wrong_key_hint()),
+            }
+        } else {
+            Error::Sst {
+                file: file.name.clone(),
+                source,
+            }
+        }
+    })
+}
+
+/// An SST file, decrypted on the fly when the backup is encrypted (AES-CTR allows decrypting
+/// any byte range on its own, so only the blocks read are decrypted).
+enum SstFile {
+    Plain(File),
+    Encrypted {
+        file: File,
+        crypter: Arc<Crypter>,
+        iv: [u8; 16],
+    },
+}
+
+impl BlockSource for SstFile {
+    fn len(&self) -> u64 {
+        match self {
+            SstFile::Plain(file) | SstFile::Encrypted { file, .. } => BlockSource::len(file),
+        }
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        match self {
+            SstFile::Plain(file) => BlockSource::read_exact_at(file, offset, buf),
+            SstFile::Encrypted { file, crypter, iv } => {
+                BlockSource::read_exact_at(file, offset, buf)?;
+                crypter.apply_keystream_at(iv, offset, buf);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Compares what an SST holds with what `backupmeta` says it holds.
+fn verify_file_checksum(file: &FileMeta, actual: &KvChecksum) -> Result<()> {
+    let expected = KvChecksum::new(file.crc64xor, file.total_kvs, file.total_bytes);
+    if expected == *actual {
+        return Ok(());
+    }
+    Err(Error::Integrity {
+        object: file.name.clone(),
+        message: format!(
+            "checksum mismatch: backupmeta says {expected}, the SST holds {actual} \
+             (pass --no-verify to export anyway)"
+        ),
     })
 }
 
 /// Walks the default-CF SST in step with the write-CF SST.
 struct DefaultCursor<'r> {
     name: &'r str,
-    entries: SstEntries<'r, File>,
+    entries: SstEntries<'r, SstFile>,
     key: Vec<u8>,
     value: Vec<u8>,
+    /// Scratch for the raw TiDB key of the current entry.
+    raw_key: Vec<u8>,
+    /// BR's checksum over every pair of the file.
+    checksum: KvChecksum,
     /// Whether `key`/`value` hold an entry not yet consumed.
     pending: bool,
     exhausted: bool,
@@ -331,12 +460,14 @@ struct DefaultCursor<'r> {
 }
 
 impl<'r> DefaultCursor<'r> {
-    fn new(name: &'r str, entries: SstEntries<'r, File>) -> Self {
+    fn new(name: &'r str, entries: SstEntries<'r, SstFile>) -> Self {
         DefaultCursor {
             name,
             entries,
             key: Vec::new(),
             value: Vec::new(),
+            raw_key: Vec::new(),
+            checksum: KvChecksum::default(),
             pending: false,
             exhausted: false,
             orphans: 0,
@@ -352,6 +483,13 @@ impl<'r> DefaultCursor<'r> {
             source,
         })? {
             Some(entry) => {
+                decode_data_key(entry.user_key, &mut self.raw_key).map_err(|e| Error::Decode {
+                    file: self.name.to_string(),
+                    table: "?".into(),
+                    key: hex::encode(entry.user_key),
+                    message: e.to_string(),
+                })?;
+                self.checksum.update(&self.raw_key, entry.value);
                 self.key.clear();
                 self.key.extend_from_slice(entry.user_key);
                 self.value.clear();

@@ -23,6 +23,8 @@ pub struct ExportReport {
     pub output: String,
     /// Parquet settings used.
     pub compression: String,
+    /// Whether SHA-256 and BR checksums were verified (`--no-verify` turns it off).
+    pub verification: String,
     /// One entry per exported table, by `db.table`.
     pub tables: Vec<TableReport>,
     /// Every Parquet file written.
@@ -81,9 +83,27 @@ pub struct TableReport {
     /// Zero or invalid dates written as NULL, by column.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub invalid_dates: BTreeMap<String, u64>,
+    /// Row keys read from the backup (each became a row, or a counted skip).
+    pub record_kvs: u64,
+    /// Index keys read (derived data, not exported).
+    pub index_kvs: u64,
+    /// The table's BR checksum (`Schema.crc64xor/total_kvs/total_bytes`) against what was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<ChecksumReport>,
     /// Virtual generated columns, not exported: `column → expression`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub virtual_columns: BTreeMap<String, String>,
+}
+
+/// A checksum comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecksumReport {
+    /// What `backupmeta` says.
+    pub expected: String,
+    /// What the SSTs hold.
+    pub actual: String,
+    /// `ok`, or `skipped: <why>`.
+    pub status: String,
 }
 
 /// One Parquet file.
@@ -232,6 +252,17 @@ impl fmt::Display for ExportReport {
             self.elapsed_seconds
         )?;
         writeln!(f, "  from {} ({} SSTs read)", self.input, t.ssts_read)?;
+        let verified = self
+            .tables
+            .iter()
+            .filter(|t| t.checksum.as_ref().is_some_and(|c| c.status == "ok"))
+            .count();
+        writeln!(
+            f,
+            "  verification {}; {verified} of {} tables match their BR checksum",
+            self.verification,
+            self.tables.len()
+        )?;
         writeln!(f, "  to   {}", self.output)?;
         let s = &self.skipped;
         writeln!(

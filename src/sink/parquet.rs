@@ -464,6 +464,9 @@ mod tests {
             "no embedded Arrow schema"
         );
         let parquet_schema = reader.metadata().file_metadata().schema_descr();
-        assert_eq!(parquet_schema.column(1).self_type().get_basic_info().id(), 101);
+        assert_eq!(
+            parquet_schema.column(1).self_type().get_basic_info().id(),
+            101
+        );
     }
 }

@@ -46,6 +46,25 @@ impl Connection {
     }
 }
 
+/// Environment variables that hold credentials, scrubbed from every error of a storage.
+const SECRET_VARIABLES: [&str; 7] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_SESSION_TOKEN",
+    "AZURE_STORAGE_KEY",
+    "AZURE_CLIENT_SECRET",
+];
+
+/// The values of the credential variables that are set.
+pub(crate) fn env_secrets(env: EnvLookup<'_>) -> Vec<String> {
+    SECRET_VARIABLES
+        .iter()
+        .filter_map(|name| env(name))
+        .collect()
+}
+
 fn nonempty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }

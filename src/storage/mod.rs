@@ -201,7 +201,19 @@ impl ExternalStorage {
         env: url::EnvLookup<'_>,
     ) -> Result<Self> {
         let description = url::describe(backend);
-        let mut redactor = Redactor::new(url::secrets_of(backend));
+        let mut redactor = Redactor::new(
+            url::secrets_of(backend)
+                .into_iter()
+                .chain(cloud::env_secrets(env)),
+        );
+        // Building a client can fail on a malformed key; its message must not quote it.
+        let scrub = |error: Error| match error {
+            Error::Storage { path, source } => Error::Storage {
+                path,
+                source: redactor.scrub_error(source),
+            },
+            other => other,
+        };
         let conn = cloud::Connection {
             retry: options.retry.object_store_config(),
             client: ClientOptions::new()
@@ -238,15 +250,15 @@ impl ExternalStorage {
                 (Target::Noop, (store, Attributes::new()))
             }
             Some(Backend::S3(s3)) => {
-                let built = cloud::s3_store(s3, &conn, env)?;
+                let built = cloud::s3_store(s3, &conn, env).map_err(scrub)?;
                 (Target::Remote, prefixed(built, &s3.prefix, &mut redactor))
             }
             Some(Backend::Gcs(gcs)) => {
-                let built = cloud::gcs_store(gcs, &conn, env)?;
+                let built = cloud::gcs_store(gcs, &conn, env).map_err(scrub)?;
                 (Target::Remote, prefixed(built, &gcs.prefix, &mut redactor))
             }
             Some(Backend::AzureBlobStorage(az)) => {
-                let built = cloud::azure_store(az, &conn, env)?;
+                let built = cloud::azure_store(az, &conn, env).map_err(scrub)?;
                 (Target::Remote, prefixed(built, &az.prefix, &mut redactor))
             }
             Some(Backend::Hdfs(_)) => {
@@ -619,11 +631,17 @@ async fn upload_file(
         writer.write(buf.get(..n).unwrap_or_default());
     };
     match failure {
-        None => writer
-            .finish()
-            .await
-            .map(|_| ())
-            .map_err(TransferError::Store),
+        None => match writer.finish().await {
+            Ok(_) => Ok(()),
+            // A completion retried after its answer was lost finds no upload any more: the
+            // object is there if the first completion went through.
+            Err(object_store::Error::NotFound { .. })
+                if completed(store, location, local).await =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(TransferError::Store(e)),
+        },
         Some(error) => {
             // Best effort: a server that is gone cannot abort either; S3 lifecycle rules or a
             // later abort clean such uploads up, and they never appear as objects.
@@ -631,6 +649,17 @@ async fn upload_file(
             Err(error)
         }
     }
+}
+
+/// Whether `location` holds an object of the local file's size.
+async fn completed(store: &Arc<dyn ObjectStore>, location: &ObjectPath, local: &Path) -> bool {
+    let Ok(local_len) = std::fs::metadata(local).map(|m| m.len()) else {
+        return false;
+    };
+    store
+        .head(location)
+        .await
+        .is_ok_and(|meta| meta.size == local_len)
 }
 
 /// Reads until `buf` is full or the file ends.
@@ -855,6 +884,31 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn client_construction_errors_do_not_quote_keys() {
+        let env = |name: &str| match name {
+            "AZURE_STORAGE_KEY" => Some("!!not-base64-ENVSECRETKEY".to_string()),
+            _ => None,
+        };
+        for url in [
+            "azure://c/p?account-name=a&account-key=!!not-base64-URLSECRETKEY",
+            "azure://c/p?account-name=a",
+        ] {
+            let backend = url::parse_url_with_env(url, &env).unwrap();
+            let err = ExternalStorage::open_with_env(&backend, true, &Default::default(), &env)
+                .err()
+                .unwrap();
+            let mut text = format!("{err} {err:?}");
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                text.push_str(&format!(" {cause} {cause:?}"));
+                source = cause.source();
+            }
+            assert!(text.contains("azure://c/p"), "{text}");
+            assert!(!text.contains("SECRETKEY"), "{text}");
+        }
     }
 
     #[test]
