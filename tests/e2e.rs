@@ -301,7 +301,11 @@ fn all_layouts_and_codecs_round_trip() {
             ],
         );
         assert_success(&run);
-        let files = walk(&out.path().join("parquet/db/wide"));
+        let files: Vec<PathBuf> = walk(&out.path().join("parquet/db/wide"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect();
+        assert!(out.path().join("parquet/db/wide/_SUCCESS").is_file());
         assert_eq!(
             files.len(),
             3,

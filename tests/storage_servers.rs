@@ -955,7 +955,11 @@ fn s3_server_stopping_mid_run() {
     // Four ranges of ~2.4 MB Parquet each: about 5 s of uploads at --ratelimit 2.
     write_backup(backup.path(), &[big_table(24_000)], 6_000);
     let local = tempfile::tempdir().unwrap();
-    let names = expected_names(backup.path(), local.path());
+    let all_names = expected_names(backup.path(), local.path());
+    // Markers that say "this table is complete" (such as `_SUCCESS`) must not appear in a failed
+    // run's output.
+    let (names, markers): (Vec<String>, Vec<String>) =
+        all_names.into_iter().partition(|n| n.ends_with(".parquet"));
     assert_eq!(names.len(), 4, "{names:?}");
     let expected: BTreeMap<String, String> = names
         .iter()
@@ -1000,6 +1004,12 @@ fn s3_server_stopping_mid_run() {
         names.iter().any(|n| !watcher.exists(n).unwrap()),
         "the outage came too late to test anything"
     );
+    for marker in &markers {
+        assert!(
+            !watcher.exists(marker).unwrap(),
+            "{marker} written by a failed run"
+        );
+    }
 
     // 2. A short outage: the retries ride it out and every file arrives whole.
     relay.set_up(true);
@@ -1025,7 +1035,6 @@ fn s3_server_stopping_mid_run() {
     );
     let watcher = open(&s3_url(&server.endpoint(), "killed"), true);
     wait_for_first_object(&watcher, &names, Duration::from_secs(20));
-    drop(watcher);
     server.stop();
     let out = wait_with_timeout(child, Duration::from_secs(240));
     assert_eq!(out.status.code(), Some(1), "{out:?}");

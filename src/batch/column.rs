@@ -112,6 +112,7 @@ impl ColumnDecoder {
         source: CellSource,
         default: Option<Vec<u8>>,
         nullable: bool,
+        arrow_type: &arrow_schema::DataType,
     ) -> Self {
         let builder = match kind {
             ColumnKind::Int32 | ColumnKind::UInt32AsInt32 => Builder::Int32(Int32Builder::new()),
@@ -136,9 +137,16 @@ impl ColumnDecoder {
             ),
             ColumnKind::Time => Builder::Duration(DurationMicrosecondBuilder::new()),
             ColumnKind::VectorF32 => {
-                Builder::List(ListBuilder::new(Float32Builder::new()).with_field(Arc::new(
-                    Field::new("element", arrow_schema::DataType::Float32, false),
-                )))
+                // The element field (with its field id) must be the schema's own.
+                let element = match arrow_type {
+                    arrow_schema::DataType::List(element) => element.clone(),
+                    _ => Arc::new(Field::new(
+                        "element",
+                        arrow_schema::DataType::Float32,
+                        false,
+                    )),
+                };
+                Builder::List(ListBuilder::new(Float32Builder::new()).with_field(element))
             }
         };
         ColumnDecoder {

@@ -59,6 +59,10 @@ pub const COMMIT_TS_FIELD_ID: i32 = 5;
 /// column keeps its field id across `ADD`/`DROP COLUMN` and between backups.
 pub const COLUMN_FIELD_ID_BASE: i32 = 100;
 
+/// The element of a VECTOR column `c` gets field id `VECTOR_ELEMENT_FIELD_ID_BASE + 100 + c`
+/// (Iceberg gives every list element an id of its own).
+pub const VECTOR_ELEMENT_FIELD_ID_BASE: i32 = 1 << 30;
+
 /// The Parquet field id of the TiDB column with id `column_id`.
 pub fn column_field_id(column_id: i64) -> i32 {
     COLUMN_FIELD_ID_BASE.saturating_add(i32::try_from(column_id).unwrap_or(i32::MAX - 100))
@@ -176,6 +180,20 @@ pub fn export_schema(table: &TableSchema, kind: BackupKind) -> Result<ExportSche
             nullable,
             column_field_id(column.id),
         );
+        if column_kind == ColumnKind::VectorF32 {
+            let element = field(
+                "element",
+                DataType::Float32,
+                false,
+                VECTOR_ELEMENT_FIELD_ID_BASE.saturating_add(column_field_id(column.id)),
+            );
+            f = field(
+                &column.name,
+                DataType::List(Arc::new(element)),
+                nullable,
+                column_field_id(column.id),
+            );
+        }
         if column_kind == ColumnKind::Json {
             f = f.with_extension_type(arrow_schema::extension::Json::default());
         }
@@ -274,12 +292,17 @@ impl TableBatchBuilder {
                 };
                 let default = default::default_payload(column, column_kind)?;
                 let nullable = column.nullable || kind == BackupKind::Incremental;
+                let arrow_type = schema
+                    .field_with_name(&column.name)
+                    .map(|f| f.data_type().clone())
+                    .unwrap_or_else(|_| column_kind.data_type());
                 Ok(ColumnDecoder::new(
                     column,
                     column_kind,
                     source,
                     default,
                     nullable,
+                    &arrow_type,
                 ))
             })
             .collect::<Result<Vec<_>>>()

@@ -74,6 +74,41 @@ pub fn parquet_object_name(prefix: &str, db: &str, table: &str, write_sst_name: 
     name
 }
 
+/// Where files wait until every range has been exported and verified; readers of a table's
+/// directory never see them (the directory name starts with `_`, which Hive-style readers skip).
+pub const STAGING_DIR: &str = "_br_parquet_staging";
+
+/// The name a table's marker of completeness has (Hadoop's convention).
+pub const SUCCESS_MARKER: &str = "_SUCCESS";
+
+/// The staging name of an output object `name` that lives under `prefix`.
+pub fn staging_object_name(prefix: &str, name: &str) -> String {
+    let relative = name
+        .strip_prefix(prefix)
+        .map_or(name, |rest| rest.trim_start_matches('/'));
+    join(prefix, &format!("{STAGING_DIR}/{relative}"))
+}
+
+/// The object name of a table's `_SUCCESS` marker.
+pub fn success_marker_name(prefix: &str, db: &str, table: &str) -> String {
+    join(
+        prefix,
+        &format!(
+            "{}/{}/{SUCCESS_MARKER}",
+            encode_segment(db),
+            encode_segment(table)
+        ),
+    )
+}
+
+fn join(prefix: &str, rest: &str) -> String {
+    if prefix.is_empty() {
+        rest.to_string()
+    } else {
+        format!("{prefix}/{rest}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ pub mod progress;
 mod range;
 pub mod report;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -27,8 +27,8 @@ use crate::{Error, Result};
 pub use progress::ProgressMode;
 use range::{export_range, RangeContext, RangeOutcome};
 use report::{
-    BackupSummary, ChecksumReport, ExportReport, SkipCounters, SkippedFileReport, TableReport,
-    Totals,
+    BackupSummary, ChecksumReport, ExportReport, FileReport, SkipCounters, SkippedFileReport,
+    TableReport, Totals,
 };
 
 /// Default `--output-prefix`.
@@ -308,6 +308,7 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         totals.ssts_read += outcome.ssts_read;
         totals.delete_rows += outcome.deletes;
     }
+    publish(&output, &output_prefix, &files, backup.end_version)?;
     // Every Parquet file is in place: describe them.
     let iceberg_tables = match iceberg {
         Some(writer) => writer.commit(&exported)?,
@@ -369,6 +370,70 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     Ok(report)
 }
 
+/// Moves every staged file into place, table by table, each table ending with its `_SUCCESS`
+/// marker (written last, listing the files), so that a table whose marker exists is complete.
+/// A run killed here leaves some tables published and the rest staged; a re-run produces the
+/// same files and publishes them all.
+fn publish(
+    output: &ExternalStorage,
+    prefix: &str,
+    files: &[FileReport],
+    end_version: u64,
+) -> Result<()> {
+    let mut by_table: BTreeMap<(&str, &str), Vec<&FileReport>> = BTreeMap::new();
+    for file in files {
+        by_table
+            .entry((&file.db, &file.table))
+            .or_default()
+            .push(file);
+    }
+    for ((db, table), files) in by_table {
+        let marker = layout::success_marker_name(prefix, db, table);
+        // An older marker would claim files this run is replacing.
+        output.delete(&marker)?;
+        for file in &files {
+            output.rename(&file.staged, &file.path)?;
+            failpoint::hit("publish");
+        }
+        let listing = serde_json::json!({
+            "tool": format!("br-parquet {}", env!("CARGO_PKG_VERSION")),
+            "backup_end_version": end_version,
+            "rows": files.iter().map(|f| f.rows).sum::<u64>(),
+            "files": files.iter().map(|f| serde_json::json!({
+                "path": f.path, "rows": f.rows, "size": f.size, "sha256": f.sha256,
+            })).collect::<Vec<_>>(),
+        });
+        let bytes =
+            serde_json::to_vec_pretty(&listing).map_err(|e| Error::meta(&marker, e.to_string()))?;
+        output.put_bytes(&marker, bytes.into())?;
+    }
+    Ok(())
+}
+
+/// Test hooks that stop the process abruptly, like `kill -9`, at a chosen point:
+/// `BR_PARQUET_FAILPOINT=range:N` after N exported ranges, `publish:N` after N published files.
+/// Used by tests of interrupted runs; unset, it costs one relaxed load per range or file.
+mod failpoint {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+
+    static POINT: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static HITS: AtomicU64 = AtomicU64::new(0);
+
+    pub(super) fn hit(name: &str) {
+        let point = POINT.get_or_init(|| {
+            let value = std::env::var("BR_PARQUET_FAILPOINT").ok()?;
+            let (point, count) = value.split_once(':')?;
+            Some((point.to_string(), count.parse().ok()?))
+        });
+        if let Some((point, count)) = point {
+            if point == name && HITS.fetch_add(1, Ordering::Relaxed) + 1 >= *count {
+                std::process::abort();
+            }
+        }
+    }
+}
+
 /// Bytes of SSTs a range reads.
 fn range_bytes(range: &meta::RangePlan) -> u64 {
     range.write.size + range.default.as_ref().map_or(0, |f| f.size)
@@ -407,6 +472,7 @@ fn run_ranges(
                             .bytes_read
                             .fetch_add(range_bytes(range), Ordering::Relaxed);
                         progress.ranges_done.fetch_add(1, Ordering::Relaxed);
+                        failpoint::hit("range");
                         if let Ok(mut results) = results.lock() {
                             if let Some(slot) = results.get_mut(index) {
                                 *slot = Some(outcome);

@@ -25,7 +25,7 @@ use crate::sst::{BlockSource, SstEntries, SstError, SstReader, ValueType};
 use crate::storage::ExternalStorage;
 use crate::{Error, Result};
 
-use super::layout::parquet_object_name;
+use super::layout::{parquet_object_name, staging_object_name};
 use super::report::{FileReport, SkipCounters, SkippedRow, SkippedRowsReport};
 
 /// Everything one range export needs, shared by all workers.
@@ -288,7 +288,9 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
         };
         let written = writer.finish()?;
         let name = object_name(ctx, range, &output.table);
-        ctx.output.put_file(&written.path, &name)?;
+        // Staged until the whole run is verified; `export::publish` moves it into place.
+        let staged = staging_object_name(ctx.output_prefix, &name);
+        ctx.output.put_file(&written.path, &staged)?;
         std::fs::remove_file(&written.path)
             .map_err(|e| Error::io(written.path.display().to_string(), e))?;
         if let Some(stats) = written.stats {
@@ -310,6 +312,7 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
             size: written.size,
             sha256: written.sha256,
             invalid_dates: output.builder.invalid_dates().into_iter().collect(),
+            staged,
         });
     }
     Ok(outcome)

@@ -126,6 +126,9 @@ pub struct FileReport {
     /// Zero or invalid dates written as NULL, by column (see docs/type-mapping.md).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub invalid_dates: BTreeMap<String, u64>,
+    /// Where the file waits until the run is published.
+    #[serde(skip)]
+    pub staged: String,
 }
 
 /// Rows of one table in one SST that `--lenient` dropped because they could not be decoded.

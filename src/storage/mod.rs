@@ -531,6 +531,30 @@ impl ExternalStorage {
             .map_err(|source| self.storage_error(name, source))
     }
 
+    /// Deletes an object; a missing object is not an error.
+    pub fn delete(&self, name: &str) -> Result<()> {
+        let location = object_path(name)?;
+        if let Target::Noop = self.target {
+            return Ok(());
+        }
+        match self.runtime.block_on(self.store.delete(&location)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(self.storage_error(name, source)),
+        }
+    }
+
+    /// Moves an object to a new name, replacing any object there: an atomic rename on local
+    /// storage, a server-side copy then delete on object stores. Publishes staged files.
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (source, target) = (object_path(from)?, object_path(to)?);
+        if let Target::Noop = self.target {
+            return Ok(());
+        }
+        self.runtime
+            .block_on(self.store.rename(&source, &target))
+            .map_err(|source| self.storage_error(from, source))
+    }
+
     fn storage_error(&self, name: &str, source: object_store::Error) -> Error {
         Error::Storage {
             path: format!("{} in {}", name, self.description),
