@@ -435,3 +435,49 @@ fn progress_json_lines_end_with_the_totals() {
     assert_success(&quiet);
     assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
 }
+
+#[test]
+fn target_file_size_combines_small_ranges_and_splits_big_files() {
+    let tables = vec![wide_table(700)];
+    let backup = tempfile::tempdir().unwrap();
+    BackupWriter {
+        rows_per_range: 50,
+        ..Default::default()
+    }
+    .write(backup.path(), &tables)
+    .unwrap();
+    let parquet_files = |dir: &Path| -> Vec<PathBuf> {
+        walk(&dir.join("parquet/db/wide"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect()
+    };
+
+    // 14 ranges of 50 rows: combined into one file.
+    let out = tempfile::tempdir().unwrap();
+    assert_success(&export(
+        backup.path(),
+        out.path(),
+        &["--target-file-size", "1GiB"],
+    ));
+    assert_eq!(parquet_files(out.path()).len(), 1);
+    check_values(out.path(), &tables, "parquet");
+
+    // A target below one range's size: each range alone, its file split into parts as row
+    // groups fill up.
+    let out = tempfile::tempdir().unwrap();
+    assert_success(&export(
+        backup.path(),
+        out.path(),
+        &["--target-file-size", "4KiB", "--row-group-size", "10"],
+    ));
+    let files = parquet_files(out.path());
+    assert!(files.len() > 14, "{files:?}");
+    assert!(
+        files
+            .iter()
+            .any(|f| f.to_string_lossy().contains("-part0001.parquet")),
+        "{files:?}"
+    );
+    check_values(out.path(), &tables, "parquet");
+}

@@ -96,6 +96,10 @@ pub struct ExportArgs {
     /// Write a JSON report of the run (files with rows, sizes and SHA-256; skipped keys) here.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Combine a table's small ranges into files of about this size, and split larger files
+    /// (e.g. 512MiB, 1GiB) [default: one file per table per backed-up range].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    target_file_size: Option<u64>,
     /// Backed-up ranges exported at once [default: number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     concurrency: Option<u32>,
@@ -250,6 +254,33 @@ struct BrBackupArgs {
     ratelimit: Option<u64>,
 }
 
+/// Parses `512MiB`, `1GiB`, `64MB`, `1000000` (bytes).
+fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 512MiB"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?}; use KiB, MiB, GiB or TiB"
+            ))
+        }
+    };
+    match number.checked_mul(multiplier) {
+        Some(0) => Err("a target file size must be at least 1 byte".into()),
+        Some(n) => Ok(n),
+        None => Err(format!("{s:?} is too large")),
+    }
+}
+
 fn parse_positive(s: &str) -> std::result::Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
@@ -314,6 +345,7 @@ impl ExportArgs {
             options.concurrency = n as usize;
         }
         options.lenient = self.lenient && !self.strict;
+        options.target_file_size = self.target_file_size;
         self.integrity.apply(&mut options)?;
         options.progress = if self.quiet {
             ProgressMode::None
@@ -652,6 +684,28 @@ mod tests {
         let limiter = args.into_job().unwrap().options.storage.ratelimit.unwrap();
         assert_eq!(limiter.bytes_per_second(), 8 * 1024 * 1024);
         assert!(Br::try_parse_from(["br", "backup", "-s", "/b", "--ratelimit", "0"]).is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2 mb"), Ok(2 << 20));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("1PB").unwrap_err().contains("unknown size unit"));
+        let job = job(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "/i",
+            "--output",
+            "/o",
+            "--target-file-size",
+            "64MiB",
+        ])
+        .unwrap();
+        assert_eq!(job.options.target_file_size, Some(64 << 20));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::storage::{ExternalStorage, StorageOptions};
 use crate::{Error, Result};
 
 pub use progress::ProgressMode;
-use range::{export_range, RangeContext, RangeOutcome};
+use range::{export_job, RangeContext, RangeOutcome};
 use report::{
     BackupSummary, ChecksumReport, ExportReport, FileReport, SkipCounters, SkippedFileReport,
     TableReport, Totals,
@@ -60,6 +60,9 @@ pub struct ExportOptions {
     pub lenient: bool,
     /// Check every SST's SHA-256 and BR checksums, and each table's totals (on by default).
     pub verify: bool,
+    /// Combine small ranges of a table into files of about this many bytes, and split files
+    /// larger than it; `None` writes one file per table per range.
+    pub target_file_size: Option<u64>,
     /// Decrypts an encrypted backup (`--crypter.*`); plaintext by default.
     pub crypter: Crypter,
     /// Also write an Iceberg v2 table per exported table (`--write-iceberg-table`).
@@ -84,6 +87,7 @@ impl ExportOptions {
             progress: ProgressMode::default(),
             lenient: false,
             verify: true,
+            target_file_size: None,
             crypter: Crypter::plaintext(),
             write_iceberg_table: false,
             write_iceberg_manifest: false,
@@ -214,6 +218,7 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         column_stats: options.write_iceberg_table || options.write_iceberg_manifest,
         lenient: options.lenient,
         verify: options.verify,
+        target_file_size: options.target_file_size,
         crypter: crypter.clone(),
     };
     let reporter = progress::Reporter::start(
@@ -221,9 +226,11 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         plan.ranges.len() as u64,
         plan.ranges.iter().map(range_bytes).sum(),
     );
+    let jobs = plan_jobs(&plan.ranges, &tables, options.target_file_size);
     let outcomes = run_ranges(
         &ctx,
         &plan.ranges,
+        &jobs,
         options.concurrency.max(1),
         reporter.counters(),
     );
@@ -242,7 +249,12 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     let mut table_checksums: HashMap<i64, KvChecksum> = HashMap::new();
     let mut mixed_tables: Vec<i64> = Vec::new();
     let mut table_kvs: HashMap<i64, range::TableKvs> = HashMap::new();
-    for (range, outcome) in plan.ranges.iter().zip(&outcomes) {
+    let range_checksums = jobs.iter().zip(&outcomes).flat_map(|(job, outcome)| {
+        job.iter()
+            .filter_map(|i| plan.ranges.get(*i))
+            .zip(outcome.range_checksums.iter().copied())
+    });
+    for (range, checksum) in range_checksums {
         let mut logical: Vec<i64> = range
             .table_ids
             .iter()
@@ -250,12 +262,11 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
             .collect();
         logical.dedup();
         match logical.as_slice() {
-            [one] => table_checksums
-                .entry(*one)
-                .or_default()
-                .merge(outcome.checksum),
+            [one] => table_checksums.entry(*one).or_default().merge(checksum),
             many => mixed_tables.extend_from_slice(many),
         }
+    }
+    for outcome in &outcomes {
         for (id, kvs) in &outcome.table_kvs {
             let entry = table_kvs.entry(*id).or_default();
             entry.record_kvs += kvs.record_kvs;
@@ -440,38 +451,85 @@ fn range_bytes(range: &meta::RangePlan) -> u64 {
 }
 
 /// Exports every range with `workers` threads; the first error stops the others.
+/// Groups ranges into jobs (lists of indices into `ranges`). Without a target size each range is
+/// a job of its own: one file per table per range. With one, consecutive ranges of the same
+/// single table are combined until their SSTs add up to the target, so that many small regions
+/// make a few large files (SST bytes are the estimate of the Parquet bytes: usually an upper one).
+fn plan_jobs(
+    ranges: &[meta::RangePlan],
+    tables: &HashMap<i64, Arc<TableSchema>>,
+    target: Option<u64>,
+) -> Vec<Vec<usize>> {
+    let Some(target) = target else {
+        return (0..ranges.len()).map(|i| vec![i]).collect();
+    };
+    let single_table = |range: &meta::RangePlan| {
+        let mut ids: Vec<i64> = range
+            .table_ids
+            .iter()
+            .filter_map(|id| tables.get(id).map(|t| t.table_id))
+            .collect();
+        ids.dedup();
+        match ids.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    };
+    let mut jobs: Vec<Vec<usize>> = Vec::new();
+    let mut current: Option<(i64, u64)> = None;
+    for (i, range) in ranges.iter().enumerate() {
+        let table = single_table(range);
+        let bytes = range_bytes(range);
+        match (current, table, jobs.last_mut()) {
+            (Some((open, size)), Some(t), Some(job)) if open == t && size < target => {
+                job.push(i);
+                current = Some((t, size + bytes));
+            }
+            _ => {
+                jobs.push(vec![i]);
+                current = table.map(|t| (t, bytes));
+            }
+        }
+    }
+    jobs
+}
+
 fn run_ranges(
     ctx: &RangeContext<'_>,
     ranges: &[meta::RangePlan],
+    jobs: &[Vec<usize>],
     workers: usize,
     progress: &progress::Counters,
 ) -> Result<Vec<RangeOutcome>> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<RangeOutcome>>> =
-        Mutex::new((0..ranges.len()).map(|_| None).collect());
+        Mutex::new((0..jobs.len()).map(|_| None).collect());
     let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
     std::thread::scope(|scope| {
-        for _ in 0..workers.min(ranges.len().max(1)) {
+        for _ in 0..workers.min(jobs.len().max(1)) {
             scope.spawn(|| loop {
                 if failed.load(Ordering::Relaxed) {
                     return;
                 }
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(range) = ranges.get(index) else {
+                let Some(job) = jobs.get(index) else {
                     return;
                 };
-                match export_range(ctx, range) {
+                let job_ranges: Vec<&meta::RangePlan> =
+                    job.iter().filter_map(|i| ranges.get(*i)).collect();
+                match export_job(ctx, &job_ranges) {
                     Ok(outcome) => {
                         let rows: u64 = outcome.files.iter().map(|f| f.rows).sum();
                         progress.rows.fetch_add(rows, Ordering::Relaxed);
                         progress
                             .files
                             .fetch_add(outcome.files.len() as u64, Ordering::Relaxed);
+                        let bytes: u64 = job_ranges.iter().map(|r| range_bytes(r)).sum();
+                        progress.bytes_read.fetch_add(bytes, Ordering::Relaxed);
                         progress
-                            .bytes_read
-                            .fetch_add(range_bytes(range), Ordering::Relaxed);
-                        progress.ranges_done.fetch_add(1, Ordering::Relaxed);
+                            .ranges_done
+                            .fetch_add(job_ranges.len() as u64, Ordering::Relaxed);
                         failpoint::hit("range");
                         if let Ok(mut results) = results.lock() {
                             if let Some(slot) = results.get_mut(index) {

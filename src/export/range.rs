@@ -48,6 +48,8 @@ pub(crate) struct RangeContext<'a> {
     pub lenient: bool,
     /// Check SHA-256 and BR checksums of every SST.
     pub verify: bool,
+    /// Finish a file once it has this many bytes (`--target-file-size`).
+    pub target_file_size: Option<u64>,
     /// Decrypts SSTs of an encrypted backup.
     pub crypter: Arc<Crypter>,
 }
@@ -65,8 +67,8 @@ pub(crate) struct RangeOutcome {
     pub exported: Vec<ExportedFile>,
     /// Rows dropped in lenient mode.
     pub skipped_rows: Vec<SkippedRowsReport>,
-    /// BR's checksum over every pair of the range's SSTs.
-    pub checksum: KvChecksum,
+    /// BR's checksum over every pair of each range's SSTs, in the job's range order.
+    pub range_checksums: Vec<KvChecksum>,
     /// Keys read per logical table id.
     pub table_kvs: HashMap<i64, TableKvs>,
 }
@@ -80,28 +82,71 @@ pub(crate) struct TableKvs {
     pub index_kvs: u64,
 }
 
-/// One output file in progress: the table's batch builder and its Parquet writer.
+/// One table's output in progress: its batch builder and its current Parquet file.
 struct TableOutput {
     table: Arc<TableSchema>,
     builder: TableBatchBuilder,
     writer: Option<ParquetFileWriter>,
+    /// The write-CF SST whose stem names the files: the job's first range of this table.
+    stem: String,
+    /// The first SST the rows came from, for the report and the footer.
+    source_sst: String,
+    /// Files finished so far (a file is split at the target size).
+    part: u32,
 }
 
-pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<RangeOutcome> {
+/// Exports a job: one or more consecutive ranges whose rows go to the same files (several only
+/// with `--target-file-size`). Files are finished and staged at the end of the job, or earlier
+/// when they reach the target size.
+pub(crate) fn export_job(ctx: &RangeContext<'_>, ranges: &[&RangePlan]) -> Result<RangeOutcome> {
+    let mut outcome = RangeOutcome::default();
+    let mut outputs: HashMap<i64, TableOutput> = HashMap::new();
+    for range in ranges {
+        let checksum = scan_range(ctx, range, &mut outputs, &mut outcome)?;
+        outcome.range_checksums.push(checksum);
+    }
+    let mut outputs: Vec<TableOutput> = outputs.into_values().collect();
+    outputs.sort_by_key(|o| o.table.table_id);
+    for mut output in outputs {
+        flush(ctx, &mut output, &mut outcome)?;
+        let (count, first) = output.builder.skipped_rows();
+        if count > 0 {
+            outcome.skipped_rows.push(SkippedRowsReport {
+                db: output.table.db_name.clone(),
+                table: output.table.table_name.clone(),
+                source_sst: output.source_sst.clone(),
+                count,
+                first: first
+                    .iter()
+                    .map(|(key, reason)| SkippedRow {
+                        key: key.clone(),
+                        reason: reason.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        finish_file(ctx, &mut output, &mut outcome)?;
+    }
+    Ok(outcome)
+}
+
+/// Reads one range into `outputs`; returns BR's checksum over all of its key/value pairs.
+fn scan_range(
+    ctx: &RangeContext<'_>,
+    range: &RangePlan,
+    outputs: &mut HashMap<i64, TableOutput>,
+    outcome: &mut RangeOutcome,
+) -> Result<KvChecksum> {
     let write_name = range.write.name.as_str();
     let write_reader = open_sst(ctx, &range.write)?;
     let default_reader = match &range.default {
         Some(file) => Some((file.name.as_str(), open_sst(ctx, file)?)),
         None => None,
     };
-    let mut outcome = RangeOutcome {
-        ssts_read: 1 + u64::from(default_reader.is_some()),
-        ..Default::default()
-    };
+    outcome.ssts_read += 1 + u64::from(default_reader.is_some());
     let mut defaults = default_reader
         .as_ref()
         .map(|(name, reader)| DefaultCursor::new(name, reader.entries()));
-    let mut outputs: HashMap<i64, TableOutput> = HashMap::new();
     let mut raw_key = Vec::new();
     let mut target = Vec::new();
     // What BR's `crc64xor`/`total_kvs`/`total_bytes` of the write-CF file cover: pairs whose value
@@ -239,6 +284,9 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
                     }
                 },
                 writer: None,
+                stem: range.write.name.clone(),
+                source_sst: range.write.name.clone(),
+                part: 0,
             }),
         };
         let key = RowKey {
@@ -247,7 +295,7 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
             commit_ts,
         };
         if output.builder.push_row(&key, data)? {
-            flush(ctx, range, output)?;
+            flush(ctx, output, outcome)?;
         }
     }
     let mut range_checksum = write_checksum;
@@ -261,104 +309,129 @@ pub(crate) fn export_range(ctx: &RangeContext<'_>, range: &RangePlan) -> Result<
         }
         range_checksum.merge(cursor.checksum);
     }
-    outcome.checksum = range_checksum;
-
-    let mut outputs: Vec<TableOutput> = outputs.into_values().collect();
-    outputs.sort_by_key(|o| o.table.table_id);
-    for mut output in outputs {
-        flush(ctx, range, &mut output)?;
-        let (count, first) = output.builder.skipped_rows();
-        if count > 0 {
-            outcome.skipped_rows.push(SkippedRowsReport {
-                db: output.table.db_name.clone(),
-                table: output.table.table_name.clone(),
-                source_sst: write_name.to_string(),
-                count,
-                first: first
-                    .iter()
-                    .map(|(key, reason)| SkippedRow {
-                        key: key.clone(),
-                        reason: reason.clone(),
-                    })
-                    .collect(),
-            });
-        }
-        let Some(writer) = output.writer.take() else {
-            continue;
-        };
-        let written = writer.finish()?;
-        let name = object_name(ctx, range, &output.table);
-        // Staged until the whole run is verified; `export::publish` moves it into place.
-        let staged = staging_object_name(ctx.output_prefix, &name);
-        ctx.output.put_file(&written.path, &staged)?;
-        std::fs::remove_file(&written.path)
-            .map_err(|e| Error::io(written.path.display().to_string(), e))?;
-        if let Some(stats) = written.stats {
-            outcome.exported.push(ExportedFile {
-                object: name.clone(),
-                table_id: output.table.table_id,
-                rows: written.rows,
-                size: written.size,
-                sha256: written.sha256.clone(),
-                stats,
-            });
-        }
-        outcome.files.push(FileReport {
-            path: name,
-            db: output.table.db_name.clone(),
-            table: output.table.table_name.clone(),
-            source_sst: write_name.to_string(),
-            rows: written.rows,
-            size: written.size,
-            sha256: written.sha256,
-            invalid_dates: output.builder.invalid_dates().into_iter().collect(),
-            staged,
-        });
-    }
-    Ok(outcome)
+    Ok(range_checksum)
 }
 
-fn object_name(ctx: &RangeContext<'_>, range: &RangePlan, table: &TableSchema) -> String {
-    parquet_object_name(
+/// The object name of the output's current file: `<stem>.parquet`, then `<stem>-partNNNN.parquet`
+/// for the further parts of a file split at the target size.
+fn object_name(ctx: &RangeContext<'_>, output: &TableOutput) -> String {
+    let name = parquet_object_name(
         ctx.output_prefix,
-        &table.db_name,
-        &table.table_name,
-        &range.write.name,
-    )
+        &output.table.db_name,
+        &output.table.table_name,
+        &output.stem,
+    );
+    match output.part {
+        0 => name,
+        part => format!(
+            "{}-part{part:04}.parquet",
+            name.trim_end_matches(".parquet")
+        ),
+    }
+}
+
+/// Finishes the output's current file, if any, and uploads it to staging.
+fn finish_file(
+    ctx: &RangeContext<'_>,
+    output: &mut TableOutput,
+    outcome: &mut RangeOutcome,
+) -> Result<()> {
+    let Some(writer) = output.writer.take() else {
+        return Ok(());
+    };
+    let written = writer.finish()?;
+    let name = object_name(ctx, output);
+    output.part += 1;
+    // Staged until the whole run is verified; `export::publish` moves it into place.
+    let staged = staging_object_name(ctx.output_prefix, &name);
+    ctx.output.put_file(&written.path, &staged)?;
+    std::fs::remove_file(&written.path)
+        .map_err(|e| Error::io(written.path.display().to_string(), e))?;
+    if let Some(stats) = written.stats {
+        outcome.exported.push(ExportedFile {
+            object: name.clone(),
+            table_id: output.table.table_id,
+            rows: written.rows,
+            size: written.size,
+            sha256: written.sha256.clone(),
+            stats,
+        });
+    }
+    outcome.files.push(FileReport {
+        path: name,
+        db: output.table.db_name.clone(),
+        table: output.table.table_name.clone(),
+        source_sst: output.source_sst.clone(),
+        rows: written.rows,
+        size: written.size,
+        sha256: written.sha256,
+        invalid_dates: output.builder.invalid_dates().into_iter().collect(),
+        staged,
+    });
+    Ok(())
 }
 
 /// Turns the collected rows into a batch and appends it to the table's file, creating the file on
-/// first use.
-fn flush(ctx: &RangeContext<'_>, range: &RangePlan, output: &mut TableOutput) -> Result<()> {
+/// first use and finishing it once it reaches the target size.
+fn flush(
+    ctx: &RangeContext<'_>,
+    output: &mut TableOutput,
+    outcome: &mut RangeOutcome,
+) -> Result<()> {
     let Some(batch) = output.builder.finish_batch()? else {
         return Ok(());
     };
-    let writer = match &mut output.writer {
-        Some(writer) => writer,
-        None => {
-            let staging = ctx.staging.join(format!(
-                "{}-{}.parquet.partial",
-                super::layout::sst_stem(&range.write.name),
-                output.table.table_id
-            ));
-            let mut metadata = ctx.metadata.to_vec();
-            metadata.push(("tidb.db".into(), output.table.db_name.clone()));
-            metadata.push(("tidb.table".into(), output.table.table_name.clone()));
-            metadata.push(("tidb.table_id".into(), output.table.table_id.to_string()));
-            metadata.push(("br.source_sst".into(), range.write.name.clone()));
-            let mut writer = ParquetFileWriter::create(
-                &staging,
-                output.builder.schema().clone(),
-                ctx.parquet,
-                metadata,
-            )?;
-            if ctx.column_stats {
-                writer.collect_column_stats();
-            }
-            output.writer.insert(writer)
-        }
+    // With a target size, write in row-group slices (zero-copy) so a file can end between them.
+    let step = match ctx.target_file_size {
+        Some(_) => ctx.parquet.row_group_rows.max(1),
+        None => batch.num_rows().max(1),
     };
-    writer.write(&batch)
+    let mut offset = 0;
+    while offset < batch.num_rows() {
+        let len = step.min(batch.num_rows() - offset);
+        let slice = batch.slice(offset, len);
+        offset += len;
+        let writer = match &mut output.writer {
+            Some(writer) => writer,
+            None => {
+                let writer = create_writer(ctx, output)?;
+                output.writer.insert(writer)
+            }
+        };
+        writer.write(&slice)?;
+        if ctx
+            .target_file_size
+            .is_some_and(|target| writer.bytes_written() >= target)
+        {
+            finish_file(ctx, output, outcome)?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts the output's next Parquet file in the local staging directory.
+fn create_writer(ctx: &RangeContext<'_>, output: &TableOutput) -> Result<ParquetFileWriter> {
+    let staging = ctx.staging.join(format!(
+        "{}-{}-{}.parquet.partial",
+        super::layout::sst_stem(&output.stem),
+        output.table.table_id,
+        output.part
+    ));
+    let mut metadata = ctx.metadata.to_vec();
+    metadata.push(("tidb.db".into(), output.table.db_name.clone()));
+    metadata.push(("tidb.table".into(), output.table.table_name.clone()));
+    metadata.push(("tidb.table_id".into(), output.table.table_id.to_string()));
+    metadata.push(("br.source_sst".into(), output.source_sst.clone()));
+    let mut writer = ParquetFileWriter::create(
+        &staging,
+        output.builder.schema().clone(),
+        ctx.parquet,
+        metadata,
+    )?;
+    if ctx.column_stats {
+        writer.collect_column_stats();
+    }
+    Ok(writer)
 }
 
 /// Opens an SST of the backup: checks its SHA-256 against `backupmeta` (on the bytes as stored,

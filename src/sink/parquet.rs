@@ -235,6 +235,11 @@ impl ParquetFileWriter {
         Ok(())
     }
 
+    /// Bytes of the file so far (row groups flushed, not the one being built).
+    pub fn bytes_written(&self) -> u64 {
+        self.writer.bytes_written() as u64
+    }
+
     /// Rows written so far.
     pub fn rows(&self) -> u64 {
         self.rows
