@@ -2,11 +2,14 @@
 //! `tikv-ctl` binary, and the Parquet files are read back by pyarrow and DuckDB
 //! (`tests/python/check_parquet.py`), which compare every value with what the backup holds.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use br_parquet::testkit::sample::sample_tables;
 use br_parquet::testkit::{tp, BackupWriter, Cell, MetaLayout, TestColumn, TestRow, TestTable};
+use common::{assert_success, walk};
 use serde_json::json;
 
 fn tikv_ctl(args: &[&str]) -> Output {
@@ -29,60 +32,12 @@ fn export(input: &Path, output: &Path, extra: &[&str]) -> Output {
     tikv_ctl(&args)
 }
 
-fn assert_success(out: &Output) {
-    assert!(
-        out.status.success(),
-        "tikv-ctl failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The Python with pyarrow and duckdb that `scripts/test.sh` sets up. Under CI a missing one fails
-/// the test; elsewhere the value check is skipped with a notice.
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("BR_PARQUET_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import pyarrow, duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(candidate);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "pyarrow/duckdb Python not found at {}; run scripts/test.sh",
-            candidate.display()
-        );
-    }
-    eprintln!("NOTICE: pyarrow/duckdb not found; run scripts/test.sh to check values");
-    None
-}
-
 /// Reads every exported file back with pyarrow and DuckDB and compares all values.
 fn check_values(output: &Path, tables: &[TestTable], prefix: &str) {
-    let Some(python) = python() else { return };
-    let expected =
-        json!({"tables": tables.iter().map(|t| t.expected_json(prefix)).collect::<Vec<_>>()});
-    let expected_path = output.join("expected.json");
-    std::fs::write(&expected_path, serde_json::to_vec(&expected).unwrap()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_parquet.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(output)
-        .arg(&expected_path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "value check failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::check_parquet(
+        output,
+        tables.iter().map(|t| t.expected_json(prefix)).collect(),
     );
-    assert!(stdout.contains(" 0 mismatches"), "{stdout}");
 }
 
 fn report(path: &Path) -> serde_json::Value {
@@ -117,20 +72,6 @@ fn bundled_sample_is_what_the_generator_writes() {
         walk(&committed).len(),
         "the sample has extra files"
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! (`tests/python/check_iceberg.py`), which compare rows, types, field ids, statistics and
 //! snapshot history with what the backups hold.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use br_parquet::testkit::sample::sample_tables;
@@ -46,32 +48,11 @@ fn read_json(path: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The venv Python with PyIceberg, fastavro, pyarrow and DuckDB (`scripts/test.sh` sets it up).
-/// Under CI a missing one fails the test; elsewhere the reader checks are skipped with a notice.
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("BR_PARQUET_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import pyiceberg, fastavro, pyarrow, duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(candidate);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "pyiceberg/fastavro/pyarrow/duckdb Python not found at {}; run scripts/test.sh",
-            candidate.display()
-        );
-    }
-    eprintln!("NOTICE: pyiceberg/fastavro not found; run scripts/test.sh to check the tables");
-    None
-}
-
 /// Runs `check_iceberg.py` over `tables` (each an expected-table JSON object).
 fn check_iceberg(output: &Path, tables: Vec<Value>) {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python("pyiceberg, fastavro, pyarrow, duckdb") else {
+        return;
+    };
     let expected_path = output.join("expected-iceberg.json");
     std::fs::write(
         &expected_path,

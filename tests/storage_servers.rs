@@ -10,6 +10,9 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+mod common;
+
+use common::walk;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -296,20 +299,6 @@ fn azure_url(endpoint: &str, prefix: &str) -> String {
 fn open(url: &str, input: bool) -> ExternalStorage {
     let backend = url::parse_url_with_env(url, &no_env).unwrap();
     ExternalStorage::open_with_env(&backend, input, &StorageOptions::default(), &no_env).unwrap()
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Copies a local backup into a storage, object by object (multipart for the large ones).

@@ -3,7 +3,9 @@
 //! incremental deletes are exported by the real binary and read back by pyarrow and DuckDB
 //! (`tests/python/check_parquet.py`), which compare every value and every column type.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use br_parquet::testkit::{tp, BackupWriter, Cell, TestColumn, TestRow, TestTable};
@@ -30,47 +32,8 @@ fn export(input: &Path, output: &Path) -> (Output, serde_json::Value) {
     (out, report)
 }
 
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("BR_PARQUET_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&candidate)
-        .args(["-c", "import pyarrow, duckdb"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(candidate);
-    }
-    assert_ne!(
-        std::env::var("CI").as_deref(),
-        Ok("true"),
-        "pyarrow/duckdb Python not found at {}; run scripts/test.sh",
-        candidate.display()
-    );
-    eprintln!("NOTICE: pyarrow/duckdb not found; run scripts/test.sh to check values");
-    None
-}
-
 fn check(output: &Path, expected: Vec<serde_json::Value>) {
-    let Some(python) = python() else { return };
-    let path = output.join("expected.json");
-    std::fs::write(
-        &path,
-        serde_json::to_vec(&json!({ "tables": expected })).unwrap(),
-    )
-    .unwrap();
-    let out = Command::new(python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_parquet.py"))
-        .arg(output)
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains(" 0 mismatches"),
-        "value check failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::check_parquet(output, expected);
 }
 
 fn write(tables: &[TestTable], writer: BackupWriter) -> tempfile::TempDir {

@@ -1,0 +1,85 @@
+//! Helpers shared by the integration tests: the real binaries, the Python readers, file walks.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+/// The venv Python that `scripts/test.sh` sets up, if it can import `modules`. Under CI a missing
+/// one fails the test; elsewhere the caller skips its reader checks (a notice is printed).
+pub fn python(modules: &str) -> Option<PathBuf> {
+    let candidate = std::env::var_os("BR_PARQUET_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let ok = Command::new(&candidate)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(candidate);
+    }
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "Python with {modules} not found at {}; run scripts/test.sh",
+        candidate.display()
+    );
+    eprintln!("NOTICE: Python with {modules} not found; run scripts/test.sh to check values");
+    None
+}
+
+/// Reads every exported file back with pyarrow and DuckDB (`tests/python/check_parquet.py`) and
+/// compares every value and column type with `tables` (`TestTable::expected_json` objects).
+pub fn check_parquet(output: &Path, tables: Vec<Value>) {
+    let Some(python) = python("pyarrow, duckdb") else {
+        return;
+    };
+    let path = output.join("expected.json");
+    std::fs::write(
+        &path,
+        serde_json::to_vec(&json!({ "tables": tables })).unwrap(),
+    )
+    .unwrap();
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_parquet.py"))
+        .arg(output)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" 0 mismatches"),
+        "value check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Panics with both output streams unless the command succeeded.
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "command failed ({}):\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every file below `dir`, sorted.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
