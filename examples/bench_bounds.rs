@@ -15,7 +15,8 @@
 //! backup, each timed on its own. `--encoder sink` times our `ParquetFileWriter` (SHA-256 and
 //! fsync included) instead of a bare `ArrowWriter`. Prints one JSON line.
 //!
-//! This replicates `export::range` with the crate's public API so that it needs no hook in the
+//! Like the export, the read bound verifies each SST's SHA-256 and BR's checksums by default
+//! (`--no-verify` skips both). This replicates `export::range` with the crate's public API so that it needs no hook in the
 //! export code; it must be kept in step with that file.
 
 use std::cmp::Ordering;
@@ -28,8 +29,10 @@ use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
 use br_parquet::batch::{BackupKind, BatchLimits, RowData, RowKey, TableBatchBuilder};
+use br_parquet::codec::checksum::KvChecksum;
 use br_parquet::codec::key::{decode_data_key, parse_tidb_key, TidbKey};
 use br_parquet::codec::mvcc::{WriteRecord, WriteType};
+use br_parquet::integrity;
 use br_parquet::meta::{build_plan, load_backup, RangePlan, TableSchema};
 use br_parquet::sink::parquet::{ParquetFileWriter, ParquetOptions};
 use br_parquet::sst::{SstEntries, SstReader};
@@ -72,6 +75,10 @@ struct Args {
     /// Directory for the scratch Parquet file (each is removed after it is written).
     #[arg(long, default_value = "target/bench/scratch")]
     scratch: PathBuf,
+    /// Skip what the export verifies by default (each SST's SHA-256 and BR's checksum over its
+    /// pairs), as `parquet-export --no-verify` does.
+    #[arg(long)]
+    no_verify: bool,
 }
 
 #[derive(Default)]
@@ -132,14 +139,21 @@ fn main() -> BoxResult<()> {
         let mut batches: Vec<(Arc<TableSchema>, RecordBatch)> = Vec::new();
         let t = Instant::now();
         let keep = args.mode != Mode::Read;
-        decode_range(dir, range, &tables, kind, &mut |table, batch| {
-            totals.rows += batch.num_rows() as u64;
-            totals.batches += 1;
-            totals.arrow_bytes += batch.get_array_memory_size() as u64;
-            if keep {
-                batches.push((table.clone(), batch));
-            }
-        })?;
+        decode_range(
+            dir,
+            range,
+            &tables,
+            kind,
+            !args.no_verify,
+            &mut |table, batch| {
+                totals.rows += batch.num_rows() as u64;
+                totals.batches += 1;
+                totals.arrow_bytes += batch.get_array_memory_size() as u64;
+                if keep {
+                    batches.push((table.clone(), batch));
+                }
+            },
+        )?;
         if args.mode != Mode::Encode {
             totals.read += t.elapsed();
         }
@@ -196,16 +210,23 @@ fn scan_range(dir: &Path, range: &RangePlan, totals: &mut Totals) -> BoxResult<(
     Ok(())
 }
 
-/// What `export::range::export_range` does up to the sink: every record batch of the range is
-/// handed to `sink` with its table.
+/// What `export::range::scan_range` does up to the sink: every record batch of the range is
+/// handed to `sink` with its table. With `verify`, each SST's SHA-256 and BR's checksum over
+/// its pairs are checked against `backupmeta`, as the export does by default.
 fn decode_range(
     dir: &Path,
     range: &RangePlan,
     tables: &HashMap<i64, Arc<TableSchema>>,
     kind: BackupKind,
+    verify: bool,
     sink: &mut dyn FnMut(&Arc<TableSchema>, RecordBatch),
 ) -> BoxResult<()> {
     let write_name = range.write.name.as_str();
+    if verify {
+        for file in std::iter::once(&range.write).chain(range.default.as_ref()) {
+            integrity::verify_sha256(&file.name, &dir.join(&file.name), &file.sha256)?;
+        }
+    }
     let write_reader = open_sst(dir, write_name)?;
     let default_reader = match &range.default {
         Some(file) => Some(open_sst(dir, &file.name)?),
@@ -214,12 +235,19 @@ fn decode_range(
     let mut defaults = default_reader
         .as_ref()
         .map(|reader| DefaultCursor::new(reader.entries()));
+    let mut write_checksum = KvChecksum::default();
     let mut builders: HashMap<i64, (Arc<TableSchema>, TableBatchBuilder)> = HashMap::new();
     let mut raw_key = Vec::new();
     let mut target = Vec::new();
     let mut entries = write_reader.entries();
     while let Some(entry) = entries.next()? {
         let commit_ts = decode_data_key(entry.user_key, &mut raw_key)?;
+        let record = WriteRecord::parse(entry.value)?;
+        match (record.write_type, record.short_value) {
+            (WriteType::Put, Some(value)) => write_checksum.update(&raw_key, value),
+            (WriteType::Delete, _) => write_checksum.update(&raw_key, &[]),
+            _ => {}
+        }
         let (physical_id, handle) = match parse_tidb_key(&raw_key)? {
             TidbKey::Record { table_id, handle } => (table_id, handle),
             _ => continue,
@@ -227,7 +255,6 @@ fn decode_range(
         let Some(table) = tables.get(&physical_id) else {
             continue;
         };
-        let record = WriteRecord::parse(entry.value)?;
         let data = match record.write_type {
             WriteType::Put => match record.short_value {
                 Some(value) => RowData::Put(value),
@@ -262,6 +289,24 @@ fn decode_range(
         if builder.push_row(&key, data)? {
             if let Some(batch) = builder.finish_batch()? {
                 sink(table, batch);
+            }
+        }
+    }
+    if let Some(cursor) = defaults.as_mut() {
+        while cursor.advance()? {
+            cursor.pending = false;
+        }
+    }
+    if verify {
+        let expect = |f: &br_parquet::proto::backup::File| {
+            KvChecksum::new(f.crc64xor, f.total_kvs, f.total_bytes)
+        };
+        if expect(&range.write) != write_checksum {
+            return Err(format!("{write_name}: checksum mismatch").into());
+        }
+        if let (Some(cursor), Some(file)) = (&defaults, &range.default) {
+            if expect(file) != cursor.checksum {
+                return Err(format!("{}: checksum mismatch", file.name).into());
             }
         }
     }
@@ -326,6 +371,8 @@ struct DefaultCursor<'r> {
     entries: SstEntries<'r, File>,
     key: Vec<u8>,
     value: Vec<u8>,
+    raw_key: Vec<u8>,
+    checksum: KvChecksum,
     pending: bool,
     exhausted: bool,
 }
@@ -336,6 +383,8 @@ impl<'r> DefaultCursor<'r> {
             entries,
             key: Vec::new(),
             value: Vec::new(),
+            raw_key: Vec::new(),
+            checksum: KvChecksum::default(),
             pending: false,
             exhausted: false,
         }
@@ -347,6 +396,8 @@ impl<'r> DefaultCursor<'r> {
         }
         match self.entries.next()? {
             Some(entry) => {
+                decode_data_key(entry.user_key, &mut self.raw_key)?;
+                self.checksum.update(&self.raw_key, entry.value);
                 self.key.clear();
                 self.key.extend_from_slice(entry.user_key);
                 self.value.clear();

@@ -94,6 +94,12 @@ fn bundled_sample_exports_every_value() {
     // One index range per physical table, 125 index entries, all skipped and counted.
     assert_eq!(report["skipped"]["index_keys"], 125);
     assert_eq!(report["skipped"]["orphan_default_values"], 0);
+    let customers = &report["tables"][1];
+    assert_eq!(customers["table"], "customers");
+    assert_eq!(
+        customers["reconciliation"],
+        "ok: 40 row keys read = 40 rows exported + 0 skipped, and all 80 keys match the backup's own checksum"
+    );
     for file in report["files"].as_array().unwrap() {
         let path = out.path().join(file["path"].as_str().unwrap());
         let bytes = std::fs::read(&path).unwrap();

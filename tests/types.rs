@@ -548,6 +548,10 @@ fn strict_stops_at_a_bad_row_and_lenient_skips_and_reports_it() {
         serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     assert_eq!(report["mode"], "lenient");
     assert_eq!(report["totals"]["rows"], 18);
+    assert_eq!(
+        report["tables"][0]["reconciliation"],
+        "ok: 20 row keys read = 18 rows exported + 2 skipped, and all 40 keys match the backup's own checksum"
+    );
     let skipped = &report["skipped_rows"][0];
     assert_eq!(skipped["count"], 2);
     assert_eq!(

@@ -87,6 +87,10 @@ pub struct TableReport {
     pub record_kvs: u64,
     /// Index keys read (derived data, not exported).
     pub index_kvs: u64,
+    /// Rows `--lenient` dropped.
+    pub rows_skipped: u64,
+    /// Row keys read against rows exported and skipped, and the checksum verdict, in words.
+    pub reconciliation: String,
     /// The table's BR checksum (`Schema.crc64xor/total_kvs/total_bytes`) against what was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checksum: Option<ChecksumReport>,
@@ -230,6 +234,32 @@ impl ExportReport {
             }
         }
         self.tables = tables.into_values().collect();
+        for table in &mut self.tables {
+            let skipped: u64 = self
+                .skipped_rows
+                .iter()
+                .filter(|s| s.db == table.db && s.table == table.table)
+                .map(|s| s.count)
+                .sum();
+            table.rows_skipped = skipped;
+            let balanced = table.rows + skipped == table.record_kvs;
+            let checksum = match &table.checksum {
+                Some(c) if c.status == "ok" => {
+                    format!(
+                        ", and all {} keys match the backup's own checksum",
+                        table.record_kvs + table.index_kvs
+                    )
+                }
+                Some(c) => format!("; table checksum {}", c.status),
+                None => String::new(),
+            };
+            table.reconciliation = format!(
+                "{}: {} row keys read = {} rows exported + {skipped} skipped{checksum}",
+                if balanced { "ok" } else { "MISMATCH" },
+                table.record_kvs,
+                table.rows,
+            );
+        }
         self.totals.tables = self.tables.iter().filter(|t| t.files > 0).count() as u64;
         self.totals.files = self.files.len() as u64;
         self.totals.rows = self.files.iter().map(|f| f.rows).sum();
