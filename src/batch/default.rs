@@ -136,15 +136,9 @@ pub(crate) fn parse_datetime(text: &str) -> Option<PackedTime> {
     if month > 12 || day > 31 || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    Some(PackedTime {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-        micro,
-    })
+    Some(PackedTime::new(
+        year, month, day, hour, minute, second, micro,
+    ))
 }
 
 /// Parses MySQL's `[-]HHH:MM:SS[.ffffff]` into nanoseconds.

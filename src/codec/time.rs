@@ -44,6 +44,27 @@ pub struct PackedTime {
 }
 
 impl PackedTime {
+    /// A time from its fields (not validated; see the type's docs).
+    pub const fn new(
+        year: u16,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+        micro: u32,
+    ) -> Self {
+        PackedTime {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            micro,
+        }
+    }
+
     /// Unpacks the storage form. Every u64 unpacks, and [`PackedTime::to_packed`] gives it back.
     #[inline]
     pub const fn from_packed(p: u64) -> Self {
@@ -330,15 +351,7 @@ mod tests {
         second: u8,
         micro: u32,
     ) -> PackedTime {
-        PackedTime {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            micro,
-        }
+        PackedTime::new(year, month, day, hour, minute, second, micro)
     }
 
     #[test]

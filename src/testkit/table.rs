@@ -337,15 +337,9 @@ impl Cell {
         second: u8,
         micro: u32,
     ) -> Cell {
-        Cell::Time(PackedTime {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            micro,
-        })
+        Cell::Time(PackedTime::new(
+            year, month, day, hour, minute, second, micro,
+        ))
     }
 
     fn decimal_value(s: &str) -> Result<Decimal> {
