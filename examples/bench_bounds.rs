@@ -39,6 +39,7 @@ use br_parquet::sst::{SstEntries, SstReader};
 use clap::{Parser, ValueEnum};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::{WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
 use serde_json::json;
 
 type BoxResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -79,6 +80,14 @@ struct Args {
     /// pairs), as `parquet-export --no-verify` does.
     #[arg(long)]
     no_verify: bool,
+    /// Encode these columns without a dictionary (comma-separated names), to measure what the
+    /// dictionary attempt costs on high-cardinality columns.
+    #[arg(long, value_delimiter = ',')]
+    no_dictionary: Vec<String>,
+    /// arrow-rs's `dictionary_page_size_limit` (bytes; default 1 MiB): a column falls back
+    /// from dictionary to plain encoding once its dictionary is this large.
+    #[arg(long)]
+    dictionary_page_size_limit: Option<usize>,
 }
 
 #[derive(Default)]
@@ -120,12 +129,19 @@ fn main() -> BoxResult<()> {
         .sum();
     std::fs::create_dir_all(&args.scratch)?;
     let options = ParquetOptions::default();
-    let properties = WriterProperties::builder()
+    let mut properties = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_2_0)
         .set_compression(options.compression)
         .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
-        .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)))
-        .build();
+        .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)));
+    if let Some(limit) = args.dictionary_page_size_limit {
+        properties = properties.set_dictionary_page_size_limit(limit);
+    }
+    for column in &args.no_dictionary {
+        properties =
+            properties.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
+    }
+    let properties = properties.build();
 
     let mut totals = Totals::default();
     let started = Instant::now();
@@ -174,6 +190,8 @@ fn main() -> BoxResult<()> {
         "input": args.input,
         "mode": format!("{:?}", args.mode).to_lowercase(),
         "encoder": format!("{:?}", args.encoder).to_lowercase(),
+        "no_dictionary": args.no_dictionary,
+        "dictionary_page_size_limit": args.dictionary_page_size_limit,
         "ranges": plan.ranges.len(),
         "sst_bytes": sst_bytes,
         "rows": totals.rows,

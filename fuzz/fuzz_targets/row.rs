@@ -11,7 +11,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(row) = RowSlice::from_bytes(data) {
         let ids: Vec<u32> = row.not_null_columns().map(|(id, _)| id).collect();
-        for id in ids.iter().map(|&id| i64::from(id)).chain([-1, 0, 1, 2, 255, 256, 65_536]) {
+        for id in ids
+            .iter()
+            .map(|&id| i64::from(id))
+            .chain([-1, 0, 1, 2, 255, 256, 65_536])
+        {
             if let Ok(ColumnValue::Value(payload)) = row.get(id) {
                 let _ = std::hint::black_box(Decimal::decode(payload));
                 let _ = std::hint::black_box(decode_datum(payload));
