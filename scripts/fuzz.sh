@@ -10,7 +10,8 @@
 # cargo-fuzz passes nightly-only flags to rustc; RUSTC_BOOTSTRAP=1 lets the stable toolchain
 # accept them. FUZZ_SANITIZER picks the sanitizer (default `none`: the crate has no unsafe code,
 # and without ASan each run is several times faster); FUZZ_RSS_MB and FUZZ_TIMEOUT override the
-# memory limit (MB, also the largest single allocation) and the per-input time limit (s).
+# memory limit (MB; also the largest single allocation, which libFuzzer checks only under a
+# sanitizer) and the per-input time limit (s).
 # Exits non-zero if any target found a crash, a hang or an out-of-memory input.
 set -uo pipefail
 

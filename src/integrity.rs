@@ -57,13 +57,13 @@ pub fn verify_sha256(name: &str, path: &Path, expected: &[u8]) -> Result<()> {
 /// `backupmeta`, for callers that hash while streaming.
 ///
 /// # Errors
-/// [`Error::Meta`] whose text is `SHA-256 mismatch for <name>: backupmeta says <hex>, file has
-/// <hex>` (also when `expected` is not 32 bytes long).
+/// [`Error::Integrity`] whose text is `SHA-256 mismatch for <name>: backupmeta says <hex>, file
+/// has <hex>` (also when `expected` is not 32 bytes long).
 pub fn check_sha256(name: &str, expected: &[u8], actual: &[u8; 32]) -> Result<()> {
     if expected == actual.as_slice() {
         return Ok(());
     }
-    Err(Error::Meta {
+    Err(Error::Integrity {
         object: format!("SHA-256 mismatch for {name}"),
         message: format!(
             "backupmeta says {}, file has {}",
@@ -121,6 +121,7 @@ mod tests {
         let mut bad = good.clone();
         bad[0] ^= 0xff;
         let err = verify_sha256("1/1_2_3_write.sst", &path, &bad).unwrap_err();
+        assert!(matches!(err, Error::Integrity { .. }));
         assert_eq!(
             err.to_string(),
             format!(
