@@ -38,7 +38,7 @@ use br_parquet::sink::parquet::{ParquetFileWriter, ParquetOptions};
 use br_parquet::sst::{SstEntries, SstReader};
 use clap::{Parser, ValueEnum};
 use parquet::arrow::ArrowWriter;
-use parquet::file::properties::{WriterProperties, WriterVersion};
+use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use serde_json::json;
 
@@ -84,7 +84,7 @@ struct Args {
     /// dictionary attempt costs on high-cardinality columns.
     #[arg(long, value_delimiter = ',')]
     no_dictionary: Vec<String>,
-    /// arrow-rs's `dictionary_page_size_limit` (bytes; default 1 MiB): a column falls back
+    /// arrow-rs's `dictionary_page_size_limit` (bytes; default as in the export): a column falls back
     /// from dictionary to plain encoding once its dictionary is this large.
     #[arg(long)]
     dictionary_page_size_limit: Option<usize>,
@@ -128,15 +128,11 @@ fn main() -> BoxResult<()> {
         .map(|r| r.write.size + r.default.as_ref().map_or(0, |f| f.size))
         .sum();
     std::fs::create_dir_all(&args.scratch)?;
-    let options = ParquetOptions::default();
-    let mut properties = WriterProperties::builder()
-        .set_writer_version(WriterVersion::PARQUET_2_0)
-        .set_compression(options.compression)
-        .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
-        .set_max_row_group_bytes(Some(options.row_group_bytes.max(1)));
+    let mut options = ParquetOptions::default();
     if let Some(limit) = args.dictionary_page_size_limit {
-        properties = properties.set_dictionary_page_size_limit(limit);
+        options.dictionary_page_bytes = limit;
     }
+    let mut properties = options.writer_properties(Vec::new()).into_builder();
     for column in &args.no_dictionary {
         properties =
             properties.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);

@@ -1,8 +1,10 @@
 //! One Arrow builder per exported column, filled a column at a time.
 //!
-//! A batch's rows are first collected as raw row values; each column is then decoded in one tight
-//! loop over those rows: the type `match` happens once per column, not once per cell, and cells
-//! are read in place (row v2 payloads and v1 datums are borrowed from the batch arena).
+//! A batch's rows are first collected as raw row values in an arena, and each row v2 value is
+//! walked once, as it arrives, to note where each exported column's payload sits ([`CellRef`],
+//! one list per column). Each column is then decoded in one tight loop over its own list: the type
+//! `match` happens once per column, not once per cell, no row header is parsed again, and
+//! payloads are read in place (borrowed from the arena).
 
 use std::sync::Arc;
 
@@ -21,7 +23,7 @@ use crate::codec::enums::{enum_name, write_set_names, VectorF32};
 use crate::codec::json::json_payload_to_text;
 use crate::codec::number::{decode_cmp_f64, decode_v2_int, decode_v2_uint};
 use crate::codec::row_v1::RowV1;
-use crate::codec::row_v2::{ColumnValue, RowSlice};
+use crate::codec::row_v2::ColumnSpan;
 use crate::codec::time::PackedTime;
 use crate::meta::ColumnSchema;
 
@@ -42,19 +44,43 @@ pub(crate) enum CellSource {
     },
 }
 
-/// A stored row value.
-pub(crate) enum RowValue<'a> {
-    /// Row format v2.
-    V2(RowSlice<'a>),
-    /// Row format v1 (TiDB < 4.0 or `tidb_row_format_version = 1`).
-    V1(RowV1<'a>),
-    /// A `Delete` record of an incremental backup: no value.
-    Deleted,
+/// Where one column's cell of one row is, noted when the row is collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CellRef {
+    /// A row v2 payload: `arena[start..start + len]`.
+    Value {
+        /// Offset in the batch arena.
+        start: u32,
+        /// Payload length.
+        len: u32,
+    },
+    /// Stored as NULL, or the row is a delete.
+    Null,
+    /// Not in the row value: the handle in the key, the column's default, or NULL.
+    Absent,
+    /// In a row v1 value, looked up when the column is decoded.
+    V1,
 }
 
-/// A row as the column decoders see it.
+impl CellRef {
+    /// The cell of a row v2 value that starts at arena offset `base`. The caller keeps the arena
+    /// below 4 GiB, so offsets fit.
+    pub(crate) fn from_span(base: u32, span: ColumnSpan) -> Self {
+        match span {
+            ColumnSpan::Value { start, end } => CellRef::Value {
+                start: base.saturating_add(u32::try_from(start).unwrap_or(u32::MAX)),
+                len: u32::try_from(end.saturating_sub(start)).unwrap_or(u32::MAX),
+            },
+            ColumnSpan::Null => CellRef::Null,
+            ColumnSpan::Absent => CellRef::Absent,
+        }
+    }
+}
+
+/// What the column decoders need of a row besides its [`CellRef`]s.
 pub(crate) struct RowRef<'a> {
-    pub value: RowValue<'a>,
+    /// The value, when it is in row format v1 (TiDB < 4.0 or `tidb_row_format_version = 1`).
+    pub v1: Option<RowV1<'a>>,
     pub int_handle: i64,
     /// The key's common-handle bytes (empty for integer handles).
     pub common_handle: &'a [u8],
@@ -92,13 +118,16 @@ pub(crate) struct ColumnDecoder {
     pub(crate) name: String,
     pub(crate) id: i64,
     kind: ColumnKind,
-    source: CellSource,
+    pub(crate) source: CellSource,
     /// Whether NULL may be written (nullable column, or every column of an incremental export).
     nullable: bool,
     elems: Vec<String>,
     /// What a row written before `ADD COLUMN` holds: the origin default as a v2 payload, or NULL.
     default: Option<Vec<u8>>,
+    arrow_type: arrow_schema::DataType,
     builder: Builder,
+    /// Where this column's cell is in each row of the batch being collected.
+    pub(crate) cells: Vec<CellRef>,
     /// Reused buffer for text that has to be rendered (ENUM/SET, JSON, wide DECIMAL).
     text: String,
     /// Zero or invalid dates written as NULL.
@@ -114,41 +143,6 @@ impl ColumnDecoder {
         nullable: bool,
         arrow_type: &arrow_schema::DataType,
     ) -> Self {
-        let builder = match kind {
-            ColumnKind::Int32 | ColumnKind::UInt32AsInt32 => Builder::Int32(Int32Builder::new()),
-            ColumnKind::Int64 | ColumnKind::UInt32AsInt64 | ColumnKind::Bit => {
-                Builder::Int64(Int64Builder::new())
-            }
-            ColumnKind::UInt64AsDecimal | ColumnKind::Bit64 | ColumnKind::Decimal { .. } => {
-                Builder::Decimal(Decimal128Builder::new().with_data_type(kind.data_type()))
-            }
-            ColumnKind::Float32 => Builder::Float32(Float32Builder::new()),
-            ColumnKind::Float64 => Builder::Float64(Float64Builder::new()),
-            ColumnKind::Utf8
-            | ColumnKind::DecimalText { .. }
-            | ColumnKind::Enum
-            | ColumnKind::Set
-            | ColumnKind::Json => Builder::Utf8(StringBuilder::new()),
-            ColumnKind::Binary => Builder::Binary(BinaryBuilder::new()),
-            ColumnKind::Date => Builder::Date(Date32Builder::new()),
-            ColumnKind::Datetime => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
-            ColumnKind::Timestamp => Builder::Timestamp(
-                TimestampMicrosecondBuilder::new().with_timezone(TIMESTAMP_TIME_ZONE),
-            ),
-            ColumnKind::Time => Builder::Duration(DurationMicrosecondBuilder::new()),
-            ColumnKind::VectorF32 => {
-                // The element field (with its field id) must be the schema's own.
-                let element = match arrow_type {
-                    arrow_schema::DataType::List(element) => element.clone(),
-                    _ => Arc::new(Field::new(
-                        "element",
-                        arrow_schema::DataType::Float32,
-                        false,
-                    )),
-                };
-                Builder::List(ListBuilder::new(Float32Builder::new()).with_field(element))
-            }
-        };
         ColumnDecoder {
             name: column.name.clone(),
             id: column.id,
@@ -157,32 +151,45 @@ impl ColumnDecoder {
             nullable,
             elems: column.field_type.elems.clone(),
             default,
-            builder,
+            arrow_type: arrow_type.clone(),
+            builder: new_builder(kind, arrow_type, 0, 0),
+            cells: Vec::new(),
             text: String::new(),
             invalid_dates: 0,
         }
     }
 
-    fn cell<'a>(&'a self, row: &RowRef<'a>) -> Result<Cell<'a>, String> {
+    fn cell<'a>(
+        &'a self,
+        row: &RowRef<'a>,
+        located: CellRef,
+        arena: &'a [u8],
+    ) -> Result<Cell<'a>, String> {
         let id = match self.source {
             CellSource::IntHandle => return Ok(Cell::Handle(row.int_handle)),
             CellSource::Row(id) | CellSource::RowOrCommonHandle { id, .. } => id,
         };
-        let stored = match &row.value {
-            RowValue::V2(slice) => match slice.get(id).map_err(|e| e.to_string())? {
-                ColumnValue::Value(payload) => Some(Cell::Payload(payload)),
-                ColumnValue::Null => Some(Cell::Null),
-                ColumnValue::Absent => None,
-            },
-            RowValue::V1(row) => match row.get(id).map_err(|e| e.to_string())? {
-                Some(Datum::Null) => Some(Cell::Null),
-                Some(datum) => Some(Cell::Datum(datum)),
-                None => None,
-            },
-            RowValue::Deleted => return Ok(Cell::Null),
-        };
-        if let Some(cell) = stored {
-            return Ok(cell);
+        match located {
+            CellRef::Value { start, len } => {
+                let start = start as usize;
+                return arena
+                    .get(start..start + len as usize)
+                    .map(Cell::Payload)
+                    .ok_or_else(|| "cell outside the batch arena".to_string());
+            }
+            CellRef::Null => return Ok(Cell::Null),
+            CellRef::V1 => {
+                let stored = match &row.v1 {
+                    Some(v1) => v1.get(id).map_err(|e| e.to_string())?,
+                    None => return Err("row v1 cell in a row that is not v1".into()),
+                };
+                match stored {
+                    Some(Datum::Null) => return Ok(Cell::Null),
+                    Some(datum) => return Ok(Cell::Datum(datum)),
+                    None => {}
+                }
+            }
+            CellRef::Absent => {}
         }
         if let CellSource::RowOrCommonHandle { index, .. } = self.source {
             return common_handle_datum(row.common_handle, index).map(Cell::Datum);
@@ -193,14 +200,31 @@ impl ColumnDecoder {
         })
     }
 
-    /// Appends this column's value of every row. On failure returns the failing row's index and
-    /// what went wrong.
-    pub(crate) fn decode(&mut self, rows: &[RowRef<'_>]) -> Result<(), (usize, String)> {
-        // Take the builder and text buffer out so that `self.cell` can borrow `self` in the loops.
-        let mut builder = std::mem::replace(&mut self.builder, Builder::Int32(Int32Builder::new()));
+    /// Appends this column's value of every row (`arena` holds the rows' values, [`Self::cells`]
+    /// where this column's are). On failure returns the failing row's index and what went wrong.
+    pub(crate) fn decode(
+        &mut self,
+        rows: &[RowRef<'_>],
+        arena: &[u8],
+    ) -> Result<(), (usize, String)> {
+        // A builder sized for this batch (the last one's buffers went into its arrays). It is
+        // taken out, with the text buffer, so that `self.cell` can borrow `self` in the loops.
+        let bytes = match self.kind {
+            ColumnKind::Utf8 | ColumnKind::Binary | ColumnKind::Json | ColumnKind::VectorF32 => {
+                self.cells
+                    .iter()
+                    .map(|c| match c {
+                        CellRef::Value { len, .. } => *len as usize,
+                        _ => 0,
+                    })
+                    .sum()
+            }
+            _ => 0,
+        };
+        let mut builder = new_builder(self.kind, &self.arrow_type, rows.len(), bytes);
         let mut text = std::mem::take(&mut self.text);
         let mut invalid = 0;
-        let result = self.decode_into(&mut builder, &mut text, &mut invalid, rows);
+        let result = self.decode_into(&mut builder, &mut text, &mut invalid, rows, arena);
         self.builder = builder;
         self.text = text;
         self.invalid_dates += invalid;
@@ -213,14 +237,21 @@ impl ColumnDecoder {
         text: &mut String,
         invalid: &mut u64,
         rows: &[RowRef<'_>],
+        arena: &[u8],
     ) -> Result<(), (usize, String)> {
+        if self.cells.len() != rows.len() {
+            return Err((
+                0,
+                format!("{} cells for {} rows", self.cells.len(), rows.len()),
+            ));
+        }
         // `$decode` maps a non-NULL cell to `Result<Option<value>, String>`; `None` is a value
         // without an Arrow representation (a zero date), written as NULL and counted.
         macro_rules! fill {
             ($b:expr, |$cell:ident| $decode:expr) => {
-                for (i, row) in rows.iter().enumerate() {
+                for (i, (row, &located)) in rows.iter().zip(&self.cells).enumerate() {
                     let at = |e: String| (i, e);
-                    let $cell = self.cell(row).map_err(at)?;
+                    let $cell = self.cell(row, located, arena).map_err(at)?;
                     if matches!($cell, Cell::Null) {
                         if !self.nullable {
                             return Err((i, "NULL in a NOT NULL column".to_string()));
@@ -313,8 +344,8 @@ impl ColumnDecoder {
                 Ok(Some(ns / 1000))
             })),
             Builder::List(b) => {
-                for (i, row) in rows.iter().enumerate() {
-                    let cell = self.cell(row).map_err(|e| (i, e))?;
+                for (i, (row, &located)) in rows.iter().zip(&self.cells).enumerate() {
+                    let cell = self.cell(row, located, arena).map_err(|e| (i, e))?;
                     if matches!(cell, Cell::Null) {
                         if !self.nullable {
                             return Err((i, "NULL in a NOT NULL column".to_string()));
@@ -346,6 +377,60 @@ impl ColumnDecoder {
             Builder::Timestamp(b) => Arc::new(b.finish()),
             Builder::Duration(b) => Arc::new(b.finish()),
             Builder::List(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// A builder for `rows` cells of `kind`, with room for `bytes` of variable-length data, so that a
+/// batch fills it without regrowing.
+fn new_builder(
+    kind: ColumnKind,
+    arrow_type: &arrow_schema::DataType,
+    rows: usize,
+    bytes: usize,
+) -> Builder {
+    match kind {
+        ColumnKind::Int32 | ColumnKind::UInt32AsInt32 => {
+            Builder::Int32(Int32Builder::with_capacity(rows))
+        }
+        ColumnKind::Int64 | ColumnKind::UInt32AsInt64 | ColumnKind::Bit => {
+            Builder::Int64(Int64Builder::with_capacity(rows))
+        }
+        ColumnKind::UInt64AsDecimal | ColumnKind::Bit64 | ColumnKind::Decimal { .. } => {
+            Builder::Decimal(
+                Decimal128Builder::with_capacity(rows).with_data_type(kind.data_type()),
+            )
+        }
+        ColumnKind::Float32 => Builder::Float32(Float32Builder::with_capacity(rows)),
+        ColumnKind::Float64 => Builder::Float64(Float64Builder::with_capacity(rows)),
+        ColumnKind::Utf8
+        | ColumnKind::DecimalText { .. }
+        | ColumnKind::Enum
+        | ColumnKind::Set
+        | ColumnKind::Json => Builder::Utf8(StringBuilder::with_capacity(rows, bytes)),
+        ColumnKind::Binary => Builder::Binary(BinaryBuilder::with_capacity(rows, bytes)),
+        ColumnKind::Date => Builder::Date(Date32Builder::with_capacity(rows)),
+        ColumnKind::Datetime => {
+            Builder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows))
+        }
+        ColumnKind::Timestamp => Builder::Timestamp(
+            TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(TIMESTAMP_TIME_ZONE),
+        ),
+        ColumnKind::Time => Builder::Duration(DurationMicrosecondBuilder::with_capacity(rows)),
+        ColumnKind::VectorF32 => {
+            // The element field (with its field id) must be the schema's own.
+            let element = match arrow_type {
+                arrow_schema::DataType::List(element) => element.clone(),
+                _ => Arc::new(Field::new(
+                    "element",
+                    arrow_schema::DataType::Float32,
+                    false,
+                )),
+            };
+            Builder::List(
+                ListBuilder::with_capacity(Float32Builder::with_capacity(bytes / 4), rows)
+                    .with_field(element),
+            )
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Per-table Arrow record batches built from TiDB rows.
 //!
 //! A [`TableBatchBuilder`] collects the raw row values of one table's rows (one memcpy per row into
-//! an arena) and, when the batch is full, decodes them column by column into Arrow arrays
-//! (see `column.rs`). Column-wise decoding keeps the per-type dispatch out of the per-cell loop and
-//! lets each builder grow in one place.
+//! an arena, and one walk over each row's column ids to note where every exported column's cell
+//! is) and, when the batch is full, decodes them column by column into Arrow arrays (see
+//! `column.rs`). Column-wise decoding keeps the per-type dispatch out of the per-cell loop and
+//! fills each builder, sized for the batch, in one place.
 //!
 //! Every batch starts with system columns that locate the row in TiDB (see [`export_schema`]):
 //! * `_tidb_table_id` (INT64): the *physical* table id the row was stored under (a partition's id
@@ -31,7 +32,7 @@ use crate::codec::row_v1::RowV1;
 use crate::codec::row_v2::RowSlice;
 use crate::meta::TableSchema;
 use crate::{Error, Result};
-use column::{CellSource, ColumnDecoder, RowRef, RowValue};
+use column::{CellRef, CellSource, ColumnDecoder, RowRef};
 use types::ColumnKind;
 
 /// Name of the physical-table-id column.
@@ -241,6 +242,9 @@ pub struct TableBatchBuilder {
     schema: SchemaRef,
     kind: BackupKind,
     columns: Vec<ColumnDecoder>,
+    /// Ids of the columns read from the row value, ascending, and the index of each in `columns`.
+    row_column_ids: Vec<u32>,
+    row_column_indexes: Vec<usize>,
     limits: BatchLimits,
     values: Vec<u8>,
     value_ends: Vec<usize>,
@@ -307,12 +311,25 @@ impl TableBatchBuilder {
             })
             .collect::<Result<Vec<_>>>()
             .map_err(|e| in_table(&table, e))?;
+        let mut row_columns: Vec<(u32, usize)> = columns
+            .iter()
+            .enumerate()
+            .filter_map(|(index, column)| match column.source {
+                CellSource::IntHandle => None,
+                // A negative or huge id is never in a row; `locate_sorted` then reports it absent.
+                _ => Some((u32::try_from(column.id).unwrap_or(u32::MAX), index)),
+            })
+            .collect();
+        row_columns.sort_unstable();
+        let (row_column_ids, row_column_indexes) = row_columns.into_iter().unzip();
         Ok(TableBatchBuilder {
             table,
             source: source.to_string(),
             schema,
             kind,
             columns,
+            row_column_ids,
+            row_column_indexes,
             limits,
             values: Vec::new(),
             value_ends: Vec::new(),
@@ -385,19 +402,47 @@ impl TableBatchBuilder {
         }
         match data {
             RowData::Put(value) => {
-                // Validate the header now, while the key is at hand for the error message.
-                let check = match value.first() {
-                    Some(&ROW_V2_VERSION) => RowSlice::from_bytes(value).map(|_| ()),
-                    Some(_) => RowV1::from_bytes(value).map(|_| ()),
+                // Offsets into the arena are kept as u32 (see `CellRef`).
+                let Ok(base) = u32::try_from(self.values.len()) else {
+                    self.truncate_last_handle();
+                    return Err(self.decode_error(key, "a record batch over 4 GiB".into()));
+                };
+                if u32::try_from(self.values.len() + value.len()).is_err() {
+                    self.truncate_last_handle();
+                    return Err(self.decode_error(key, "a record batch over 4 GiB".into()));
+                }
+                // Parse (and validate) the header once, while the key is at hand for the error
+                // message, and note where each exported column's cell is.
+                match value.first() {
+                    Some(&ROW_V2_VERSION) => match RowSlice::from_bytes(value) {
+                        Ok(row) => {
+                            let (columns, indexes) = (&mut self.columns, &self.row_column_indexes);
+                            row.locate_sorted(&self.row_column_ids, |i, span| {
+                                if let Some(column) =
+                                    indexes.get(i).and_then(|&c| columns.get_mut(c))
+                                {
+                                    column.cells.push(CellRef::from_span(base, span));
+                                }
+                            });
+                        }
+                        Err(e) => {
+                            self.truncate_last_handle();
+                            return Err(self.decode_error(key, e.to_string()));
+                        }
+                    },
+                    Some(_) => {
+                        if let Err(e) = RowV1::from_bytes(value) {
+                            self.truncate_last_handle();
+                            return Err(self.decode_error(key, e.to_string()));
+                        }
+                        self.push_row_cells(CellRef::V1);
+                    }
                     None => {
                         self.truncate_last_handle();
                         return Err(self.decode_error(key, "empty row value".into()));
                     }
-                };
-                if let Err(e) = check {
-                    self.truncate_last_handle();
-                    return Err(self.decode_error(key, e.to_string()));
                 }
+                self.push_handle_cells();
                 self.values.extend_from_slice(value);
                 self.deleted.push(false);
             }
@@ -409,6 +454,8 @@ impl TableBatchBuilder {
                         "a Delete record in a full backup (start_version 0)".into(),
                     ));
                 }
+                self.push_row_cells(CellRef::Null);
+                self.push_handle_cells();
                 self.deleted.push(true);
             }
         }
@@ -417,6 +464,24 @@ impl TableBatchBuilder {
         self.commit_ts.push(key.commit_ts);
         Ok(self.len() >= self.limits.max_rows
             || self.values.len() + self.handle_bytes.len() >= self.limits.max_bytes)
+    }
+
+    /// Gives every column read from the row value the cell `cell` for the row being pushed.
+    fn push_row_cells(&mut self, cell: CellRef) {
+        for &index in &self.row_column_indexes {
+            if let Some(column) = self.columns.get_mut(index) {
+                column.cells.push(cell);
+            }
+        }
+    }
+
+    /// Gives the columns taken from the key handle their (placeholder) cell for the row.
+    fn push_handle_cells(&mut self) {
+        for column in &mut self.columns {
+            if matches!(column.source, CellSource::IntHandle) {
+                column.cells.push(CellRef::Absent);
+            }
+        }
     }
 
     fn truncate_last_handle(&mut self) {
@@ -438,10 +503,6 @@ impl TableBatchBuilder {
             match self.build_batch() {
                 Ok(batch) => return Ok(batch),
                 Err((row, error)) => {
-                    // Discard what the column builders hold of the failed attempt.
-                    for column in &mut self.columns {
-                        column.finish();
-                    }
                     let (Some(row), true, Error::Decode { key, message, .. }) =
                         (row, self.lenient.is_some(), &error)
                     else {
@@ -485,6 +546,18 @@ impl TableBatchBuilder {
                 *e -= end - start;
             }
             self.value_ends.remove(i);
+            // The cells of later rows moved down with their values.
+            let removed = u32::try_from(end - start).unwrap_or(u32::MAX);
+            for column in &mut self.columns {
+                if i < column.cells.len() {
+                    column.cells.remove(i);
+                }
+                for cell in column.cells.iter_mut().skip(i) {
+                    if let CellRef::Value { start, .. } = cell {
+                        *start = start.saturating_sub(removed);
+                    }
+                }
+            }
         }
         if self.table.is_common_handle {
             let start = i
@@ -540,22 +613,18 @@ impl TableBatchBuilder {
                     &[][..],
                 )
             };
-            // Headers were validated in `push_row`.
-            let value = if self.deleted.get(i).copied().unwrap_or(false) {
-                RowValue::Deleted
-            } else if bytes.first() == Some(&ROW_V2_VERSION) {
-                RowValue::V2(
-                    RowSlice::from_bytes(bytes)
-                        .map_err(|e| (Some(i), self.row_error(i, e.to_string())))?,
-                )
-            } else {
-                RowValue::V1(
+            // Row v2 cells were located in `push_row`; a v1 row is looked up column by column.
+            let deleted = self.deleted.get(i).copied().unwrap_or(false);
+            let v1 = match bytes.first() {
+                Some(&ROW_V2_VERSION) | None => None,
+                Some(_) if deleted => None,
+                Some(_) => Some(
                     RowV1::from_bytes(bytes)
                         .map_err(|e| (Some(i), self.row_error(i, e.to_string())))?,
-                )
+                ),
             };
             rows.push(RowRef {
-                value,
+                v1,
                 int_handle,
                 common_handle,
             });
@@ -616,7 +685,7 @@ impl TableBatchBuilder {
         }
         let mut failure = None;
         for column in &mut self.columns {
-            if let Err((row, message)) = column.decode(&rows) {
+            if let Err((row, message)) = column.decode(&rows, &self.values) {
                 failure = Some((
                     row,
                     format!("column {:?} (id {}): {message}", column.name, column.id),
@@ -628,6 +697,9 @@ impl TableBatchBuilder {
         drop(rows);
         if let Some((row, message)) = failure {
             return Err((Some(row), self.row_error(row, message)));
+        }
+        for column in &mut self.columns {
+            column.cells.clear();
         }
         self.values.clear();
         self.value_ends.clear();

@@ -15,9 +15,7 @@ use crate::batch::BatchLimits;
 use crate::crypter::{CipherMethod, Crypter};
 use crate::export::{self, ExportOptions, ProgressMode, DEFAULT_OUTPUT_PREFIX};
 use crate::proto::backup::StorageBackend;
-use crate::sink::parquet::{
-    Codec, ParquetOptions, DEFAULT_ROW_GROUP_BYTES, DEFAULT_ROW_GROUP_ROWS,
-};
+use crate::sink::parquet::{Codec, ParquetOptions, DEFAULT_ROW_GROUP_ROWS};
 use crate::storage::{url, StorageOptions};
 use crate::{Error, Result};
 
@@ -310,8 +308,7 @@ fn parquet_options(codec: Codec, level: Option<i32>, rows: usize) -> Result<Parq
     Ok(ParquetOptions {
         compression: codec.with_level(level)?,
         row_group_rows: rows,
-        row_group_bytes: DEFAULT_ROW_GROUP_BYTES,
-        embed_arrow_schema: true,
+        ..ParquetOptions::default()
     })
 }
 

@@ -48,6 +48,23 @@ pub enum ColumnValue<'a> {
     Absent,
 }
 
+/// Where a column sits in a row's bytes: the per-type payload's byte range (relative to the start
+/// of the row value), NULL, or not stored. What [`RowSlice::locate_sorted`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnSpan {
+    /// Stored non-null: `row[start..end]`.
+    Value {
+        /// First byte of the payload.
+        start: usize,
+        /// One past its last byte.
+        end: usize,
+    },
+    /// Stored as NULL.
+    Null,
+    /// Not stored.
+    Absent,
+}
+
 /// The optional checksum trailer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RowChecksum {
@@ -233,6 +250,45 @@ impl<'a> RowSlice<'a> {
             return Ok(ColumnValue::Null);
         }
         Ok(ColumnValue::Absent)
+    }
+
+    /// Locates every id of `ids` (ascending) in one merge walk over the row's two sorted id lists,
+    /// calling `found(i, span)` for `ids[i]` in order: the cost is linear in the row's and the
+    /// caller's columns, instead of a binary search per column as [`Self::get`] does.
+    pub fn locate_sorted(&self, ids: &[u32], mut found: impl FnMut(usize, ColumnSpan)) {
+        let data_start = HEADER_LEN + self.ids.len() + self.offsets.len();
+        let nulls_end = self.not_null_count + self.null_count;
+        let (mut value, mut null) = (0, self.not_null_count);
+        for (i, &id) in ids.iter().enumerate() {
+            while value < self.not_null_count && self.id_at(value).is_some_and(|v| v < id) {
+                value += 1;
+            }
+            if value < self.not_null_count && self.id_at(value) == Some(id) {
+                let start = if value == 0 {
+                    0
+                } else {
+                    self.offset_at(value - 1).unwrap_or(0)
+                };
+                let end = self.offset_at(value).unwrap_or(start);
+                found(
+                    i,
+                    ColumnSpan::Value {
+                        start: data_start + start,
+                        end: data_start + end,
+                    },
+                );
+                continue;
+            }
+            while null < nulls_end && self.id_at(null).is_some_and(|v| v < id) {
+                null += 1;
+            }
+            let span = if null < nulls_end && self.id_at(null) == Some(id) {
+                ColumnSpan::Null
+            } else {
+                ColumnSpan::Absent
+            };
+            found(i, span);
+        }
     }
 
     /// Number of non-null columns stored.
@@ -766,6 +822,27 @@ mod tests {
                 assert_eq!(r.get(id).unwrap(), expected);
             }
             assert_eq!(r.get(5000).unwrap(), ColumnValue::Absent);
+            // One merge walk finds what a lookup per column finds, for ids the row has and not.
+            let mut wanted: Vec<u32> = (0..40).map(|_| (next() % 1100) as u32).collect();
+            wanted.extend(ids.iter().filter(|_| next() % 2 == 0).map(|&id| id as u32));
+            wanted.sort_unstable();
+            wanted.dedup();
+            let mut located = Vec::new();
+            r.locate_sorted(&wanted, |i, span| located.push((i, span)));
+            assert_eq!(located.len(), wanted.len());
+            for (i, span) in located {
+                let walked = match span {
+                    ColumnSpan::Value { start, end } => ColumnValue::Value(&row[start..end]),
+                    ColumnSpan::Null => ColumnValue::Null,
+                    ColumnSpan::Absent => ColumnValue::Absent,
+                };
+                assert_eq!(
+                    walked,
+                    r.get(i64::from(wanted[i])).unwrap(),
+                    "id {}",
+                    wanted[i]
+                );
+            }
             for cut in 0..row.len() {
                 assert!(RowSlice::from_bytes(&row[..cut]).is_err());
             }

@@ -204,10 +204,10 @@ fn scan_range(
             Err(e) => return Err(key_error(e.to_string())),
         };
         let table = ctx.tables.get(&physical_id);
-        let table_name = table.map_or_else(|| physical_id.to_string(), |t| t.qualified_name());
+        // Named only when an error is built: formatting the name costs an allocation per row.
         let record_error = |message: String| Error::Decode {
             file: write_name.to_string(),
-            table: table_name.clone(),
+            table: table.map_or_else(|| physical_id.to_string(), |t| t.qualified_name()),
             key: hex::encode(&raw_key),
             message,
         };
