@@ -78,15 +78,25 @@ pub fn parquet_object_name(prefix: &str, db: &str, table: &str, write_sst_name: 
 /// directory never see them (the directory name starts with `_`, which Hive-style readers skip).
 pub const STAGING_DIR: &str = "_br_parquet_staging";
 
+/// Prefix of the local directory that holds the files being written, on local output inside
+/// [`staging_dir_name`] (so that staging a finished file is a rename). It starts with `.`, which no
+/// [`encode_segment`] output does, so it never collides with a staged table's directory.
+pub const PARTIAL_DIR_PREFIX: &str = ".br-parquet-partial-";
+
 /// The name a table's marker of completeness has (Hadoop's convention).
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
+
+/// The name of the staging directory under `prefix`.
+pub fn staging_dir_name(prefix: &str) -> String {
+    join(prefix, STAGING_DIR)
+}
 
 /// The staging name of an output object `name` that lives under `prefix`.
 pub fn staging_object_name(prefix: &str, name: &str) -> String {
     let relative = name
         .strip_prefix(prefix)
         .map_or(name, |rest| rest.trim_start_matches('/'));
-    join(prefix, &format!("{STAGING_DIR}/{relative}"))
+    format!("{}/{relative}", staging_dir_name(prefix))
 }
 
 /// The object name of a table's `_SUCCESS` marker.
@@ -156,5 +166,22 @@ mod tests {
             parquet_object_name("", "d", "t", "x_write.sst"),
             "d/t/x.parquet"
         );
+    }
+
+    #[test]
+    fn staging_names() {
+        assert_eq!(staging_dir_name("p/q"), "p/q/_br_parquet_staging");
+        assert_eq!(staging_dir_name(""), "_br_parquet_staging");
+        assert_eq!(
+            staging_object_name("p", "p/d/t/x.parquet"),
+            "p/_br_parquet_staging/d/t/x.parquet"
+        );
+        assert_eq!(
+            staging_object_name("", "d/t/x.parquet"),
+            "_br_parquet_staging/d/t/x.parquet"
+        );
+        // The directory of files being written cannot be mistaken for a database's.
+        assert!(PARTIAL_DIR_PREFIX.starts_with('.'));
+        assert!(!encode_segment(PARTIAL_DIR_PREFIX).starts_with('.'));
     }
 }

@@ -344,9 +344,7 @@ fn finish_file(
     output.part += 1;
     // Staged until the whole run is verified; `export::publish` moves it into place.
     let staged = staging_object_name(ctx.output_prefix, &name);
-    ctx.output.put_file(&written.path, &staged)?;
-    std::fs::remove_file(&written.path)
-        .map_err(|e| Error::io(written.path.display().to_string(), e))?;
+    ctx.output.move_file(&written.path, &staged)?;
     if let Some(stats) = written.stats {
         outcome.exported.push(ExportedFile {
             object: name.clone(),

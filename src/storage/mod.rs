@@ -42,6 +42,7 @@ use crate::{Error, Result};
 
 pub use ratelimit::RateLimiter;
 use redact::Redactor;
+pub use tempdir::ScratchDir;
 
 /// Size of each part of a multipart upload; S3 requires at least 5 MiB for all but the last part.
 pub const DEFAULT_UPLOAD_PART_SIZE: usize = 8 * 1024 * 1024;
@@ -132,7 +133,12 @@ impl StorageOptions {
 /// What sits behind a storage.
 enum Target {
     /// A local directory: objects are files, opened in place.
-    Local(PathBuf),
+    Local {
+        /// The directory as given.
+        root: PathBuf,
+        /// The store over it, which maps object names to files.
+        fs: Arc<LocalFileSystem>,
+    },
     /// An object store; SSTs are downloaded.
     Remote,
     /// `noop://`: writes are discarded, nothing can be read.
@@ -150,7 +156,7 @@ pub struct ExternalStorage {
     options: StorageOptions,
     redactor: Redactor,
     /// Where remote objects are downloaded; created on first use, removed on drop.
-    downloads: Mutex<Option<tempdir::DownloadDir>>,
+    downloads: Mutex<Option<ScratchDir>>,
     download_seq: AtomicU64,
 }
 
@@ -232,13 +238,14 @@ impl ExternalStorage {
                 }
                 std::fs::create_dir_all(&root)
                     .map_err(|e| Error::io(root.display().to_string(), e))?;
-                let store =
-                    LocalFileSystem::new_with_prefix(&root).map_err(|source| Error::Storage {
+                let fs = Arc::new(LocalFileSystem::new_with_prefix(&root).map_err(|source| {
+                    Error::Storage {
                         path: description.clone(),
                         source,
-                    })?;
-                let store: Arc<dyn ObjectStore> = Arc::new(store);
-                (Target::Local(root), (store, Attributes::new()))
+                    }
+                })?);
+                let store: Arc<dyn ObjectStore> = fs.clone();
+                (Target::Local { root, fs }, (store, Attributes::new()))
             }
             Some(Backend::Noop(_)) => {
                 if must_exist {
@@ -308,7 +315,7 @@ impl ExternalStorage {
     pub fn url_of(&self, name: &str) -> String {
         let name = name.trim_start_matches('/');
         match &self.target {
-            Target::Local(root) => {
+            Target::Local { root, .. } => {
                 let root = root.display().to_string();
                 format!("file://{}/{name}", root.trim_end_matches('/'))
             }
@@ -319,7 +326,21 @@ impl ExternalStorage {
 
     /// Whether objects are local files (opened in place, never copied).
     pub fn is_local(&self) -> bool {
-        matches!(self.target, Target::Local(_))
+        matches!(self.target, Target::Local { .. })
+    }
+
+    /// The local file or directory that holds object (or prefix) `name` on local storage; `None`
+    /// on other storages. Files meant for [`ExternalStorage::move_file`] that are written below it
+    /// are on the storage's filesystem, so that moving them is a rename.
+    pub fn local_path(&self, name: &str) -> Result<Option<PathBuf>> {
+        let location = object_path(name)?;
+        match &self.target {
+            Target::Local { fs, .. } => fs
+                .path_to_filesystem(&location)
+                .map(Some)
+                .map_err(|source| self.storage_error(name, source)),
+            Target::Remote | Target::Noop => Ok(None),
+        }
     }
 
     /// Reads a whole object; meant for metadata, not SSTs.
@@ -363,7 +384,7 @@ impl ExternalStorage {
     pub fn open_local(&self, name: &str) -> Result<LocalObject> {
         let location = object_path(name)?;
         let root = match &self.target {
-            Target::Local(root) => root,
+            Target::Local { root, .. } => root,
             Target::Noop => return Err(self.noop_read(name)),
             Target::Remote => return self.download(name, &location),
         };
@@ -404,7 +425,7 @@ impl ExternalStorage {
         if let Some(dir) = guard.as_ref() {
             return Ok(dir.path().to_path_buf());
         }
-        let dir = tempdir::DownloadDir::create()?;
+        let dir = ScratchDir::downloads()?;
         let path = dir.path().to_path_buf();
         *guard = Some(dir);
         Ok(path)
@@ -507,6 +528,41 @@ impl ExternalStorage {
         }
     }
 
+    /// Uploads `local` as object `name`, then removes `local`: the object appears whole or not at
+    /// all, as with [`ExternalStorage::put_file`].
+    ///
+    /// On local storage the file is renamed into place (creating parent directories), which is
+    /// atomic and copies nothing; so `--ratelimit`, which limits bytes transferred, does not apply.
+    /// Like the local `put_file`, it syncs neither the file nor the directory (the caller syncs the
+    /// file it wrote, if it wants it durable). When `local` is on another filesystem than the
+    /// storage (`EXDEV`), it falls back to `put_file` then removal; write the file below
+    /// [`ExternalStorage::local_path`] to avoid that. Elsewhere it is `put_file` then removal (on
+    /// `noop://`: nothing is written and `local` is removed).
+    pub fn move_file(&self, local: &Path, name: &str) -> Result<()> {
+        let location = object_path(name)?;
+        if let Target::Local { fs, .. } = &self.target {
+            let target = fs
+                .path_to_filesystem(&location)
+                .map_err(|source| self.storage_error(name, source))?;
+            match rename_creating_parents(local, &target) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {}
+                Err(e) => {
+                    return Err(Error::io(
+                        format!(
+                            "moving {} to {name} in {}",
+                            local.display(),
+                            self.description
+                        ),
+                        e,
+                    ))
+                }
+            }
+        }
+        self.put_file(local, name)?;
+        std::fs::remove_file(local).map_err(|e| Error::io(local.display().to_string(), e))
+    }
+
     /// Writes a small object in one request.
     pub fn put_bytes(&self, name: &str, bytes: Bytes) -> Result<()> {
         let location = object_path(name)?;
@@ -577,6 +633,25 @@ fn prefixed(
         Arc::new(PrefixStore::new(built.store, prefix))
     };
     (store, built.put_attributes)
+}
+
+/// Renames `from` to `to`, replacing any file there and creating `to`'s missing parent
+/// directories.
+fn rename_creating_parents(from: &Path, to: &Path) -> std::io::Result<()> {
+    // Directories are created only when needed; another process removing an empty one between
+    // the creation and the rename is ridden out by trying again.
+    let mut attempts = 0;
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempts < 3 && from.exists() => {
+                attempts += 1;
+                if let Some(parent) = to.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Whether a failed transfer is worth starting again: not for answers that will not change
@@ -755,6 +830,115 @@ mod tests {
         assert_eq!(object.path, dir.path().join("big/x.bin"), "opened in place");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn move_file_renames_into_place_on_local_storage() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = local(&dir.path().join("out"));
+        let src = dir.path().join("f.partial");
+        std::fs::write(&src, b"parquet bytes").unwrap();
+        let inode = std::fs::metadata(&src).unwrap().ino();
+        // Parent directories are created; a name with `%` maps to the file the store reads.
+        let name = "p/_staging/db/page%20views/x.parquet";
+        storage.move_file(&src, name).unwrap();
+        assert!(!src.exists(), "the source is gone");
+        assert_eq!(
+            storage.read(name).unwrap(),
+            Bytes::from_static(b"parquet bytes")
+        );
+        let placed = storage.local_path(name).unwrap().unwrap();
+        assert_eq!(
+            std::fs::metadata(&placed).unwrap().ino(),
+            inode,
+            "renamed, not copied"
+        );
+
+        // An existing object is replaced; a missing source is an error naming it.
+        std::fs::write(&src, b"new").unwrap();
+        storage.move_file(&src, name).unwrap();
+        assert_eq!(storage.read(name).unwrap(), Bytes::from_static(b"new"));
+        let err = storage.move_file(&src, name).unwrap_err().to_string();
+        assert!(err.contains("f.partial"), "{err}");
+        assert_eq!(storage.read(name).unwrap(), Bytes::from_static(b"new"));
+        assert!(storage.move_file(&src, "../x").is_err());
+    }
+
+    #[test]
+    fn move_file_is_not_rate_limited_on_local_storage() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = url::parse_url(&format!("local://{}", dir.path().display())).unwrap();
+        let options = StorageOptions {
+            ratelimit: Some(Arc::new(RateLimiter::new(64 * 1024))),
+            ..Default::default()
+        };
+        let storage = ExternalStorage::open_with(&backend, false, &options).unwrap();
+        let src = dir.path().join("src.bin");
+        std::fs::write(&src, vec![7u8; 1024 * 1024]).unwrap();
+        let started = std::time::Instant::now();
+        storage.move_file(&src, "x.bin").unwrap();
+        // An upload would take 15 s at 64 KiB/s; a rename moves no bytes.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            std::fs::metadata(dir.path().join("x.bin")).unwrap().len(),
+            1024 * 1024
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn move_file_across_filesystems_uploads_then_removes() {
+        use std::os::unix::fs::MetadataExt;
+        let shm = Path::new("/dev/shm");
+        let dir = tempfile::tempdir().unwrap();
+        let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+        if !shm.is_dir() || device(shm) == device(dir.path()) {
+            eprintln!("skipped: /dev/shm is missing or on the same filesystem as the temp dir");
+            return;
+        }
+        let storage = local(dir.path());
+        let src_dir = tempfile::tempdir_in(shm).unwrap();
+        let src = src_dir.path().join("f.partial");
+        let payload: Vec<u8> = (0..(DEFAULT_UPLOAD_PART_SIZE + 5))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&src, &payload).unwrap();
+        // The rename fails with EXDEV, which is what sends move_file to the upload.
+        let exdev = std::fs::rename(&src, dir.path().join("probe")).unwrap_err();
+        assert_eq!(exdev.kind(), std::io::ErrorKind::CrossesDevices);
+        storage.move_file(&src, "a/b.parquet").unwrap();
+        assert!(!src.exists(), "the source is gone");
+        assert_eq!(
+            std::fs::read(dir.path().join("a/b.parquet")).unwrap(),
+            payload
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["b.parquet"], "no upload part left behind");
+    }
+
+    #[test]
+    fn local_path_names_files_on_local_storage_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = local(dir.path());
+        let path = storage.local_path("p/_staging").unwrap().unwrap();
+        assert_eq!(
+            path,
+            std::fs::canonicalize(dir.path())
+                .unwrap()
+                .join("p/_staging")
+        );
+        assert!(storage.local_path("../x").is_err());
+        let noop = ExternalStorage::open(&url::parse_url("noop://").unwrap(), false).unwrap();
+        assert_eq!(noop.local_path("p/_staging").unwrap(), None);
+    }
+
     #[test]
     fn missing_object_names_the_backup() {
         let dir = tempfile::tempdir().unwrap();
@@ -822,6 +1006,11 @@ mod tests {
                     "{url} put_file {bad:?}"
                 );
                 assert!(
+                    storage.move_file(&src, bad).is_err(),
+                    "{url} move_file {bad:?}"
+                );
+                assert!(storage.local_path(bad).is_err(), "{url} local_path {bad:?}");
+                assert!(
                     storage.put_bytes(bad, Bytes::from_static(b"x")).is_err(),
                     "{url} put_bytes {bad:?}"
                 );
@@ -840,6 +1029,9 @@ mod tests {
         let src = dir.path().join("f");
         std::fs::write(&src, b"data").unwrap();
         storage.put_file(&src, "a/f.parquet").unwrap();
+        assert!(src.exists(), "put_file leaves the file to the caller");
+        storage.move_file(&src, "a/f.parquet").unwrap();
+        assert!(!src.exists(), "move_file removes it");
         storage.put_bytes("a/g", Bytes::from_static(b"x")).unwrap();
         assert!(!storage.exists("a/f.parquet").unwrap());
         assert!(storage.read("a/g").is_err());

@@ -1,10 +1,11 @@
-//! The per-storage download directory, and its cleanup.
+//! Scratch directories (the per-storage download directory, an export's directory of files being
+//! written), and their cleanup.
 //!
-//! A [`DownloadDir`] lives in the system temporary directory (`$TMPDIR`, else `/tmp`) as
-//! `br-parquet-download-XXXXXX`. It is removed when dropped: at the end of a run, on an error,
-//! and while a panic unwinds. On Unix, SIGINT (Ctrl-C) and SIGTERM are caught once a download
-//! directory exists: every live download directory is removed and the process exits with
-//! 130 / 143. Only SIGKILL (or a power cut) can leave one behind.
+//! A [`ScratchDir`] is removed when dropped: at the end of a run, on an error, and while a panic
+//! unwinds. On Unix, SIGINT (Ctrl-C) and SIGTERM are caught once a scratch directory exists: every
+//! live scratch directory is removed and the process exits with 130 / 143. Only SIGKILL (or a power
+//! cut) can leave one behind. The download directory lives in the system temporary directory
+//! (`$TMPDIR`, else `/tmp`) as `br-parquet-download-XXXXXX`; others where their creator says.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
@@ -14,30 +15,35 @@ use crate::{Error, Result};
 /// Prefix of every download directory's name.
 pub const DOWNLOAD_DIR_PREFIX: &str = "br-parquet-download-";
 
-/// Download directories that exist now, for the signal handler.
+/// Scratch directories that exist now, for the signal handler.
 static LIVE_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static SIGNAL_HANDLER: Once = Once::new();
 
 /// A temporary directory removed on drop (and on Ctrl-C).
 #[derive(Debug)]
-pub struct DownloadDir {
+pub struct ScratchDir {
     dir: Option<tempfile::TempDir>,
     path: PathBuf,
 }
 
-impl DownloadDir {
-    /// Creates a fresh directory and registers it for cleanup on SIGINT/SIGTERM.
-    pub fn create() -> Result<Self> {
-        let dir = tempfile::Builder::new()
-            .prefix(DOWNLOAD_DIR_PREFIX)
-            .tempdir()
-            .map_err(|e| Error::io("temporary download directory", e))?;
+impl ScratchDir {
+    /// Creates a fresh download directory in the system temporary directory.
+    pub fn downloads() -> Result<Self> {
+        ScratchDir::create_in(&std::env::temp_dir(), DOWNLOAD_DIR_PREFIX)
+            .map_err(|e| Error::io("temporary download directory", e))
+    }
+
+    /// Creates a fresh directory `<parent>/<prefix>XXXXXX` (and `parent` if it is missing), and
+    /// registers it for cleanup on SIGINT/SIGTERM.
+    pub fn create_in(parent: &Path, prefix: &str) -> std::io::Result<Self> {
+        std::fs::create_dir_all(parent)?;
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir_in(parent)?;
         let path = dir.path().to_path_buf();
         if let Ok(mut live) = LIVE_DIRS.lock() {
             live.push(path.clone());
         }
         install_signal_handler();
-        Ok(DownloadDir {
+        Ok(ScratchDir {
             dir: Some(dir),
             path,
         })
@@ -49,7 +55,7 @@ impl DownloadDir {
     }
 }
 
-impl Drop for DownloadDir {
+impl Drop for ScratchDir {
     fn drop(&mut self) {
         if let Ok(mut live) = LIVE_DIRS.lock() {
             live.retain(|p| p != &self.path);
@@ -77,7 +83,7 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-/// Removes every live download directory (called from the signal handler).
+/// Removes every live scratch directory (called from the signal handler).
 fn remove_live_dirs() {
     let dirs = match LIVE_DIRS.lock() {
         Ok(live) => live.clone(),
@@ -89,7 +95,7 @@ fn remove_live_dirs() {
 }
 
 /// A thread that waits for SIGINT/SIGTERM, cleans up and exits. Installed once per process, the
-/// first time a download directory is created.
+/// first time a scratch directory is created.
 fn install_signal_handler() {
     SIGNAL_HANDLER.call_once(|| {
         let spawned = std::thread::Builder::new()
@@ -135,7 +141,7 @@ mod tests {
 
     #[test]
     fn removed_on_drop_and_on_unwind() {
-        let dir = DownloadDir::create().unwrap();
+        let dir = ScratchDir::downloads().unwrap();
         let path = dir.path().to_path_buf();
         std::fs::write(path.join("x"), b"1").unwrap();
         assert!(LIVE_DIRS.lock().unwrap().contains(&path));
@@ -145,13 +151,29 @@ mod tests {
 
         let seen = std::sync::Mutex::new(None);
         let result = std::panic::catch_unwind(|| {
-            let dir = DownloadDir::create().unwrap();
+            let dir = ScratchDir::downloads().unwrap();
             *seen.lock().unwrap() = Some(dir.path().to_path_buf());
             panic!("boom");
         });
         assert!(result.is_err());
         let path = seen.into_inner().unwrap().unwrap();
         assert!(!path.exists(), "{} left behind", path.display());
+    }
+
+    #[test]
+    fn created_in_a_new_parent_and_removed_on_drop() {
+        let base = tempfile::tempdir().unwrap();
+        let parent = base.path().join("a/b");
+        let dir = ScratchDir::create_in(&parent, ".x-").unwrap();
+        let path = dir.path().to_path_buf();
+        assert_eq!(path.parent(), Some(parent.as_path()));
+        assert!(path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".x-")));
+        assert!(LIVE_DIRS.lock().unwrap().contains(&path));
+        drop(dir);
+        assert!(!path.exists());
+        assert!(parent.is_dir(), "only the scratch directory is removed");
     }
 
     #[test]
