@@ -863,10 +863,20 @@ impl Relay {
 }
 
 /// Waits until the S3 prefix holds an object, or the time is up.
+/// Waits until the run has uploaded its first file: staged (files are published, renamed into
+/// place, only once every file is uploaded, which takes milliseconds) or already published.
 fn wait_for_first_object(storage: &ExternalStorage, names: &[String], limit: Duration) {
     let deadline = Instant::now() + limit;
+    let staged: Vec<String> = names
+        .iter()
+        .map(|n| br_parquet::export::layout::staging_object_name("p", n))
+        .collect();
     while Instant::now() < deadline {
-        if names.iter().any(|n| storage.exists(n).unwrap_or(false)) {
+        if names
+            .iter()
+            .chain(&staged)
+            .any(|n| storage.exists(n).unwrap_or(false))
+        {
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
