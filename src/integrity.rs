@@ -40,6 +40,57 @@ pub fn sha256_of_file(path: &Path) -> Result<[u8; 32]> {
     Ok(hasher.finalize().into())
 }
 
+/// SHA-256 of a file built from the reads its consumer makes anyway, so that a file scanned in
+/// order is read once, not twice (once to hash, once to use).
+///
+/// Every read passes through [`Self::observe`]; a read that continues the hashed prefix extends
+/// it, any other read (an SST's index and meta blocks at the end of the file, read first) is
+/// ignored, and [`Self::finish`] reads and hashes whatever the prefix does not cover yet.
+#[derive(Clone, Default)]
+pub struct PrefixHasher {
+    hasher: Sha256,
+    /// Bytes `0..hashed` have been hashed.
+    hashed: u64,
+}
+
+impl PrefixHasher {
+    /// A hasher that has seen nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Notes that `bytes` were read at `offset`.
+    pub fn observe(&mut self, offset: u64, bytes: &[u8]) {
+        let end = offset.saturating_add(bytes.len() as u64);
+        if offset > self.hashed || end <= self.hashed {
+            return;
+        }
+        let skip = usize::try_from(self.hashed - offset).unwrap_or(usize::MAX);
+        self.hasher.update(bytes.get(skip..).unwrap_or_default());
+        self.hashed = end;
+    }
+
+    /// The hash of the `len`-byte file, reading the bytes not yet observed with `read_at`.
+    ///
+    /// # Errors
+    /// What `read_at` returns.
+    pub fn finish(
+        mut self,
+        len: u64,
+        mut read_at: impl FnMut(u64, &mut [u8]) -> std::io::Result<()>,
+    ) -> std::io::Result<[u8; 32]> {
+        let mut buf = Vec::new();
+        while self.hashed < len {
+            let n = usize::try_from(len - self.hashed).map_or(READ_CHUNK, |n| n.min(READ_CHUNK));
+            buf.resize(n, 0);
+            read_at(self.hashed, &mut buf)?;
+            self.hasher.update(&buf);
+            self.hashed += n as u64;
+        }
+        Ok(self.hasher.finalize().into())
+    }
+}
+
 /// Checks that the file at `path` (the object `name` of the backup) hashes to `expected`, the
 /// `sha256` its `File` entry lists. An empty `expected` means the entry lists no hash and
 /// passes: callers that require one check for it first.
@@ -107,6 +158,44 @@ mod tests {
             hex::encode(sha256_of_file(&empty).unwrap()),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn prefix_hasher_hashes_once_whatever_the_read_order() {
+        let data: Vec<u8> = (0..READ_CHUNK + 7_000).map(|i| (i % 253) as u8).collect();
+        let expected: [u8; 32] = Sha256::digest(&data).into();
+        let read_at = |offset: u64, buf: &mut [u8]| {
+            let start = offset as usize;
+            buf.copy_from_slice(&data[start..start + buf.len()]);
+            Ok(())
+        };
+        // An SST scan: the tail first, then the data from the start in order, with one read
+        // overlapping what was hashed and one jumping ahead (left for `finish`).
+        let reads: [(usize, usize); 6] = [
+            (data.len() - 100, data.len()),
+            (0, 1_000),
+            (1_000, 5_000),
+            (3_000, 9_000),
+            (20_000, 30_000),
+            (9_000, 12_000),
+        ];
+        let mut hasher = PrefixHasher::new();
+        for (start, end) in reads {
+            hasher.observe(start as u64, &data[start..end]);
+        }
+        assert_eq!(hasher.hashed, 12_000);
+        let finished = hasher.finish(data.len() as u64, read_at).unwrap();
+        assert_eq!(finished, expected);
+        // Nothing observed: `finish` reads it all; an empty file.
+        let all = PrefixHasher::new()
+            .finish(data.len() as u64, read_at)
+            .unwrap();
+        assert_eq!(all, expected);
+        let empty = PrefixHasher::new().finish(0, read_at).unwrap();
+        assert_eq!(empty.as_slice(), Sha256::digest(b"").as_slice());
+        // A failing read is returned.
+        let failing = |_: u64, _: &mut [u8]| Err(std::io::Error::other("gone"));
+        assert!(PrefixHasher::new().finish(10, failing).is_err());
     }
 
     #[test]

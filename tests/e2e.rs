@@ -275,7 +275,7 @@ fn flipped_byte_in_a_data_block_fails_naming_file_and_offset() {
     std::fs::write(&path, bytes).unwrap();
 
     let out = tempfile::tempdir().unwrap();
-    // By default the file's SHA-256 (from backupmeta) catches it before any block is read.
+    // By default the SHA-256 mismatch (from backupmeta) is what is reported: it names the cause.
     let run = export(backup.path(), out.path(), &[]);
     assert_eq!(run.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&run.stderr);

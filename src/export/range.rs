@@ -9,14 +9,14 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::batch::{BackupKind, BatchLimits, RowData, RowKey, TableBatchBuilder};
 use crate::codec::checksum::KvChecksum;
 use crate::codec::key::{decode_data_key, parse_tidb_key, TidbKey};
 use crate::codec::mvcc::{WriteRecord, WriteType};
 use crate::crypter::Crypter;
-use crate::integrity;
+use crate::integrity::{self, PrefixHasher};
 use crate::meta::{RangePlan, TableSchema};
 use crate::proto::backup::File as FileMeta;
 use crate::sink::iceberg::ExportedFile;
@@ -131,22 +131,64 @@ pub(crate) fn export_job(ctx: &RangeContext<'_>, ranges: &[&RangePlan]) -> Resul
 }
 
 /// Reads one range into `outputs`; returns BR's checksum over all of its key/value pairs.
+///
+/// Each SST's SHA-256 is computed from the scan's own reads (see [`SstFile`]) and checked once
+/// the scan has read the file. The rows read before the check only reach the staging area, which
+/// a failed run never publishes. When the scan fails, a SHA-256 mismatch is the error reported:
+/// a corrupt file explains whatever else went wrong.
 fn scan_range(
     ctx: &RangeContext<'_>,
     range: &RangePlan,
     outputs: &mut HashMap<i64, TableOutput>,
     outcome: &mut RangeOutcome,
 ) -> Result<KvChecksum> {
-    let write_name = range.write.name.as_str();
     let write_reader = open_sst(ctx, &range.write)?;
     let default_reader = match &range.default {
-        Some(file) => Some((file.name.as_str(), open_sst(ctx, file)?)),
+        Some(file) => Some((file, open_sst(ctx, file)?)),
         None => None,
     };
     outcome.ssts_read += 1 + u64::from(default_reader.is_some());
-    let mut defaults = default_reader
-        .as_ref()
-        .map(|(name, reader)| DefaultCursor::new(name, reader.entries()));
+    let scanned = scan_ssts(
+        ctx,
+        range,
+        &write_reader,
+        default_reader
+            .as_ref()
+            .map(|(file, reader)| (file.name.as_str(), reader)),
+        outputs,
+        outcome,
+    );
+    let verified =
+        verify_sha256(&range.write, &write_reader).and_then(|()| match &default_reader {
+            Some((file, reader)) => verify_sha256(file, reader),
+            None => Ok(()),
+        });
+    match (scanned, verified) {
+        (_, Err(mismatch)) => Err(mismatch),
+        (scanned, Ok(())) => scanned,
+    }
+}
+
+/// Checks the SHA-256 a scan computed of `file` (a no-op when it computed none).
+fn verify_sha256(file: &FileMeta, reader: &SstReader<SstFile>) -> Result<()> {
+    let Some(actual) = reader.source().finish_sha256()? else {
+        return Ok(());
+    };
+    integrity::check_sha256(&file.name, &file.sha256, &actual)
+}
+
+/// The scan of [`scan_range`].
+fn scan_ssts(
+    ctx: &RangeContext<'_>,
+    range: &RangePlan,
+    write_reader: &SstReader<SstFile>,
+    default_reader: Option<(&str, &SstReader<SstFile>)>,
+    outputs: &mut HashMap<i64, TableOutput>,
+    outcome: &mut RangeOutcome,
+) -> Result<KvChecksum> {
+    let write_name = range.write.name.as_str();
+    let mut defaults =
+        default_reader.map(|(name, reader)| DefaultCursor::new(name, reader.entries()));
     let mut raw_key = Vec::new();
     let mut target = Vec::new();
     // What BR's `crc64xor`/`total_kvs`/`total_bytes` of the write-CF file cover: pairs whose value
@@ -432,14 +474,12 @@ fn create_writer(ctx: &RangeContext<'_>, output: &TableOutput) -> Result<Parquet
     Ok(writer)
 }
 
-/// Opens an SST of the backup: checks its SHA-256 against `backupmeta` (on the bytes as stored,
-/// so before decryption), and decrypts block by block when the backup is encrypted.
+/// Opens an SST of the backup, hashing it as it is read when it is to be verified against
+/// `backupmeta`'s SHA-256, and decrypting block by block when the backup is encrypted.
 fn open_sst(ctx: &RangeContext<'_>, file: &FileMeta) -> Result<SstReader<SstFile>> {
     let object = ctx.input.open_local(&file.name)?;
-    if ctx.verify && !file.sha256.is_empty() {
-        integrity::verify_sha256(&file.name, &object.path, &file.sha256)?;
-    }
-    let source = if ctx.crypter.is_encrypted() {
+    let sha256 = (ctx.verify && !file.sha256.is_empty()).then(|| Mutex::new(PrefixHasher::new()));
+    let decrypt = if ctx.crypter.is_encrypted() {
         let iv: [u8; 16] = file.cipher_iv.as_slice().try_into().map_err(|_| {
             Error::meta(
                 &file.name,
@@ -449,15 +489,25 @@ fn open_sst(ctx: &RangeContext<'_>, file: &FileMeta) -> Result<SstReader<SstFile
                 ),
             )
         })?;
-        SstFile::Encrypted {
-            file: object.file,
-            crypter: ctx.crypter.clone(),
-            iv,
-        }
+        Some((ctx.crypter.clone(), iv))
     } else {
-        SstFile::Plain(object.file)
+        None
     };
+    let source = SstFile {
+        name: file.name.clone(),
+        file: object.file,
+        sha256,
+        decrypt,
+    };
+    let verify = source.sha256.is_some();
     SstReader::open(source).map_err(|source| {
+        // A file that does not open may be corrupt: then that is the error to report.
+        if verify {
+            if let Err(mismatch) = integrity::verify_sha256(&file.name, &object.path, &file.sha256)
+            {
+                return mismatch;
+            }
+        }
         if matches!(source, SstError::BadMagic { .. }) {
             Error::Integrity {
                 object: file.name.clone(),
@@ -472,33 +522,55 @@ fn open_sst(ctx: &RangeContext<'_>, file: &FileMeta) -> Result<SstReader<SstFile
     })
 }
 
-/// An SST file, decrypted on the fly when the backup is encrypted (AES-CTR allows decrypting
-/// any byte range on its own, so only the blocks read are decrypted).
-enum SstFile {
-    Plain(File),
-    Encrypted {
-        file: File,
-        crypter: Arc<Crypter>,
-        iv: [u8; 16],
-    },
+/// An SST file of the backup as the reader sees it: hashed as it is read (the SHA-256 in
+/// `backupmeta` is of the bytes as stored), then decrypted when the backup is encrypted (AES-CTR
+/// allows decrypting any byte range on its own, so only the blocks read are decrypted).
+///
+/// A scan reads the data blocks in file order after the index and meta blocks at the end, so
+/// [`PrefixHasher`] hashes nearly all of the file from those reads, and only the tail is read a
+/// second time.
+struct SstFile {
+    name: String,
+    file: File,
+    /// Set when the file is to be checked against `backupmeta`'s SHA-256.
+    sha256: Option<Mutex<PrefixHasher>>,
+    /// The crypter and this file's IV, for an encrypted backup.
+    decrypt: Option<(Arc<Crypter>, [u8; 16])>,
+}
+
+impl SstFile {
+    /// The file's SHA-256, reading whatever the scan has not; `None` when it is not verified.
+    fn finish_sha256(&self) -> Result<Option<[u8; 32]>> {
+        let Some(hasher) = &self.sha256 else {
+            return Ok(None);
+        };
+        let hasher = std::mem::take(&mut *hasher.lock().unwrap_or_else(|e| e.into_inner()));
+        hasher
+            .finish(BlockSource::len(&self.file), |offset, buf| {
+                BlockSource::read_exact_at(&self.file, offset, buf)
+            })
+            .map(Some)
+            .map_err(|e| Error::io(self.name.clone(), e))
+    }
 }
 
 impl BlockSource for SstFile {
     fn len(&self) -> u64 {
-        match self {
-            SstFile::Plain(file) | SstFile::Encrypted { file, .. } => BlockSource::len(file),
-        }
+        BlockSource::len(&self.file)
     }
 
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        match self {
-            SstFile::Plain(file) => BlockSource::read_exact_at(file, offset, buf),
-            SstFile::Encrypted { file, crypter, iv } => {
-                BlockSource::read_exact_at(file, offset, buf)?;
-                crypter.apply_keystream_at(iv, offset, buf);
-                Ok(())
-            }
+        BlockSource::read_exact_at(&self.file, offset, buf)?;
+        if let Some(hasher) = &self.sha256 {
+            hasher
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .observe(offset, buf);
         }
+        if let Some((crypter, iv)) = &self.decrypt {
+            crypter.apply_keystream_at(iv, offset, buf);
+        }
+        Ok(())
     }
 }
 
