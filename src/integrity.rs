@@ -1,9 +1,10 @@
 //! SHA-256 checks of backup objects against the hashes `backupmeta` lists.
 //!
 //! Spec: `shared/spec/br-tidb-formats.md` §3.4. An SST's `File.sha256` is the hash of the object
-//! *as stored* (the ciphertext when the backup is encrypted), so it is checked on the local file
-//! before anything is decrypted or parsed; a MetaFile leaf's is the hash of its plaintext (checked
-//! in `meta`). The key/value checksums (`crc64xor`, `total_kvs`, `total_bytes`) are
+//! *as stored* (the ciphertext when the backup is encrypted), so it is computed on the bytes read
+//! before they are decrypted: by the export's scan itself ([`PrefixHasher`]), and checked when the
+//! scan ends, before anything is published; a MetaFile leaf's is the hash of its plaintext
+//! (checked in `meta`). The key/value checksums (`crc64xor`, `total_kvs`, `total_bytes`) are
 //! [`crate::codec::checksum::KvChecksum`]; `docs/integrity.md` says what each field covers.
 //!
 //! This sits at the left edge of the data flow with `storage` and [`crate::crypter`]: it imports
