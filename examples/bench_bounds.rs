@@ -15,27 +15,21 @@
 //! backup, each timed on its own. `--encoder sink` times our `ParquetFileWriter` (SHA-256 and
 //! fsync included) instead of a bare `ArrowWriter`. Prints one JSON line.
 //!
-//! Like the export, the read bound verifies each SST's SHA-256 and BR's checksums by default
-//! (`--no-verify` skips both). This replicates `export::range` with the crate's public API so that it needs no hook in the
-//! export code; it must be kept in step with that file.
+//! The read bound is the export's own decoding, through `br_parquet::export::BatchReader`: like
+//! the export, it verifies each SST's SHA-256 and BR's checksums by default (`--no-verify` skips
+//! both).
 
-use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
-use br_parquet::batch::{BackupKind, BatchLimits, RowData, RowKey, TableBatchBuilder};
-use br_parquet::codec::checksum::KvChecksum;
-use br_parquet::codec::key::{decode_data_key, parse_tidb_key, TidbKey};
-use br_parquet::codec::mvcc::{WriteRecord, WriteType};
-use br_parquet::integrity;
-use br_parquet::meta::{build_plan, load_backup, RangePlan, TableSchema};
+use br_parquet::export::{BatchReader, ExportOptions};
+use br_parquet::meta::RangePlan;
 use br_parquet::sink::parquet::{ParquetFileWriter, ParquetOptions};
-use br_parquet::sst::{SstEntries, SstReader};
+use br_parquet::sst::SstReader;
+use br_parquet::storage::url::parse_url;
 use clap::{Parser, ValueEnum};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -107,21 +101,11 @@ struct Totals {
 fn main() -> BoxResult<()> {
     let args = Args::parse();
     let dir = args.input.as_path();
-    let backup = load_backup(
-        &mut |name| {
-            std::fs::read(dir.join(name))
-                .map(bytes::Bytes::from)
-                .map_err(|e| br_parquet::Error::io(name.to_string(), e))
-        },
-        None,
-    )?;
-    let kind = if backup.start_version > 0 {
-        BackupKind::Incremental
-    } else {
-        BackupKind::Full
-    };
-    let plan = build_plan(&backup)?;
-    let tables = plan.tables_by_physical_id();
+    let location = |path: &Path| parse_url(&path.display().to_string());
+    let mut export = ExportOptions::new(location(dir)?, parse_url("noop://")?);
+    export.verify = !args.no_verify;
+    let reader = BatchReader::open(&export)?;
+    let plan = reader.plan();
     let sst_bytes: u64 = plan
         .ranges
         .iter()
@@ -148,24 +132,17 @@ fn main() -> BoxResult<()> {
             totals.scan += t.elapsed();
             continue;
         }
-        let mut batches: Vec<(Arc<TableSchema>, RecordBatch)> = Vec::new();
+        let mut batches: Vec<(i64, RecordBatch)> = Vec::new();
         let t = Instant::now();
         let keep = args.mode != Mode::Read;
-        decode_range(
-            dir,
-            range,
-            &tables,
-            kind,
-            !args.no_verify,
-            &mut |table, batch| {
-                totals.rows += batch.num_rows() as u64;
-                totals.batches += 1;
-                totals.arrow_bytes += batch.get_array_memory_size() as u64;
-                if keep {
-                    batches.push((table.clone(), batch));
-                }
-            },
-        )?;
+        reader.read_range(index, &mut |table, batch| {
+            totals.rows += batch.num_rows() as u64;
+            totals.batches += 1;
+            totals.arrow_bytes += batch.get_array_memory_size() as u64;
+            if keep {
+                batches.push((table.table_id, batch));
+            }
+        })?;
         if args.mode != Mode::Encode {
             totals.read += t.elapsed();
         }
@@ -224,129 +201,19 @@ fn scan_range(dir: &Path, range: &RangePlan, totals: &mut Totals) -> BoxResult<(
     Ok(())
 }
 
-/// What `export::range::scan_range` does up to the sink: every record batch of the range is
-/// handed to `sink` with its table. With `verify`, each SST's SHA-256 and BR's checksum over
-/// its pairs are checked against `backupmeta`, as the export does by default.
-fn decode_range(
-    dir: &Path,
-    range: &RangePlan,
-    tables: &HashMap<i64, Arc<TableSchema>>,
-    kind: BackupKind,
-    verify: bool,
-    sink: &mut dyn FnMut(&Arc<TableSchema>, RecordBatch),
-) -> BoxResult<()> {
-    let write_name = range.write.name.as_str();
-    if verify {
-        for file in std::iter::once(&range.write).chain(range.default.as_ref()) {
-            integrity::verify_sha256(&file.name, &dir.join(&file.name), &file.sha256)?;
-        }
-    }
-    let write_reader = open_sst(dir, write_name)?;
-    let default_reader = match &range.default {
-        Some(file) => Some(open_sst(dir, &file.name)?),
-        None => None,
-    };
-    let mut defaults = default_reader
-        .as_ref()
-        .map(|reader| DefaultCursor::new(reader.entries()));
-    let mut write_checksum = KvChecksum::default();
-    let mut builders: HashMap<i64, (Arc<TableSchema>, TableBatchBuilder)> = HashMap::new();
-    let mut raw_key = Vec::new();
-    let mut target = Vec::new();
-    let mut entries = write_reader.entries();
-    while let Some(entry) = entries.next()? {
-        let commit_ts = decode_data_key(entry.user_key, &mut raw_key)?;
-        let record = WriteRecord::parse(entry.value)?;
-        match (record.write_type, record.short_value) {
-            (WriteType::Put, Some(value)) => write_checksum.update(&raw_key, value),
-            (WriteType::Delete, _) => write_checksum.update(&raw_key, &[]),
-            _ => {}
-        }
-        let (physical_id, handle) = match parse_tidb_key(&raw_key)? {
-            TidbKey::Record { table_id, handle } => (table_id, handle),
-            _ => continue,
-        };
-        let Some(table) = tables.get(&physical_id) else {
-            continue;
-        };
-        let data = match record.write_type {
-            WriteType::Put => match record.short_value {
-                Some(value) => RowData::Put(value),
-                None => {
-                    let cursor = defaults.as_mut().ok_or("no default-CF SST")?;
-                    target.clear();
-                    target.extend_from_slice(
-                        entry
-                            .user_key
-                            .get(..entry.user_key.len().saturating_sub(8))
-                            .unwrap_or_default(),
-                    );
-                    target.extend_from_slice(&(!record.start_ts).to_be_bytes());
-                    RowData::Put(cursor.find(&target)?.ok_or("default-CF value missing")?)
-                }
-            },
-            WriteType::Delete => RowData::Delete,
-            WriteType::Lock | WriteType::Rollback => continue,
-        };
-        let (table, builder) = match builders.entry(table.table_id) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert((
-                table.clone(),
-                TableBatchBuilder::new(table.clone(), kind, write_name, BatchLimits::default())?,
-            )),
-        };
-        let key = RowKey {
-            physical_id,
-            handle,
-            commit_ts,
-        };
-        if builder.push_row(&key, data)? {
-            if let Some(batch) = builder.finish_batch()? {
-                sink(table, batch);
-            }
-        }
-    }
-    if let Some(cursor) = defaults.as_mut() {
-        while cursor.advance()? {
-            cursor.pending = false;
-        }
-    }
-    if verify {
-        let expect = |f: &br_parquet::proto::backup::File| {
-            KvChecksum::new(f.crc64xor, f.total_kvs, f.total_bytes)
-        };
-        if expect(&range.write) != write_checksum {
-            return Err(format!("{write_name}: checksum mismatch").into());
-        }
-        if let (Some(cursor), Some(file)) = (&defaults, &range.default) {
-            if expect(file) != cursor.checksum {
-                return Err(format!("{}: checksum mismatch", file.name).into());
-            }
-        }
-    }
-    let mut rest: Vec<_> = builders.into_values().collect();
-    rest.sort_by_key(|(table, _)| table.table_id);
-    for (table, mut builder) in rest {
-        if let Some(batch) = builder.finish_batch()? {
-            sink(&table, batch);
-        }
-    }
-    Ok(())
-}
-
 /// Writes each table's batches of one range to a scratch Parquet file; returns the bytes written.
 fn encode(
     args: &Args,
     properties: &WriterProperties,
     options: &ParquetOptions,
     range_index: usize,
-    batches: Vec<(Arc<TableSchema>, RecordBatch)>,
+    batches: Vec<(i64, RecordBatch)>,
 ) -> BoxResult<u64> {
     let mut by_table: Vec<(i64, Vec<RecordBatch>)> = Vec::new();
-    for (table, batch) in batches {
-        match by_table.iter_mut().find(|(id, _)| *id == table.table_id) {
+    for (table_id, batch) in batches {
+        match by_table.iter_mut().find(|(id, _)| *id == table_id) {
             Some((_, list)) => list.push(batch),
-            None => by_table.push((table.table_id, vec![batch])),
+            None => by_table.push((table_id, vec![batch])),
         }
     }
     let mut bytes = 0;
@@ -378,67 +245,4 @@ fn encode(
         std::fs::remove_file(&path)?;
     }
     Ok(bytes)
-}
-
-/// The default-CF merge join of `export::range` (orphans are not counted here).
-struct DefaultCursor<'r> {
-    entries: SstEntries<'r, File>,
-    key: Vec<u8>,
-    value: Vec<u8>,
-    raw_key: Vec<u8>,
-    checksum: KvChecksum,
-    pending: bool,
-    exhausted: bool,
-}
-
-impl<'r> DefaultCursor<'r> {
-    fn new(entries: SstEntries<'r, File>) -> Self {
-        DefaultCursor {
-            entries,
-            key: Vec::new(),
-            value: Vec::new(),
-            raw_key: Vec::new(),
-            checksum: KvChecksum::default(),
-            pending: false,
-            exhausted: false,
-        }
-    }
-
-    fn advance(&mut self) -> BoxResult<bool> {
-        if self.exhausted {
-            return Ok(false);
-        }
-        match self.entries.next()? {
-            Some(entry) => {
-                decode_data_key(entry.user_key, &mut self.raw_key)?;
-                self.checksum.update(&self.raw_key, entry.value);
-                self.key.clear();
-                self.key.extend_from_slice(entry.user_key);
-                self.value.clear();
-                self.value.extend_from_slice(entry.value);
-                self.pending = true;
-                Ok(true)
-            }
-            None => {
-                self.exhausted = true;
-                Ok(false)
-            }
-        }
-    }
-
-    fn find(&mut self, target: &[u8]) -> BoxResult<Option<&[u8]>> {
-        loop {
-            if !self.pending && !self.advance()? {
-                return Ok(None);
-            }
-            match self.key.as_slice().cmp(target) {
-                Ordering::Less => self.pending = false,
-                Ordering::Equal => {
-                    self.pending = false;
-                    return Ok(Some(&self.value));
-                }
-                Ordering::Greater => return Ok(None),
-            }
-        }
-    }
 }

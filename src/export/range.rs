@@ -11,6 +11,8 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use arrow_array::RecordBatch;
+
 use crate::batch::{BackupKind, BatchLimits, RowData, RowKey, TableBatchBuilder};
 use crate::codec::checksum::KvChecksum;
 use crate::codec::key::{decode_data_key, parse_tidb_key, TidbKey};
@@ -28,8 +30,19 @@ use crate::{Error, Result};
 use super::layout::{parquet_object_name, staging_object_name};
 use super::report::{FileReport, SkipCounters, SkippedRow, SkippedRowsReport};
 
+/// Where a range's record batches go.
+#[derive(Clone, Copy)]
+pub(crate) enum BatchDestination<'a> {
+    /// Parquet files, staged in the output: the export.
+    Parquet,
+    /// A callback, and no file: [`super::BatchReader`].
+    Callback(&'a (dyn Fn(&TableSchema, RecordBatch) + Sync)),
+}
+
 /// Everything one range export needs, shared by all workers.
 pub(crate) struct RangeContext<'a> {
+    /// Where record batches go; the fields below about files matter only for `Parquet`.
+    pub destination: BatchDestination<'a>,
     pub input: &'a ExternalStorage,
     pub output: &'a ExternalStorage,
     pub output_prefix: &'a str,
@@ -421,6 +434,10 @@ fn flush(
     let Some(batch) = output.builder.finish_batch()? else {
         return Ok(());
     };
+    if let BatchDestination::Callback(callback) = ctx.destination {
+        callback(&output.table, batch);
+        return Ok(());
+    }
     // With a target size, write in row-group slices (zero-copy) so a file can end between them.
     let step = match ctx.target_file_size {
         Some(_) => ctx.parquet.row_group_rows.max(1),
