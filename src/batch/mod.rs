@@ -689,14 +689,16 @@ impl TableBatchBuilder {
         }
         let mut failure = None;
         for column in &mut self.columns {
-            if let Err((row, message)) = column.decode(&rows, &self.values) {
-                failure = Some((
-                    row,
-                    format!("column {:?} (id {}): {message}", column.name, column.id),
-                ));
-                break;
+            match column.decode(&rows, &self.values) {
+                Ok(array) => arrays.push(array),
+                Err((row, message)) => {
+                    failure = Some((
+                        row,
+                        format!("column {:?} (id {}): {message}", column.name, column.id),
+                    ));
+                    break;
+                }
             }
-            arrays.push(column.finish());
         }
         drop(rows);
         if let Some((row, message)) = failure {
