@@ -379,6 +379,44 @@ impl ExternalStorage {
         }
     }
 
+    /// The size in bytes of an object, `None` when there is none: one metadata request (HEAD),
+    /// no data read. Checks that staged files are still whole before a run reuses them.
+    pub fn size(&self, name: &str) -> Result<Option<u64>> {
+        let location = object_path(name)?;
+        if let Target::Noop = self.target {
+            return Ok(None);
+        }
+        match self.runtime.block_on(self.store.head(&location)) {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(self.storage_error(name, source)),
+        }
+    }
+
+    /// The names of every object under `prefix` (a directory on local storage), in no particular
+    /// order; none when nothing is there.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let location = object_path(prefix)?;
+        if let Target::Noop = self.target {
+            return Ok(Vec::new());
+        }
+        self.runtime
+            .block_on(async {
+                let mut names = Vec::new();
+                let mut objects = self.store.list(Some(&location));
+                while let Some(object) = objects.next().await {
+                    match object {
+                        Ok(object) => names.push(object.location.to_string()),
+                        // Removed between the listing and the look at it (local storage).
+                        Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(names)
+            })
+            .map_err(|source| self.storage_error(prefix, source))
+    }
+
     /// Makes an object readable as a local file: the file itself on local storage, a streamed
     /// download (removed when the returned object is dropped) on an object store.
     pub fn open_local(&self, name: &str) -> Result<LocalObject> {
@@ -828,6 +866,32 @@ mod tests {
         let object = storage.open_local("big/x.bin").unwrap();
         assert_eq!(std::fs::read(&object.path).unwrap(), payload);
         assert_eq!(object.path, dir.path().join("big/x.bin"), "opened in place");
+    }
+
+    #[test]
+    fn size_and_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = local(dir.path());
+        storage
+            .put_bytes("p/.jobs/a.json", Bytes::from_static(b"{}"))
+            .unwrap();
+        storage
+            .put_bytes("p/.jobs/b.json", Bytes::from_static(b"hello"))
+            .unwrap();
+        storage
+            .put_bytes("p/other.txt", Bytes::from_static(b"x"))
+            .unwrap();
+        assert_eq!(storage.size("p/.jobs/b.json").unwrap(), Some(5));
+        assert_eq!(storage.size("p/.jobs/c.json").unwrap(), None);
+        let mut names = storage.list("p/.jobs").unwrap();
+        names.sort();
+        assert_eq!(names, ["p/.jobs/a.json", "p/.jobs/b.json"]);
+        assert_eq!(storage.list("q").unwrap(), Vec::<String>::new());
+
+        let noop = ExternalStorage::open(&url::parse_url("noop://").unwrap(), false).unwrap();
+        noop.put_bytes("p/x", Bytes::from_static(b"x")).unwrap();
+        assert_eq!(noop.size("p/x").unwrap(), None);
+        assert_eq!(noop.list("p").unwrap(), Vec::<String>::new());
     }
 
     #[cfg(unix)]
