@@ -767,7 +767,7 @@ fn finish_job(
             return Ok(outcome);
         }
         Previous::Rejected(marker) => Some(marker),
-        Previous::None => None,
+        Previous::NotFound => None,
     };
     let outcome = export_job(ctx, job_ranges)?;
     markers.record(key, &outcome)?;

@@ -35,7 +35,7 @@ use super::ExportOptions;
 
 /// The version of the marker format and of the key's description; a change makes every older
 /// marker unreachable.
-pub(crate) const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 1;
 
 /// What decides a job's files and outcome besides its own ranges, as hashed into the key.
 #[derive(Debug, Serialize)]
@@ -185,7 +185,7 @@ struct JobMarker<Key, Outcome> {
 #[derive(Debug)]
 pub(crate) enum Previous {
     /// No marker: export it.
-    None,
+    NotFound,
     /// The marker and its files are intact: reuse this outcome.
     Finished(RangeOutcome),
     /// A marker that cannot be trusted: export again.
@@ -211,19 +211,22 @@ impl<'a> JobMarkers<'a> {
         resume: bool,
     ) -> Result<Self> {
         let ours: HashSet<&str> = keys.iter().map(String::as_str).collect();
+        let dir = jobs_dir_name(prefix);
         let mut found = HashSet::new();
-        for name in output.list(&jobs_dir_name(prefix))? {
+        let mut stale = Vec::new();
+        for name in output.list(&dir)? {
             match name
-                .strip_prefix(&jobs_dir_name(prefix))
+                .strip_prefix(&dir)
                 .and_then(|rest| rest.strip_prefix('/'))
                 .and_then(|rest| rest.strip_suffix(".json"))
             {
                 Some(key) if resume && ours.contains(key) => {
                     found.insert(key.to_string());
                 }
-                _ => output.delete(&name)?,
+                _ => stale.push(name),
             }
         }
+        output.delete_all(&stale)?;
         Ok(JobMarkers {
             output,
             prefix,
@@ -235,7 +238,7 @@ impl<'a> JobMarkers<'a> {
     /// errors; a marker that does not parse or does not match its files is [`Previous::Rejected`].
     pub(crate) fn previous(&self, key: &str, ranges: usize) -> Result<Previous> {
         if !self.found.contains(key) {
-            return Ok(Previous::None);
+            return Ok(Previous::NotFound);
         }
         let name = job_marker_name(self.prefix, key);
         let reject = |reason: String| {
@@ -286,10 +289,8 @@ impl<'a> JobMarkers<'a> {
     /// Deletes every marker under the prefix: once the files are published, none describes
     /// staged files any more.
     pub(crate) fn remove_all(&self) -> Result<()> {
-        for name in self.output.list(&jobs_dir_name(self.prefix))? {
-            self.output.delete(&name)?;
-        }
-        Ok(())
+        self.output
+            .delete_all(&self.output.list(&jobs_dir_name(self.prefix))?)
     }
 }
 
@@ -551,7 +552,7 @@ mod tests {
         // Markers are looked for when a run starts, not while it writes them.
         assert!(matches!(
             markers.previous(&keys[0], 1).unwrap(),
-            Previous::None
+            Previous::NotFound
         ));
 
         // The next run finds it and gets the outcome back whole.
@@ -567,7 +568,7 @@ mod tests {
         );
         assert!(matches!(
             markers.previous(&keys[1], 1).unwrap(),
-            Previous::None
+            Previous::NotFound
         ));
         let reason = rejected(markers.previous(&keys[0], 2).unwrap());
         assert_eq!(reason, "records 1 ranges, the job has 2");
@@ -622,7 +623,7 @@ mod tests {
         let markers = JobMarkers::open(&output, "p", std::slice::from_ref(&ours), false).unwrap();
         assert!(matches!(
             markers.previous(&ours, 1).unwrap(),
-            Previous::None
+            Previous::NotFound
         ));
         assert!(listed(&output).is_empty());
 

@@ -637,6 +637,41 @@ impl ExternalStorage {
         }
     }
 
+    /// Deletes objects, in bulk where the store can (S3 deletes up to 1000 per request, a
+    /// thousand times fewer requests than [`ExternalStorage::delete`] one by one); missing objects
+    /// are not an error.
+    pub fn delete_all(&self, names: &[String]) -> Result<()> {
+        let Some(first) = names.first() else {
+            return Ok(());
+        };
+        let locations = names
+            .iter()
+            .map(|name| object_path(name))
+            .collect::<Result<Vec<_>>>()?;
+        if let Target::Noop = self.target {
+            return Ok(());
+        }
+        self.runtime
+            .block_on(async {
+                let locations = futures::stream::iter(locations.into_iter().map(Ok)).boxed();
+                let mut deleted = self.store.delete_stream(locations);
+                while let Some(result) = deleted.next().await {
+                    match result {
+                        Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|source| {
+                let what = match names.len() {
+                    1 => first.clone(),
+                    n => format!("{first} (one of {n} objects being deleted)"),
+                };
+                self.storage_error(&what, source)
+            })
+    }
+
     /// Moves an object to a new name, replacing any object there: an atomic rename on local
     /// storage, a server-side copy then delete on object stores. Publishes staged files.
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
@@ -869,7 +904,7 @@ mod tests {
     }
 
     #[test]
-    fn size_and_list() {
+    fn size_list_and_delete_all() {
         let dir = tempfile::tempdir().unwrap();
         let storage = local(dir.path());
         storage
@@ -887,11 +922,18 @@ mod tests {
         names.sort();
         assert_eq!(names, ["p/.jobs/a.json", "p/.jobs/b.json"]);
         assert_eq!(storage.list("q").unwrap(), Vec::<String>::new());
+        storage.delete_all(&names).unwrap();
+        assert_eq!(storage.list("p/.jobs").unwrap(), Vec::<String>::new());
+        assert_eq!(storage.size("p/other.txt").unwrap(), Some(1));
+        // Deleting what is not there (again) is not an error.
+        storage.delete_all(&names).unwrap();
+        storage.delete_all(&[]).unwrap();
 
         let noop = ExternalStorage::open(&url::parse_url("noop://").unwrap(), false).unwrap();
         noop.put_bytes("p/x", Bytes::from_static(b"x")).unwrap();
         assert_eq!(noop.size("p/x").unwrap(), None);
         assert_eq!(noop.list("p").unwrap(), Vec::<String>::new());
+        noop.delete_all(&["p/x".to_string()]).unwrap();
     }
 
     #[cfg(unix)]
