@@ -600,3 +600,65 @@ fn br_writes_the_manifest_without_tables() {
         .sum();
     assert_eq!(total, 125);
 }
+
+/// The files of the JSON manifest under `root`, with `root` itself left out of their URIs.
+fn manifest_files(root: &Path) -> Value {
+    let name = root.join(format!("parquet/iceberg-manifest-{END_VERSION}.json"));
+    let text = std::fs::read_to_string(name).unwrap();
+    let manifest: Value =
+        serde_json::from_str(&text.replace(&root.display().to_string(), "<root>")).unwrap();
+    manifest["files"].clone()
+}
+
+#[test]
+fn a_resumed_run_describes_its_files_like_an_uninterrupted_one() {
+    let mut tables = sample_tables();
+    tables.push(typed());
+    let backup = tempfile::tempdir().unwrap();
+    write_backup(backup.path(), &tables, END_VERSION);
+    let flags = [
+        "--write-iceberg-table",
+        "--write-iceberg-manifest",
+        "--concurrency",
+        "1",
+        "--progress",
+        "none",
+    ];
+    let clean = tempfile::tempdir().unwrap();
+    assert_success(&export(backup.path(), clean.path(), &flags));
+
+    // Killed after 3 jobs: their column statistics come back from their markers.
+    let out = tempfile::tempdir().unwrap();
+    let killed = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--input"])
+        .arg(backup.path())
+        .arg("--output")
+        .arg(out.path())
+        .args(flags)
+        .env("BR_PARQUET_FAILPOINT", "range:3")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "not stopped");
+    let reports = tempfile::tempdir().unwrap();
+    let report_path = reports.path().join("report.json");
+    let mut resumed_flags = flags.to_vec();
+    resumed_flags.extend(["--report", report_path.to_str().unwrap()]);
+    assert_success(&export(backup.path(), out.path(), &resumed_flags));
+    let report = read_json(&report_path);
+    assert_eq!(report["resume"]["resumed_jobs"], 3);
+
+    let files = manifest_files(out.path());
+    assert_eq!(files, manifest_files(clean.path()));
+    assert!(files.as_array().unwrap().len() > 3, "{files}");
+    for table in &tables {
+        let entry = iceberg_entry(&report, table);
+        let listed = report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["db"] == table.db && f["table"] == table.name)
+            .count();
+        assert_eq!(entry["added_files"], listed, "{}", table.name);
+        assert_eq!(entry["added_records"], table.rows.len(), "{}", table.name);
+    }
+}

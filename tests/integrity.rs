@@ -323,3 +323,245 @@ fn a_killed_run_rerun_gives_the_same_files() {
         );
     }
 }
+
+/// Runs `tikv-ctl` with `--concurrency 1` and a report (kept outside the output, so that it does
+/// not show in the output's listing); returns the process output and the report.
+fn run_with_report(
+    input: &Path,
+    output: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Output, serde_json::Value) {
+    let reports = tempfile::tempdir().unwrap();
+    let report = reports.path().join("report.json");
+    let mut args = vec!["--concurrency", "1", "--report", report.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let run = tikv_ctl(input, output, &args, env);
+    assert!(run.status.success(), "{extra:?}: {}", stderr(&run));
+    let report = serde_json::from_slice(&std::fs::read(report).unwrap()).unwrap();
+    (run, report)
+}
+
+/// Kills a `--concurrency 1` run after `jobs` jobs, leaving their files and markers staged.
+fn kill_after_jobs(input: &Path, output: &Path, jobs: u32, extra: &[&str]) {
+    let failpoint = format!("range:{jobs}");
+    let mut args = vec!["--concurrency", "1"];
+    args.extend_from_slice(extra);
+    let killed = tikv_ctl(
+        input,
+        output,
+        &args,
+        &[("BR_PARQUET_FAILPOINT", &failpoint)],
+    );
+    assert!(!killed.status.success(), "{failpoint}: not stopped");
+    assert!(parquet_files(output).is_empty(), "a killed run published");
+}
+
+/// Every file under `root`, directories included (relative paths), staging included.
+fn listing(root: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir(root)
+        .into_iter()
+        .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+/// The staged Parquet files under `root`, sorted.
+fn staged_files(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = walkdir(&root.join("parquet/_br_parquet_staging"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn job_markers(root: &Path) -> usize {
+    std::fs::read_dir(root.join("parquet/_br_parquet_staging/.br-parquet-jobs"))
+        .map_or(0, |d| d.count())
+}
+
+/// What a resumed run's report must equal in an uninterrupted run's.
+fn outcome_of(report: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "files": report["files"],
+        "tables": report["tables"],
+        "totals": report["totals"],
+        "skipped": report["skipped"],
+    })
+}
+
+#[test]
+fn a_killed_run_is_resumed_from_its_staged_jobs() {
+    let dir = backup(v1());
+    let clean = tempfile::tempdir().unwrap();
+    let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    let expected = published(clean.path());
+    let ranges = clean_report["resume"]["exported_ranges"].as_u64().unwrap();
+    assert!(ranges > 4, "{ranges} ranges");
+    assert_eq!(
+        clean_report["resume"],
+        serde_json::json!({
+            "enabled": true, "resumed_jobs": 0, "resumed_ranges": 0,
+            "exported_jobs": ranges, "exported_ranges": ranges,
+        })
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    kill_after_jobs(dir.path(), out.path(), 2, &[]);
+    assert_eq!(job_markers(out.path()), 2, "one marker per finished job");
+    let (rerun, report) = run_with_report(dir.path(), out.path(), &[], &[]);
+    assert_eq!(
+        report["resume"],
+        serde_json::json!({
+            "enabled": true, "resumed_jobs": 2, "resumed_ranges": 2,
+            "exported_jobs": ranges - 2, "exported_ranges": ranges - 2,
+        })
+    );
+    assert_eq!(published(out.path()), expected, "resumed files differ");
+    assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+    for table in report["tables"].as_array().unwrap() {
+        let reconciliation = table["reconciliation"].as_str().unwrap();
+        assert!(reconciliation.starts_with("ok: "), "{reconciliation}");
+    }
+    let summary = String::from_utf8_lossy(&rerun.stdout);
+    assert!(
+        summary.contains(&format!(
+            "resumed 2 of {ranges} ranges from the files a previous run staged; exported {}",
+            ranges - 2
+        )),
+        "{summary}"
+    );
+    // Markers go with the rest of staging: the output lists exactly what a clean run leaves.
+    assert_eq!(listing(out.path()), listing(clean.path()));
+}
+
+#[test]
+fn resumed_ranges_count_as_done_in_the_progress() {
+    let dir = backup(v1());
+    let out = tempfile::tempdir().unwrap();
+    kill_after_jobs(dir.path(), out.path(), 3, &[]);
+    let run = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args([
+            "br",
+            "parquet-export",
+            "--progress",
+            "json",
+            "--concurrency",
+            "1",
+        ])
+        .arg("--input")
+        .arg(dir.path())
+        .arg("--output")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let last: serde_json::Value = stderr(&run)
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .next_back()
+        .unwrap();
+    assert_eq!(last["state"], "done");
+    assert_eq!(last["ranges_resumed"], 3);
+    assert_eq!(last["ranges_done"], last["ranges_total"]);
+    let (read, resumed) = (&last["sst_bytes_read"], &last["sst_bytes_resumed"]);
+    assert!(resumed.as_u64().unwrap() > 0, "{last}");
+    assert_eq!(
+        read.as_u64().unwrap() + resumed.as_u64().unwrap(),
+        last["sst_bytes_total"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn another_codec_or_no_resume_exports_everything_again() {
+    let dir = backup(v1());
+    let clean = tempfile::tempdir().unwrap();
+    let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    let ranges = clean_report["resume"]["exported_ranges"].clone();
+    let snappy_clean = tempfile::tempdir().unwrap();
+    run_with_report(
+        dir.path(),
+        snappy_clean.path(),
+        &["--compression", "snappy"],
+        &[],
+    );
+
+    // Killed with zstd, re-run with snappy: no zstd file is taken for a snappy one.
+    let out = tempfile::tempdir().unwrap();
+    kill_after_jobs(dir.path(), out.path(), 2, &[]);
+    let (_, report) = run_with_report(dir.path(), out.path(), &["--compression", "snappy"], &[]);
+    assert_eq!(report["resume"]["resumed_jobs"], 0);
+    assert_eq!(report["resume"]["exported_ranges"], ranges);
+    assert_eq!(published(out.path()), published(snappy_clean.path()));
+    assert_ne!(published(out.path()), published(clean.path()));
+
+    // Killed, then re-run with --no-resume: everything is exported again.
+    let out = tempfile::tempdir().unwrap();
+    kill_after_jobs(dir.path(), out.path(), 2, &[]);
+    let (_, report) = run_with_report(dir.path(), out.path(), &["--no-resume"], &[]);
+    assert_eq!(report["resume"]["enabled"], false);
+    assert_eq!(report["resume"]["resumed_jobs"], 0);
+    assert_eq!(report["resume"]["exported_ranges"], ranges);
+    assert_eq!(published(out.path()), published(clean.path()));
+    assert_eq!(listing(out.path()), listing(clean.path()));
+}
+
+#[test]
+fn a_deleted_or_truncated_staged_file_is_exported_again() {
+    let dir = backup(v1());
+    let clean = tempfile::tempdir().unwrap();
+    let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    let ranges = clean_report["resume"]["exported_ranges"].as_u64().unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    kill_after_jobs(dir.path(), out.path(), 3, &[]);
+    let staged = staged_files(out.path());
+    assert_eq!(staged.len(), 3, "one file per job of one range: {staged:?}");
+    std::fs::remove_file(&staged[0]).unwrap();
+    let bytes = std::fs::read(&staged[1]).unwrap();
+    std::fs::write(&staged[1], &bytes[..bytes.len() - 1]).unwrap();
+
+    let (_, report) = run_with_report(dir.path(), out.path(), &[], &[]);
+    let resume = &report["resume"];
+    assert_eq!(resume["resumed_jobs"], 1);
+    assert_eq!(resume["exported_ranges"], ranges - 1);
+    let reasons: Vec<&str> = resume["rejected_markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    let name = |path: &Path| path.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains(&name(&staged[0])) && r.ends_with(" is missing")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains(&name(&staged[1]))
+            && r.ends_with(&format!(
+                "has {} bytes, not the {} recorded",
+                bytes.len() - 1,
+                bytes.len()
+            ))),
+        "{reasons:?}"
+    );
+    assert_eq!(published(out.path()), published(clean.path()));
+    assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+}

@@ -483,6 +483,18 @@ fn s3_put_file_multipart_and_streamed_open_local() {
     drop(reader);
     assert!(!download_dir.exists(), "download directory removed on drop");
 
+    // Sizes, listing under the prefix, and bulk deletion (DeleteObjects).
+    assert_eq!(
+        storage.size("a/big.bin").unwrap(),
+        Some(payload.len() as u64)
+    );
+    assert_eq!(storage.size("a/none").unwrap(), None);
+    let mut listed = storage.list("a").unwrap();
+    listed.sort();
+    assert_eq!(listed, ["a/big.bin", "a/small"]);
+    storage.delete_all(&listed).unwrap();
+    assert_eq!(storage.list("a").unwrap(), Vec::<String>::new());
+
     // Names cannot escape the prefix on S3 either.
     for bad in ["../x", "a/../../x"] {
         assert!(storage
@@ -865,6 +877,62 @@ impl Relay {
 /// Waits until the S3 prefix holds an object, or the time is up.
 /// Waits until the run has uploaded its first file: staged (files are published, renamed into
 /// place, only once every file is uploaded, which takes milliseconds) or already published.
+/// A run to S3 killed after two jobs leaves their files and markers staged in the bucket; the
+/// re-run reuses exactly those and leaves no staging behind.
+#[test]
+fn s3_output_of_a_killed_run_is_resumed() {
+    let Some(s3) = moto() else { return };
+    let backup = tempfile::tempdir().unwrap();
+    write_backup(backup.path(), &sample_tables(), 10);
+    let local_out = tempfile::tempdir().unwrap();
+    let local_report = local_out.path().join("report.json");
+    let input = backup.path().to_str().unwrap();
+    let common = [
+        "br",
+        "parquet-export",
+        "--concurrency",
+        "1",
+        "--input",
+        input,
+    ];
+    let mut args = common.to_vec();
+    args.extend([
+        "--output",
+        local_out.path().to_str().unwrap(),
+        "--report",
+        local_report.to_str().unwrap(),
+    ]);
+    assert_success(&tikv_ctl(&args, &[]));
+    let local_root = local_out.path().to_path_buf();
+    let expected = report_files(&local_report, &|p| {
+        std::fs::read(local_root.join(p)).unwrap()
+    });
+
+    let out_url = s3_url(&s3.endpoint(), "resumed");
+    let mut args = common.to_vec();
+    args.extend(["--output", &out_url]);
+    let killed = tikv_ctl(&args, &[("BR_PARQUET_FAILPOINT", "range:2")]);
+    assert!(!killed.status.success(), "not stopped");
+    let output = open(&out_url, false);
+    let staging = "parquet/_br_parquet_staging";
+    let markers = output.list(&format!("{staging}/.br-parquet-jobs")).unwrap();
+    assert_eq!(markers.len(), 2, "{markers:?}");
+
+    let report_dir = tempfile::tempdir().unwrap();
+    let report = report_dir.path().join("report.json");
+    args.extend(["--report", report.to_str().unwrap()]);
+    let run = tikv_ctl(&args, &[]);
+    assert_success(&run);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json["resume"]["resumed_jobs"], 2);
+    assert_eq!(json["resume"]["resumed_ranges"], 2);
+    assert_eq!(
+        report_files(&report, &|p| read_via_open_local(&output, p)),
+        expected
+    );
+    assert_eq!(output.list(staging).unwrap(), Vec::<String>::new());
+}
+
 fn wait_for_first_object(storage: &ExternalStorage, names: &[String], limit: Duration) {
     let deadline = Instant::now() + limit;
     let staged: Vec<String> = names

@@ -125,6 +125,11 @@ pub struct ExportArgs {
     /// Skip rows that cannot be decoded, count them, and list the first keys in the report.
     #[arg(long)]
     lenient: bool,
+    /// Export every range, even those a failed or killed run of the same export already
+    /// finished and staged (by default a re-run reuses them; any change of backup, options or
+    /// version makes it export them again anyway).
+    #[arg(long)]
+    no_resume: bool,
     /// Print nothing on success (and no progress).
     #[arg(long, short)]
     quiet: bool,
@@ -250,6 +255,10 @@ struct BrBackupArgs {
     /// Limit the export's storage traffic to N MiB/s in total (BR's --ratelimit).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     ratelimit: Option<u64>,
+    /// Export every range, even those a failed or killed run of the same export already
+    /// finished and staged.
+    #[arg(long)]
+    parquet_no_resume: bool,
 }
 
 /// Parses `512MiB`, `1GiB`, `64MB`, `1000000` (bytes).
@@ -343,6 +352,7 @@ impl ExportArgs {
         }
         options.lenient = self.lenient && !self.strict;
         options.target_file_size = self.target_file_size;
+        options.resume = !self.no_resume;
         self.integrity.apply(&mut options)?;
         options.progress = if self.quiet {
             ProgressMode::None
@@ -387,6 +397,7 @@ impl BrBackupArgs {
         options.write_iceberg_table = self.parquet_write_iceberg_table;
         options.write_iceberg_manifest = self.parquet_write_iceberg_manifest;
         options.storage = StorageOptions::with_ratelimit_mib(self.ratelimit);
+        options.resume = !self.parquet_no_resume;
         Ok(Job {
             options,
             report: self.parquet_report,
@@ -494,7 +505,34 @@ mod tests {
             assert_eq!(job.options.output_prefix, "parquet");
             assert_eq!(job.options.parquet.row_group_rows, DEFAULT_ROW_GROUP_ROWS);
             assert_eq!(job.options.compression_name, "zstd(1)");
+            assert!(job.options.resume, "re-runs resume by default");
         }
+    }
+
+    #[test]
+    fn no_resume_flag() {
+        let job = job(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "/b",
+            "--output",
+            "/o",
+            "--no-resume",
+        ])
+        .unwrap();
+        assert!(!job.options.resume);
+        let cli = Br::try_parse_from([
+            "br",
+            "backup",
+            "-s",
+            "/b",
+            "--parquet-only",
+            "--parquet-no-resume",
+        ])
+        .unwrap();
+        let BrTopCommand::Backup(args) = cli.command;
+        assert!(!args.into_job().unwrap().options.resume);
     }
 
     #[test]
@@ -725,6 +763,7 @@ mod tests {
             "output defaults to the backup storage"
         );
         assert_eq!(job.options.compression_name, "snappy");
+        assert!(job.options.resume);
 
         let cli = Br::try_parse_from(["br", "backup", "-s", "/b"]).unwrap();
         let BrTopCommand::Backup(args) = cli.command;

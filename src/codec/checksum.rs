@@ -280,7 +280,9 @@ impl Default for Crc64 {
 ///
 /// XOR and sums do not depend on order, so checksums of disjoint sets [`merge`](Self::merge)
 /// into the checksum of their union. All three zero is how BR marks a skipped checksum.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct KvChecksum {
     /// XOR over the pairs of `crc64(raw_key ‖ value)`.
     pub crc64xor: u64,

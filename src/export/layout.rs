@@ -83,12 +83,27 @@ pub const STAGING_DIR: &str = "_br_parquet_staging";
 /// [`encode_segment`] output does, so it never collides with a staged table's directory.
 pub const PARTIAL_DIR_PREFIX: &str = ".br-parquet-partial-";
 
+/// The directory, inside [`staging_dir_name`], of the markers of finished jobs
+/// ([`job_marker_name`]). It starts with `.`, like [`PARTIAL_DIR_PREFIX`], so it never collides
+/// with a staged database's directory.
+pub const JOBS_DIR: &str = ".br-parquet-jobs";
+
 /// The name a table's marker of completeness has (Hadoop's convention).
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
 
 /// The name of the staging directory under `prefix`.
 pub fn staging_dir_name(prefix: &str) -> String {
     join(prefix, STAGING_DIR)
+}
+
+/// The directory of the markers of finished jobs under `prefix`.
+pub fn jobs_dir_name(prefix: &str) -> String {
+    format!("{}/{JOBS_DIR}", staging_dir_name(prefix))
+}
+
+/// The object name of the marker of the finished job whose key is `key` (`export::resume`).
+pub fn job_marker_name(prefix: &str, key: &str) -> String {
+    format!("{}/{key}.json", jobs_dir_name(prefix))
 }
 
 /// The staging name of an output object `name` that lives under `prefix`.
@@ -180,8 +195,16 @@ mod tests {
             staging_object_name("", "d/t/x.parquet"),
             "_br_parquet_staging/d/t/x.parquet"
         );
-        // The directory of files being written cannot be mistaken for a database's.
-        assert!(PARTIAL_DIR_PREFIX.starts_with('.'));
-        assert!(!encode_segment(PARTIAL_DIR_PREFIX).starts_with('.'));
+        assert_eq!(
+            job_marker_name("p", "ab12"),
+            "p/_br_parquet_staging/.br-parquet-jobs/ab12.json"
+        );
+        assert_eq!(jobs_dir_name(""), "_br_parquet_staging/.br-parquet-jobs");
+        // Neither the directory of files being written nor that of job markers can be mistaken
+        // for a database's.
+        for ours in [PARTIAL_DIR_PREFIX, JOBS_DIR] {
+            assert!(ours.starts_with('.'));
+            assert!(!encode_segment(ours).starts_with('.'));
+        }
     }
 }

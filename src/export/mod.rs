@@ -7,6 +7,7 @@ pub mod layout;
 pub mod progress;
 mod range;
 pub mod report;
+mod resume;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -30,9 +31,10 @@ use crate::{Error, Result};
 pub use progress::ProgressMode;
 use range::{export_job, RangeContext, RangeOutcome};
 use report::{
-    BackupSummary, ChecksumReport, ExportReport, FileReport, SkipCounters, SkippedFileReport,
-    TableReport, Totals,
+    BackupSummary, ChecksumReport, ExportReport, FileReport, ResumeReport, SkipCounters,
+    SkippedFileReport, TableReport, Totals,
 };
+use resume::{JobKeys, JobMarkers, Previous};
 
 /// Default `--output-prefix`.
 pub const DEFAULT_OUTPUT_PREFIX: &str = "parquet";
@@ -74,6 +76,9 @@ pub struct ExportOptions {
     pub write_iceberg_manifest: bool,
     /// Storage options (`--ratelimit`, retries); one rate limiter is shared by input and output.
     pub storage: StorageOptions,
+    /// Reuse the jobs a failed or killed run of the same export finished and staged, instead of
+    /// exporting them again (on by default; `--no-resume` turns it off); see `export/resume.rs`.
+    pub resume: bool,
 }
 
 impl ExportOptions {
@@ -95,6 +100,7 @@ impl ExportOptions {
             write_iceberg_table: false,
             write_iceberg_manifest: false,
             storage: StorageOptions::default(),
+            resume: true,
         }
     }
 }
@@ -112,6 +118,11 @@ fn table_dir(prefix: &str, db: &str, table: &str) -> String {
     } else {
         format!("{prefix}/{dir}")
     }
+}
+
+/// Whether files get per-column statistics: Iceberg metadata and the JSON manifest need them.
+fn collects_column_stats(write_iceberg_table: bool, write_iceberg_manifest: bool) -> bool {
+    write_iceberg_table || write_iceberg_manifest
 }
 
 /// One worker per core by default.
@@ -325,22 +336,33 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         kind,
         tables: &tables,
         metadata: &metadata,
-        column_stats: options.write_iceberg_table || options.write_iceberg_manifest,
+        column_stats: collects_column_stats(
+            options.write_iceberg_table,
+            options.write_iceberg_manifest,
+        ),
         lenient: options.lenient,
         verify: options.verify,
         target_file_size: options.target_file_size,
         crypter: crypter.clone(),
     };
+    let jobs = plan_jobs(&plan.ranges, &tables, options.target_file_size);
+    let keys = JobKeys::new(&backup, options, &parquet, &output_prefix)?;
+    let job_keys: Vec<String> = jobs
+        .iter()
+        .map(|job| keys.key(&job_ranges(&plan.ranges, job)))
+        .collect();
+    let markers = JobMarkers::open(&output, &output_prefix, &job_keys, options.resume)?;
     let reporter = progress::Reporter::start(
         options.progress,
         plan.ranges.len() as u64,
         plan.ranges.iter().map(range_bytes).sum(),
     );
-    let jobs = plan_jobs(&plan.ranges, &tables, options.target_file_size);
     let outcomes = run_ranges(
         &ctx,
         &plan.ranges,
         &jobs,
+        &job_keys,
+        &markers,
         options.concurrency.max(1),
         reporter.counters(),
     );
@@ -348,7 +370,8 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         reporter.finish();
     }
     drop(reporter);
-    let outcomes = outcomes?;
+    let (outcomes, mut resume_report) = outcomes?;
+    resume_report.enabled = options.resume;
 
     let mut files = Vec::new();
     let mut skipped_rows = Vec::new();
@@ -430,6 +453,8 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         totals.delete_rows += outcome.deletes;
     }
     publish(&output, &output_prefix, &files, backup.end_version)?;
+    // No file is staged any more, so no marker describes one.
+    markers.remove_all()?;
     // Every file was moved out of it; staging directories left empty go with it.
     drop(partial);
     // Every Parquet file is in place: describe them.
@@ -484,6 +509,7 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
             })
             .collect(),
         totals,
+        resume: resume_report,
         iceberg_tables,
         iceberg_manifest,
         elapsed_seconds: 0.0,
@@ -711,7 +737,6 @@ fn range_bytes(range: &meta::RangePlan) -> u64 {
     range.write.size + range.default.as_ref().map_or(0, |f| f.size)
 }
 
-/// Exports every range with `workers` threads; the first error stops the others.
 /// Groups ranges into jobs (lists of indices into `ranges`). Without a target size each range is
 /// a job of its own: one file per table per range. With one, consecutive ranges of the same
 /// single table are combined until their SSTs add up to the target, so that many small regions
@@ -755,17 +780,22 @@ fn plan_jobs(
     jobs
 }
 
+/// Finishes every job ([`finish_job`]) with `workers` threads; the first error stops the others.
+/// `keys[i]` is the key of `jobs[i]`. Returns the outcomes in job order, and what was resumed.
 fn run_ranges(
     ctx: &RangeContext<'_>,
     ranges: &[meta::RangePlan],
     jobs: &[Vec<usize>],
+    keys: &[String],
+    markers: &JobMarkers<'_>,
     workers: usize,
     progress: &progress::Counters,
-) -> Result<Vec<RangeOutcome>> {
+) -> Result<(Vec<RangeOutcome>, ResumeReport)> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<RangeOutcome>>> =
         Mutex::new((0..jobs.len()).map(|_| None).collect());
+    let resume = Mutex::new(ResumeReport::default());
     let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..workers.min(jobs.len().max(1)) {
@@ -774,24 +804,12 @@ fn run_ranges(
                     return;
                 }
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = jobs.get(index) else {
+                let (Some(job), Some(key)) = (jobs.get(index), keys.get(index)) else {
                     return;
                 };
-                let job_ranges: Vec<&meta::RangePlan> =
-                    job.iter().filter_map(|i| ranges.get(*i)).collect();
-                match export_job(ctx, &job_ranges) {
+                let job_ranges = job_ranges(ranges, job);
+                match finish_job(ctx, &job_ranges, markers, key, progress, &resume) {
                     Ok(outcome) => {
-                        let rows: u64 = outcome.files.iter().map(|f| f.rows).sum();
-                        progress.rows.fetch_add(rows, Ordering::Relaxed);
-                        progress
-                            .files
-                            .fetch_add(outcome.files.len() as u64, Ordering::Relaxed);
-                        let bytes: u64 = job_ranges.iter().map(|r| range_bytes(r)).sum();
-                        progress.bytes_read.fetch_add(bytes, Ordering::Relaxed);
-                        progress
-                            .ranges_done
-                            .fetch_add(job_ranges.len() as u64, Ordering::Relaxed);
-                        failpoint::hit("range");
                         if let Ok(mut results) = results.lock() {
                             if let Some(slot) = results.get_mut(index) {
                                 *slot = Some(outcome);
@@ -815,12 +833,76 @@ fn run_ranges(
     if let Some((_, error)) = first_error.into_inner().ok().flatten() {
         return Err(error);
     }
-    Ok(results
+    let outcomes = results
         .into_inner()
         .unwrap_or_default()
         .into_iter()
         .flatten()
-        .collect())
+        .collect();
+    let mut resume = resume.into_inner().unwrap_or_default();
+    resume
+        .rejected_markers
+        .sort_by(|a, b| a.marker.cmp(&b.marker));
+    Ok((outcomes, resume))
+}
+
+/// The ranges of a job.
+fn job_ranges<'r>(ranges: &'r [meta::RangePlan], job: &[usize]) -> Vec<&'r meta::RangePlan> {
+    job.iter().filter_map(|i| ranges.get(*i)).collect()
+}
+
+/// Gets the outcome of one job: the one a previous run recorded under the job's `key`, when its
+/// marker and staged files are intact, or else a new export's, then recorded. Counts the job in
+/// `progress` and `resume`.
+fn finish_job(
+    ctx: &RangeContext<'_>,
+    job_ranges: &[&meta::RangePlan],
+    markers: &JobMarkers<'_>,
+    key: &str,
+    progress: &progress::Counters,
+    resume: &Mutex<ResumeReport>,
+) -> Result<RangeOutcome> {
+    let range_count = job_ranges.len() as u64;
+    let bytes: u64 = job_ranges.iter().map(|r| range_bytes(r)).sum();
+    let rejected = match markers.previous(key, job_ranges.len())? {
+        Previous::Finished(outcome) => {
+            let rows = count_done(progress, &outcome, range_count);
+            progress
+                .ranges_resumed
+                .fetch_add(range_count, Ordering::Relaxed);
+            progress.rows_resumed.fetch_add(rows, Ordering::Relaxed);
+            progress.bytes_resumed.fetch_add(bytes, Ordering::Relaxed);
+            if let Ok(mut resume) = resume.lock() {
+                resume.resumed_jobs += 1;
+                resume.resumed_ranges += range_count;
+            }
+            return Ok(outcome);
+        }
+        Previous::Rejected(marker) => Some(marker),
+        Previous::NotFound => None,
+    };
+    let outcome = export_job(ctx, job_ranges)?;
+    markers.record(key, &outcome)?;
+    count_done(progress, &outcome, range_count);
+    progress.bytes_read.fetch_add(bytes, Ordering::Relaxed);
+    if let Ok(mut resume) = resume.lock() {
+        resume.exported_jobs += 1;
+        resume.exported_ranges += range_count;
+        resume.rejected_markers.extend(rejected);
+    }
+    failpoint::hit("range");
+    Ok(outcome)
+}
+
+/// Counts a finished job's ranges, rows and files as done; returns its rows.
+fn count_done(progress: &progress::Counters, outcome: &RangeOutcome, ranges: u64) -> u64 {
+    let rows: u64 = outcome.files.iter().map(|f| f.rows).sum();
+    progress.rows.fetch_add(rows, Ordering::Relaxed);
+    progress
+        .files
+        .fetch_add(outcome.files.len() as u64, Ordering::Relaxed);
+    progress.ranges_done.fetch_add(ranges, Ordering::Relaxed);
+    rows
 }
 
 #[cfg(test)]

@@ -39,12 +39,23 @@ impl std::str::FromStr for ProgressMode {
 }
 
 /// Counters shared by the workers.
+///
+/// Ranges, rows and files done count the jobs resumed from a previous run too, so that the run's
+/// progress reaches its end; the `*_resumed` parts are left out of the rates, which measure this
+/// run's work, and so out of the ETA.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub ranges_done: AtomicU64,
+    /// Part of `ranges_done` resumed from a previous run.
+    pub ranges_resumed: AtomicU64,
     pub rows: AtomicU64,
+    /// Part of `rows` resumed from a previous run.
+    pub rows_resumed: AtomicU64,
     pub files: AtomicU64,
+    /// SST bytes this run read.
     pub bytes_read: AtomicU64,
+    /// SST bytes of the ranges resumed from a previous run (not read).
+    pub bytes_resumed: AtomicU64,
 }
 
 /// A running reporter; stops (and prints a final line) when dropped.
@@ -163,11 +174,15 @@ fn render(
     finished_ok: &AtomicBool,
 ) -> String {
     let ranges = counters.ranges_done.load(Ordering::Relaxed);
+    let ranges_resumed = counters.ranges_resumed.load(Ordering::Relaxed);
     let rows = counters.rows.load(Ordering::Relaxed);
+    let rows_exported = rows.saturating_sub(counters.rows_resumed.load(Ordering::Relaxed));
     let files = counters.files.load(Ordering::Relaxed);
-    let bytes = counters.bytes_read.load(Ordering::Relaxed);
+    let bytes_read = counters.bytes_read.load(Ordering::Relaxed);
+    let bytes_resumed = counters.bytes_resumed.load(Ordering::Relaxed);
+    let bytes = bytes_read + bytes_resumed;
     let seconds = elapsed.as_secs_f64().max(1e-3);
-    let rate = bytes as f64 / seconds;
+    let rate = bytes_read as f64 / seconds;
     let eta = (rate > 0.0 && bytes < totals.bytes).then(|| (totals.bytes - bytes) as f64 / rate);
     let state = match (stopped, finished_ok.load(Ordering::Relaxed)) {
         (false, _) => "running",
@@ -181,24 +196,31 @@ fn render(
             100.0
         };
         let eta = eta.map_or_else(String::new, |s| format!(", ETA {}", clock(s)));
+        let resumed = if ranges_resumed > 0 {
+            format!(" ({ranges_resumed} resumed)")
+        } else {
+            String::new()
+        };
         format!(
-            "{percent:5.1}% | ranges {ranges}/{} | {rows} rows | {files} files | {:.1} MiB/s, {:.0} rows/s{eta} | {state}",
+            "{percent:5.1}% | ranges {ranges}/{}{resumed} | {rows} rows | {files} files | {:.1} MiB/s, {:.0} rows/s{eta} | {state}",
             totals.ranges,
             rate / (1024.0 * 1024.0),
-            rows as f64 / seconds,
+            rows_exported as f64 / seconds,
         )
     } else {
         serde_json::json!({
             "event": "progress",
             "state": state,
             "ranges_done": ranges,
+            "ranges_resumed": ranges_resumed,
             "ranges_total": totals.ranges,
             "rows": rows,
             "files": files,
-            "sst_bytes_read": bytes,
+            "sst_bytes_read": bytes_read,
+            "sst_bytes_resumed": bytes_resumed,
             "sst_bytes_total": totals.bytes,
             "elapsed_seconds": (seconds * 10.0).round() / 10.0,
-            "rows_per_second": (rows as f64 / seconds).round(),
+            "rows_per_second": (rows_exported as f64 / seconds).round(),
             "eta_seconds": eta.map(|s| s.round()),
         })
         .to_string()
@@ -249,6 +271,39 @@ mod tests {
         );
         assert!(bar.starts_with(" 50.0% | ranges 3/6 | 3000 rows"), "{bar}");
         assert!(bar.ends_with("done"), "{bar}");
+    }
+
+    #[test]
+    fn resumed_ranges_count_as_done_but_not_in_the_rates() {
+        // 2 of 6 ranges (40 of 100 bytes, 2000 rows) resumed; then 1 range (20 bytes, 1000 rows)
+        // exported in 5 s: 4 bytes/s, 40 bytes left, so 10 s.
+        let counters = Counters::default();
+        counters.ranges_done.store(3, Ordering::Relaxed);
+        counters.ranges_resumed.store(2, Ordering::Relaxed);
+        counters.rows.store(3000, Ordering::Relaxed);
+        counters.rows_resumed.store(2000, Ordering::Relaxed);
+        counters.bytes_read.store(20, Ordering::Relaxed);
+        counters.bytes_resumed.store(40, Ordering::Relaxed);
+        let totals = Totals {
+            ranges: 6,
+            bytes: 100,
+        };
+        let running = AtomicBool::new(false);
+        let elapsed = Duration::from_secs(5);
+        let line = render(false, &counters, &totals, elapsed, false, &running);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["ranges_done"], 3);
+        assert_eq!(v["ranges_resumed"], 2);
+        assert_eq!(v["sst_bytes_read"], 20);
+        assert_eq!(v["sst_bytes_resumed"], 40);
+        assert_eq!(v["rows_per_second"], 200.0);
+        assert_eq!(v["eta_seconds"], 10.0);
+        let bar = render(true, &counters, &totals, elapsed, false, &running);
+        assert!(
+            bar.starts_with(" 60.0% | ranges 3/6 (2 resumed) | 3000 rows"),
+            "{bar}"
+        );
+        assert!(bar.contains("200 rows/s, ETA 0:00:10"), "{bar}");
     }
 
     #[test]

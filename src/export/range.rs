@@ -68,7 +68,7 @@ pub(crate) struct RangeContext<'a> {
 }
 
 /// What one range produced.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RangeOutcome {
     pub files: Vec<FileReport>,
     pub skipped: SkipCounters,
@@ -87,7 +87,7 @@ pub(crate) struct RangeOutcome {
 }
 
 /// Keys of one table found in a range.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TableKvs {
     /// Row (record) keys.
     pub record_kvs: u64,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::AddAssign;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::sink::iceberg::IcebergTableReport;
 
@@ -38,8 +38,10 @@ pub struct ExportReport {
     /// Rows `--lenient` dropped, per table and SST.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_rows: Vec<SkippedRowsReport>,
-    /// Sums over all tables.
+    /// Sums over all tables (and over every job, those resumed from a previous run included).
     pub totals: Totals,
+    /// Jobs this run exported, and those it reused from a previous run of the same export.
+    pub resume: ResumeReport,
     /// The Iceberg table versions written (`--write-iceberg-table`), one per table.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub iceberg_tables: Vec<IcebergTableReport>,
@@ -111,7 +113,7 @@ pub struct ChecksumReport {
 }
 
 /// One Parquet file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileReport {
     /// Object name in the output storage.
     pub path: String,
@@ -128,15 +130,16 @@ pub struct FileReport {
     /// Lowercase hex SHA-256 of the file.
     pub sha256: String,
     /// Zero or invalid dates written as NULL, by column (see docs/type-mapping.md).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub invalid_dates: BTreeMap<String, u64>,
-    /// Where the file waits until the run is published.
+    /// Where the file waits until the run is published (not in the report, nor in a finished
+    /// job's record, which derives it from `path`).
     #[serde(skip)]
     pub staged: String,
 }
 
 /// Rows of one table in one SST that `--lenient` dropped because they could not be decoded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SkippedRowsReport {
     /// Database name.
     pub db: String,
@@ -151,11 +154,40 @@ pub struct SkippedRowsReport {
 }
 
 /// One dropped row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SkippedRow {
     /// The raw TiDB key, in hex.
     pub key: String,
     /// Why it could not be decoded.
+    pub reason: String,
+}
+
+/// How much of the export this run did, and how much it took over from a previous run that
+/// failed or was killed (see `export::resume`). A job is one or more ranges written to the same
+/// files.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResumeReport {
+    /// Whether finished jobs of a previous run were looked for (`--no-resume` turns it off).
+    pub enabled: bool,
+    /// Jobs whose staged files and outcome a previous run left, reused as they were.
+    pub resumed_jobs: u64,
+    /// Ranges of those jobs.
+    pub resumed_ranges: u64,
+    /// Jobs exported by this run.
+    pub exported_jobs: u64,
+    /// Ranges of those jobs.
+    pub exported_ranges: u64,
+    /// Markers of finished jobs that could not be trusted, so that their jobs were exported again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected_markers: Vec<RejectedMarker>,
+}
+
+/// A marker of a finished job that was not trusted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedMarker {
+    /// Its object name.
+    pub marker: String,
+    /// Why: it does not parse, or a file it lists is missing or has another size.
     pub reason: String,
 }
 
@@ -169,7 +201,7 @@ pub struct SkippedFileReport {
 }
 
 /// Keys that did not become rows, by reason.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkipCounters {
     /// Index entries (`t{id}_i...`): BR backs up indexes, which are derived data.
     pub index_keys: u64,
@@ -297,6 +329,23 @@ impl fmt::Display for ExportReport {
             self.tables.len()
         )?;
         writeln!(f, "  to   {}", self.output)?;
+        let resume = &self.resume;
+        if resume.resumed_jobs > 0 {
+            writeln!(
+                f,
+                "  resumed {} of {} ranges from the files a previous run staged; exported {}",
+                resume.resumed_ranges,
+                resume.resumed_ranges + resume.exported_ranges,
+                resume.exported_ranges
+            )?;
+        }
+        if !resume.rejected_markers.is_empty() {
+            writeln!(
+                f,
+                "  exported {} jobs again: a previous run's staged files were missing or changed (see the report)",
+                resume.rejected_markers.len()
+            )?;
+        }
         let s = &self.skipped;
         writeln!(
             f,

@@ -91,6 +91,10 @@ pub struct Backup {
     pub schemas: Vec<Schema>,
     /// DDL jobs: the v1 JSON array (field 10), then each v2 `ddl_indexes` element.
     pub ddls: Vec<serde_json::Value>,
+    /// SHA-256 of the `backupmeta` object as stored (encrypted or not): names this exact backup
+    /// (v2 MetaFile leaves are covered through the SHA-256s it lists), so that a run can tell
+    /// whether staged files were made from it.
+    pub backupmeta_sha256: [u8; 32],
 }
 
 /// Reads a whole backup's metadata.
@@ -118,6 +122,7 @@ pub fn load_backup(
 ) -> Result<Backup> {
     let crypter = crypter.filter(|c| c.is_encrypted());
     let root = read_object(BACKUP_META_OBJECT)?;
+    let backupmeta_sha256 = Sha256::digest(&root).into();
     let meta = match crypter {
         None => decode_backup_meta(&root)?,
         Some(crypter) => decode_encrypted_backup_meta(&root, crypter)?,
@@ -171,6 +176,7 @@ pub fn load_backup(
         files,
         schemas,
         ddls,
+        backupmeta_sha256,
     })
 }
 
@@ -607,6 +613,11 @@ mod tests {
         assert_eq!(backup.files, root.files);
         assert_eq!(backup.schemas, root.schemas);
         assert!(backup.ddls.is_empty());
+        let stored = root.encode_to_vec();
+        assert_eq!(
+            backup.backupmeta_sha256,
+            <[u8; 32]>::from(Sha256::digest(&stored))
+        );
     }
 
     /// A v2 backup: `file_index` → A → {B, C} (two levels), `schema_index` → one leaf,
@@ -840,7 +851,14 @@ mod tests {
         store.encrypt(&crypter);
         store.reads.clear();
 
-        let backup = store.load_with(Some(&crypter)).unwrap();
+        let mut backup = store.load_with(Some(&crypter)).unwrap();
+        // Only the hash of the object as stored differs.
+        assert_eq!(
+            backup.backupmeta_sha256,
+            <[u8; 32]>::from(Sha256::digest(&store.objects[BACKUP_META_OBJECT]))
+        );
+        assert_ne!(backup.backupmeta_sha256, plain.backupmeta_sha256);
+        backup.backupmeta_sha256 = plain.backupmeta_sha256;
         assert_eq!(backup, plain);
         assert_eq!(backup.files, files);
         assert_eq!(backup.schemas, schemas);

@@ -433,6 +433,7 @@ mod tests {
             files,
             schemas: schemas(),
             ddls: Vec::new(),
+            backupmeta_sha256: [0; 32],
         }
     }
 

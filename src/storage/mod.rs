@@ -379,6 +379,44 @@ impl ExternalStorage {
         }
     }
 
+    /// The size in bytes of an object, `None` when there is none: one metadata request (HEAD),
+    /// no data read. Checks that staged files are still whole before a run reuses them.
+    pub fn size(&self, name: &str) -> Result<Option<u64>> {
+        let location = object_path(name)?;
+        if let Target::Noop = self.target {
+            return Ok(None);
+        }
+        match self.runtime.block_on(self.store.head(&location)) {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(self.storage_error(name, source)),
+        }
+    }
+
+    /// The names of every object under `prefix` (a directory on local storage), in no particular
+    /// order; none when nothing is there.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let location = object_path(prefix)?;
+        if let Target::Noop = self.target {
+            return Ok(Vec::new());
+        }
+        self.runtime
+            .block_on(async {
+                let mut names = Vec::new();
+                let mut objects = self.store.list(Some(&location));
+                while let Some(object) = objects.next().await {
+                    match object {
+                        Ok(object) => names.push(object.location.to_string()),
+                        // Removed between the listing and the look at it (local storage).
+                        Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(names)
+            })
+            .map_err(|source| self.storage_error(prefix, source))
+    }
+
     /// Makes an object readable as a local file: the file itself on local storage, a streamed
     /// download (removed when the returned object is dropped) on an object store.
     pub fn open_local(&self, name: &str) -> Result<LocalObject> {
@@ -597,6 +635,41 @@ impl ExternalStorage {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(source) => Err(self.storage_error(name, source)),
         }
+    }
+
+    /// Deletes objects, in bulk where the store can (S3 deletes up to 1000 per request, a
+    /// thousand times fewer requests than [`ExternalStorage::delete`] one by one); missing objects
+    /// are not an error.
+    pub fn delete_all(&self, names: &[String]) -> Result<()> {
+        let Some(first) = names.first() else {
+            return Ok(());
+        };
+        let locations = names
+            .iter()
+            .map(|name| object_path(name))
+            .collect::<Result<Vec<_>>>()?;
+        if let Target::Noop = self.target {
+            return Ok(());
+        }
+        self.runtime
+            .block_on(async {
+                let locations = futures::stream::iter(locations.into_iter().map(Ok)).boxed();
+                let mut deleted = self.store.delete_stream(locations);
+                while let Some(result) = deleted.next().await {
+                    match result {
+                        Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|source| {
+                let what = match names.len() {
+                    1 => first.clone(),
+                    n => format!("{first} (one of {n} objects being deleted)"),
+                };
+                self.storage_error(&what, source)
+            })
     }
 
     /// Moves an object to a new name, replacing any object there: an atomic rename on local
@@ -828,6 +901,39 @@ mod tests {
         let object = storage.open_local("big/x.bin").unwrap();
         assert_eq!(std::fs::read(&object.path).unwrap(), payload);
         assert_eq!(object.path, dir.path().join("big/x.bin"), "opened in place");
+    }
+
+    #[test]
+    fn size_list_and_delete_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = local(dir.path());
+        storage
+            .put_bytes("p/.jobs/a.json", Bytes::from_static(b"{}"))
+            .unwrap();
+        storage
+            .put_bytes("p/.jobs/b.json", Bytes::from_static(b"hello"))
+            .unwrap();
+        storage
+            .put_bytes("p/other.txt", Bytes::from_static(b"x"))
+            .unwrap();
+        assert_eq!(storage.size("p/.jobs/b.json").unwrap(), Some(5));
+        assert_eq!(storage.size("p/.jobs/c.json").unwrap(), None);
+        let mut names = storage.list("p/.jobs").unwrap();
+        names.sort();
+        assert_eq!(names, ["p/.jobs/a.json", "p/.jobs/b.json"]);
+        assert_eq!(storage.list("q").unwrap(), Vec::<String>::new());
+        storage.delete_all(&names).unwrap();
+        assert_eq!(storage.list("p/.jobs").unwrap(), Vec::<String>::new());
+        assert_eq!(storage.size("p/other.txt").unwrap(), Some(1));
+        // Deleting what is not there (again) is not an error.
+        storage.delete_all(&names).unwrap();
+        storage.delete_all(&[]).unwrap();
+
+        let noop = ExternalStorage::open(&url::parse_url("noop://").unwrap(), false).unwrap();
+        noop.put_bytes("p/x", Bytes::from_static(b"x")).unwrap();
+        assert_eq!(noop.size("p/x").unwrap(), None);
+        assert_eq!(noop.list("p").unwrap(), Vec::<String>::new());
+        noop.delete_all(&["p/x".to_string()]).unwrap();
     }
 
     #[cfg(unix)]

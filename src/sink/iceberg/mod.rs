@@ -38,8 +38,9 @@ impl BackupIdentity {
     }
 }
 
-/// One Parquet file the export wrote, with what Iceberg needs to know about it.
-#[derive(Debug, Clone)]
+/// One Parquet file the export wrote, with what Iceberg needs to know about it. Serializable, to
+/// be kept in a finished job's record (`export::resume`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExportedFile {
     /// Object name in the output storage.
     pub object: String,

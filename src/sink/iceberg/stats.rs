@@ -37,7 +37,7 @@ use super::value::{
 use crate::batch::PARQUET_FIELD_ID_KEY;
 
 /// Statistics of one column of one file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ColumnStats {
     /// Parquet/Iceberg field id (the column's name is in the table schema).
     pub field_id: i32,
@@ -58,7 +58,7 @@ pub struct ColumnStats {
 }
 
 /// Statistics of one Parquet file.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FileStats {
     /// One entry per top-level primitive column with a field id, in schema order.
     pub columns: Vec<ColumnStats>,

@@ -25,13 +25,19 @@
 
 use std::cmp::Ordering;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::json;
 
 /// Characters (string) or bytes (binary) kept in a bound: Iceberg's default `truncate(16)`.
 pub const BOUND_TRUNCATE_LENGTH: usize = 16;
 
 /// One value of a column, typed as Iceberg types it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serializable so that a finished job's record (`export::resume`) can keep the bounds of its
+/// files: floats are kept as their IEEE 754 bits, since JSON numbers cannot hold infinities and
+/// a reader may round the last bit, and the unscaled decimal as a string, since JSON numbers
+/// are not read exactly beyond 64 bits by every reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     /// `boolean`.
     Boolean(bool),
@@ -40,12 +46,13 @@ pub enum Value {
     /// `long`.
     Long(i64),
     /// `float`.
-    Float(f32),
+    Float(#[serde(with = "f32_bits")] f32),
     /// `double`.
-    Double(f64),
+    Double(#[serde(with = "f64_bits")] f64),
     /// `decimal(P, S)`: the unscaled value.
     Decimal {
         /// Unscaled value.
+        #[serde(with = "i128_text")]
         unscaled: i128,
         /// Scale (digits after the point).
         scale: i8,
@@ -120,6 +127,46 @@ impl Value {
             (Fixed(a), Fixed(b)) | (Binary(a), Binary(b)) => a.cmp(b),
             _ => return None,
         })
+    }
+}
+
+/// Serializes an `f32` as its bits (see [`Value`]).
+mod f32_bits {
+    use super::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u32(value.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+        u32::deserialize(deserializer).map(f32::from_bits)
+    }
+}
+
+/// Serializes an `f64` as its bits (see [`Value`]).
+mod f64_bits {
+    use super::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(value.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+        u64::deserialize(deserializer).map(f64::from_bits)
+    }
+}
+
+/// Serializes an `i128` as decimal text (see [`Value`]).
+mod i128_text {
+    use super::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &i128, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i128, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -284,6 +331,54 @@ pub fn timestamp_text(micros: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_round_trip_through_json_bit_for_bit() {
+        let values = [
+            Value::Boolean(true),
+            Value::Int(-7),
+            Value::Long(i64::MIN),
+            Value::Float(f32::INFINITY),
+            Value::Float(-0.0),
+            Value::Float(0.1),
+            Value::Double(f64::NEG_INFINITY),
+            Value::Double(f64::from_bits(0x3fb9_9999_9999_999a)),
+            Value::Double(5e-324),
+            Value::Decimal {
+                unscaled: i128::MIN,
+                scale: 38,
+            },
+            Value::Decimal {
+                unscaled: -12_345_678_901_234_567_890_123_456_789,
+                scale: 2,
+            },
+            Value::Date(17_486),
+            Value::Time(81_068_123_456),
+            Value::Timestamp(-1),
+            Value::TimestampTz(1_510_871_468_123_456),
+            Value::String("表格 \"x\"".into()),
+            Value::Fixed(vec![0, 1, 255]),
+            Value::Binary(Vec::new()),
+        ];
+        for value in values {
+            let json = serde_json::to_string(&value).unwrap();
+            let back: Value = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.to_bytes(), value.to_bytes(), "{json}");
+            assert_eq!(back, value, "{json}");
+        }
+        assert_eq!(
+            serde_json::to_string(&Value::Float(1.0)).unwrap(),
+            r#"{"Float":1065353216}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Value::Decimal {
+                unscaled: 1420,
+                scale: 2
+            })
+            .unwrap(),
+            r#"{"Decimal":{"unscaled":"1420","scale":2}}"#
+        );
+    }
 
     /// The example values of the spec's Appendix B/D (34, 2017-11-16, 22:31:08, "iceberg",
     /// 14.20, ...) in both serializations.
