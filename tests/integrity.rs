@@ -565,3 +565,63 @@ fn a_deleted_or_truncated_staged_file_is_exported_again() {
     assert_eq!(published(out.path()), published(clean.path()));
     assert_eq!(outcome_of(&report), outcome_of(&clean_report));
 }
+
+/// Three machines export one backup: each `--shard I/3` run stages its share and publishes
+/// nothing; a run without `--shard` then resumes every job, checks the tables and publishes the
+/// same files an ordinary run does.
+#[test]
+fn shards_stage_their_jobs_and_a_final_run_publishes_them_all() {
+    let dir = backup(v1());
+    let clean = tempfile::tempdir().unwrap();
+    let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    let ranges = clean_report["resume"]["exported_ranges"].as_u64().unwrap();
+    assert!(ranges >= 3, "{ranges} ranges");
+
+    let out = tempfile::tempdir().unwrap();
+    let mut shard_ranges = 0;
+    for index in 1..=3 {
+        let shard = format!("{index}/3");
+        let (run, report) = run_with_report(dir.path(), out.path(), &["--shard", &shard], &[]);
+        assert!(
+            parquet_files(out.path()).is_empty(),
+            "shard {shard} published"
+        );
+        assert_eq!(report["shard"]["shard"], shard.as_str());
+        let jobs = report["shard"]["jobs"].as_u64().unwrap();
+        assert!(jobs > 0, "shard {shard} has no job of {ranges}");
+        assert_eq!(report["resume"]["exported_jobs"].as_u64(), Some(jobs));
+        assert!(report.get("iceberg_tables").is_none());
+        for table in report["tables"].as_array().unwrap() {
+            let status = table["checksum"]["status"].as_str().unwrap();
+            assert!(
+                status.starts_with(&format!("skipped: shard {shard}")),
+                "{status}"
+            );
+        }
+        let summary = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            summary.contains(&format!("shard {shard}: {jobs} jobs")),
+            "{summary}"
+        );
+        shard_ranges += report["shard"]["ranges"].as_u64().unwrap();
+        // A later shard keeps the markers of the earlier ones.
+        assert_eq!(job_markers(out.path()) as u64, shard_ranges);
+    }
+    assert_eq!(shard_ranges, ranges, "every range in exactly one shard");
+
+    let (_, report) = run_with_report(dir.path(), out.path(), &[], &[]);
+    assert_eq!(
+        report["resume"],
+        serde_json::json!({
+            "enabled": true, "resumed_jobs": ranges, "resumed_ranges": ranges,
+            "exported_jobs": 0, "exported_ranges": 0,
+        })
+    );
+    assert!(report.get("shard").is_none());
+    for table in report["tables"].as_array().unwrap() {
+        assert_eq!(table["checksum"]["status"], "ok");
+    }
+    assert_eq!(published(out.path()), published(clean.path()));
+    assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+    assert_eq!(listing(out.path()), listing(clean.path()));
+}

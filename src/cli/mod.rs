@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::batch::BatchLimits;
 use crate::crypter::{CipherMethod, Crypter};
-use crate::export::{self, ExportOptions, ProgressMode, DEFAULT_OUTPUT_PREFIX};
+use crate::export::{self, ExportOptions, ProgressMode, Shard, DEFAULT_OUTPUT_PREFIX};
 use crate::proto::backup::StorageBackend;
 use crate::sink::parquet::{Codec, ParquetOptions, DEFAULT_ROW_GROUP_ROWS};
 use crate::storage::{url, StorageOptions};
@@ -130,6 +130,12 @@ pub struct ExportArgs {
     /// version makes it export them again anyway).
     #[arg(long)]
     no_resume: bool,
+    /// Export on several machines: this one exports shard I of N (`2/4`) into the shared
+    /// --output and publishes nothing. When all N are done, a run without --shard (on any
+    /// machine, same options) checks every table and publishes; it exports what a failed shard
+    /// left undone.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
     /// Print nothing on success (and no progress).
     #[arg(long, short)]
     quiet: bool,
@@ -259,6 +265,10 @@ struct BrBackupArgs {
     /// finished and staged.
     #[arg(long)]
     parquet_no_resume: bool,
+    /// Export shard I of N (`2/4`) on this machine and publish nothing; a run without it
+    /// publishes every shard's files (see `tikv-ctl br parquet-export --help`).
+    #[arg(long, value_name = "I/N")]
+    parquet_shard: Option<Shard>,
 }
 
 /// Parses `512MiB`, `1GiB`, `64MB`, `1000000` (bytes).
@@ -353,6 +363,7 @@ impl ExportArgs {
         options.lenient = self.lenient && !self.strict;
         options.target_file_size = self.target_file_size;
         options.resume = !self.no_resume;
+        options.shard = self.shard;
         self.integrity.apply(&mut options)?;
         options.progress = if self.quiet {
             ProgressMode::None
@@ -398,6 +409,7 @@ impl BrBackupArgs {
         options.write_iceberg_manifest = self.parquet_write_iceberg_manifest;
         options.storage = StorageOptions::with_ratelimit_mib(self.ratelimit);
         options.resume = !self.parquet_no_resume;
+        options.shard = self.parquet_shard;
         Ok(Job {
             options,
             report: self.parquet_report,
@@ -507,6 +519,35 @@ mod tests {
             assert_eq!(job.options.compression_name, "zstd(1)");
             assert!(job.options.resume, "re-runs resume by default");
         }
+    }
+
+    #[test]
+    fn shard_flag() {
+        let args = ["br", "parquet-export", "--input", "/b", "--output", "/o"];
+        let sharded = job(&[&args[..], &["--shard", "2/4"]].concat()).unwrap();
+        assert_eq!(sharded.options.shard, Some(Shard { index: 2, count: 4 }));
+        assert_eq!(sharded.options.shard.unwrap().to_string(), "2/4");
+        assert!(job(&args).unwrap().options.shard.is_none());
+        let err = job(&[&args[..], &["--shard", "5/4"]].concat())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("the shard must be 1 to N"), "{err}");
+        let cli = Br::try_parse_from([
+            "br",
+            "backup",
+            "-s",
+            "/b",
+            "--parquet-only",
+            "--parquet-shard",
+            "1/2",
+        ])
+        .unwrap();
+        let BrTopCommand::Backup(args) = cli.command;
+        assert_eq!(
+            args.into_job().unwrap().options.shard,
+            Some(Shard { index: 1, count: 2 })
+        );
     }
 
     #[test]

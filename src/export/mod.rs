@@ -8,6 +8,7 @@ pub mod progress;
 mod range;
 pub mod report;
 mod resume;
+mod shard;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -31,10 +32,11 @@ use crate::{Error, Result};
 pub use progress::ProgressMode;
 use range::{export_job, RangeContext, RangeOutcome};
 use report::{
-    BackupSummary, ChecksumReport, ExportReport, FileReport, ResumeReport, SkipCounters,
-    SkippedFileReport, TableReport, Totals,
+    BackupSummary, ChecksumReport, ExportReport, FileReport, ResumeReport, ShardReport,
+    SkipCounters, SkippedFileReport, TableReport, Totals,
 };
 use resume::{JobKeys, JobMarkers, Previous};
+pub use shard::Shard;
 
 /// Default `--output-prefix`.
 pub const DEFAULT_OUTPUT_PREFIX: &str = "parquet";
@@ -79,6 +81,9 @@ pub struct ExportOptions {
     /// Reuse the jobs a failed or killed run of the same export finished and staged, instead of
     /// exporting them again (on by default; `--no-resume` turns it off); see `export/resume.rs`.
     pub resume: bool,
+    /// Export only this machine's share of the jobs and publish nothing (`--shard I/N`); a run
+    /// without it publishes every shard's files (see `export/shard.rs`).
+    pub shard: Option<Shard>,
 }
 
 impl ExportOptions {
@@ -101,6 +106,7 @@ impl ExportOptions {
             write_iceberg_manifest: false,
             storage: StorageOptions::default(),
             resume: true,
+            shard: None,
         }
     }
 }
@@ -308,7 +314,7 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         end_version: backup.end_version,
     };
     // Iceberg pre-flight: schemas and existing tables are checked before any data is written.
-    let iceberg = if options.write_iceberg_table {
+    let iceberg = if options.write_iceberg_table && options.shard.is_none() {
         Some(IcebergWriter::prepare(
             &output,
             identity,
@@ -351,11 +357,34 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         .iter()
         .map(|job| keys.key(&job_ranges(&plan.ranges, job)))
         .collect();
+    // Markers are kept or dropped by the keys of every job, whichever shard this run is.
     let markers = JobMarkers::open(&output, &output_prefix, &job_keys, options.resume)?;
+    let (jobs, job_keys) = match options.shard {
+        Some(shard) => {
+            let bytes: Vec<u64> = jobs
+                .iter()
+                .map(|job| {
+                    job_ranges(&plan.ranges, job)
+                        .into_iter()
+                        .map(range_bytes)
+                        .sum()
+                })
+                .collect();
+            shard
+                .jobs(&bytes)
+                .into_iter()
+                .filter_map(|i| Some((jobs.get(i)?.clone(), job_keys.get(i)?.clone())))
+                .unzip()
+        }
+        None => (jobs, job_keys),
+    };
     let reporter = progress::Reporter::start(
         options.progress,
-        plan.ranges.len() as u64,
-        plan.ranges.iter().map(range_bytes).sum(),
+        jobs.iter().map(Vec::len).sum::<usize>() as u64,
+        jobs.iter()
+            .flat_map(|job| job_ranges(&plan.ranges, job))
+            .map(range_bytes)
+            .sum(),
     );
     let outcomes = run_ranges(
         &ctx,
@@ -418,7 +447,11 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
             .get(&table.table_id)
             .copied()
             .unwrap_or_default();
-        let status = if !options.verify {
+        let status = if let Some(shard) = options.shard {
+            format!(
+                "skipped: shard {shard} holds part of the table; the run that publishes checks it"
+            )
+        } else if !options.verify {
             "skipped: --no-verify".to_string()
         } else if kind == BackupKind::Incremental {
             "skipped: BR records no table checksum for incremental backups".to_string()
@@ -452,9 +485,11 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         totals.ssts_read += outcome.ssts_read;
         totals.delete_rows += outcome.deletes;
     }
-    publish(&output, &output_prefix, &files, backup.end_version)?;
-    // No file is staged any more, so no marker describes one.
-    markers.remove_all()?;
+    if options.shard.is_none() {
+        publish(&output, &output_prefix, &files, backup.end_version)?;
+        // No file is staged any more, so no marker describes one.
+        markers.remove_all()?;
+    }
     // Every file was moved out of it; staging directories left empty go with it.
     drop(partial);
     // Every Parquet file is in place: describe them.
@@ -510,6 +545,11 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
             .collect(),
         totals,
         resume: resume_report,
+        shard: options.shard.map(|shard| ShardReport {
+            shard: shard.to_string(),
+            jobs: jobs.len() as u64,
+            ranges: jobs.iter().map(Vec::len).sum::<usize>() as u64,
+        }),
         iceberg_tables,
         iceberg_manifest,
         elapsed_seconds: 0.0,

@@ -42,6 +42,9 @@ pub struct ExportReport {
     pub totals: Totals,
     /// Jobs this run exported, and those it reused from a previous run of the same export.
     pub resume: ResumeReport,
+    /// Set for a `--shard I/N` run, which stages its share of the jobs and publishes nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardReport>,
     /// The Iceberg table versions written (`--write-iceberg-table`), one per table.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub iceberg_tables: Vec<IcebergTableReport>,
@@ -180,6 +183,17 @@ pub struct ResumeReport {
     /// Markers of finished jobs that could not be trusted, so that their jobs were exported again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected_markers: Vec<RejectedMarker>,
+}
+
+/// What a `--shard I/N` run did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShardReport {
+    /// `I/N`.
+    pub shard: String,
+    /// Jobs of this shard (exported or resumed).
+    pub jobs: u64,
+    /// Ranges of those jobs.
+    pub ranges: u64,
 }
 
 /// A marker of a finished job that was not trusted.
@@ -344,6 +358,14 @@ impl fmt::Display for ExportReport {
                 f,
                 "  exported {} jobs again: a previous run's staged files were missing or changed (see the report)",
                 resume.rejected_markers.len()
+            )?;
+        }
+        if let Some(shard) = &self.shard {
+            writeln!(
+                f,
+                "  shard {}: {} jobs ({} ranges) staged, nothing published; once every shard is \
+                 done, run again without --shard (on any machine) to check and publish them all",
+                shard.shard, shard.jobs, shard.ranges
             )?;
         }
         let s = &self.skipped;

@@ -101,6 +101,7 @@ impl JobKeys {
             write_iceberg_manifest, // through `column_stats`
             storage: _,             // transfers only
             resume: _,              // whether to look for markers at all
+            shard: _,               // which jobs a machine exports, not what they hold
         } = options;
         let ParquetOptions {
             compression,
