@@ -874,9 +874,6 @@ impl Relay {
     }
 }
 
-/// Waits until the S3 prefix holds an object, or the time is up.
-/// Waits until the run has uploaded its first file: staged (files are published, renamed into
-/// place, only once every file is uploaded, which takes milliseconds) or already published.
 /// A run to S3 killed after two jobs leaves their files and markers staged in the bucket; the
 /// re-run reuses exactly those and leaves no staging behind.
 #[test]
@@ -931,6 +928,99 @@ fn s3_output_of_a_killed_run_is_resumed() {
         expected
     );
     assert_eq!(output.list(staging).unwrap(), Vec::<String>::new());
+}
+
+/// Waits until the run has uploaded its first file: staged (files are published, renamed into
+/// place, only once every file is uploaded, which takes milliseconds) or already published.
+/// Two machines (two processes with their own temporary directories) export the two shards of
+/// one backup into the same bucket at the same time; neither publishes, and a final run without
+/// `--shard` publishes the files a single local run writes.
+#[test]
+fn two_shards_to_s3_at_once_then_a_final_run_publishes() {
+    let Some(s3) = moto() else { return };
+    let backup = tempfile::tempdir().unwrap();
+    write_backup(backup.path(), &sample_tables(), 10);
+    let input = backup.path().to_str().unwrap();
+    let local_out = tempfile::tempdir().unwrap();
+    let local_report = local_out.path().join("report.json");
+    let local = [
+        "br",
+        "parquet-export",
+        "--input",
+        input,
+        "--output",
+        local_out.path().to_str().unwrap(),
+        "--report",
+        local_report.to_str().unwrap(),
+    ];
+    assert_success(&tikv_ctl(&local, &[]));
+    let local_root = local_out.path().to_path_buf();
+    let expected = report_files(&local_report, &|p| {
+        std::fs::read(local_root.join(p)).unwrap()
+    });
+
+    let out_url = s3_url(&s3.endpoint(), "sharded");
+    let machines: Vec<_> = (1..=2)
+        .map(|index| {
+            let tmp = tempfile::tempdir().unwrap();
+            let shard = format!("{index}/2");
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"));
+            clean_env(&mut cmd)
+                .env("TMPDIR", tmp.path())
+                .args([
+                    "br",
+                    "parquet-export",
+                    "--input",
+                    input,
+                    "--output",
+                    &out_url,
+                ])
+                .args(["--shard", &shard])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
+            (tmp, cmd.spawn().unwrap())
+        })
+        .collect();
+    for (tmp, child) in machines {
+        let out = wait_with_timeout(child, Duration::from_secs(240));
+        assert_success(&out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("nothing published"));
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            0,
+            "temp left"
+        );
+    }
+    let output = open(&out_url, false);
+    let names = expected.keys().cloned().collect::<Vec<_>>();
+    assert!(
+        names.iter().all(|n| !output.exists(n).unwrap()),
+        "a shard published"
+    );
+
+    let report_dir = tempfile::tempdir().unwrap();
+    let report = report_dir.path().join("report.json");
+    let finish = [
+        "br",
+        "parquet-export",
+        "--input",
+        input,
+        "--output",
+        &out_url,
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    assert_success(&tikv_ctl(&finish, &[]));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(json["resume"]["exported_ranges"], 0, "{}", json["resume"]);
+    assert_eq!(
+        report_files(&report, &|p| read_via_open_local(&output, p)),
+        expected
+    );
+    assert_eq!(
+        output.list("parquet/_br_parquet_staging").unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 fn wait_for_first_object(storage: &ExternalStorage, names: &[String], limit: Duration) {
