@@ -874,6 +874,25 @@ impl Relay {
     }
 }
 
+/// Runs `args` with a local `--output` and returns its report's files (object name → SHA-256):
+/// what an export to another storage must hold.
+fn local_export_files(args: &[&str]) -> BTreeMap<String, String> {
+    let local_out = tempfile::tempdir().unwrap();
+    let local_report = local_out.path().join("report.json");
+    let mut args = args.to_vec();
+    args.extend([
+        "--output",
+        local_out.path().to_str().unwrap(),
+        "--report",
+        local_report.to_str().unwrap(),
+    ]);
+    assert_success(&tikv_ctl(&args, &[]));
+    let local_root = local_out.path().to_path_buf();
+    report_files(&local_report, &|p| {
+        std::fs::read(local_root.join(p)).unwrap()
+    })
+}
+
 /// A run to S3 killed after two jobs leaves their files and markers staged in the bucket; the
 /// re-run reuses exactly those and leaves no staging behind.
 #[test]
@@ -881,8 +900,6 @@ fn s3_output_of_a_killed_run_is_resumed() {
     let Some(s3) = moto() else { return };
     let backup = tempfile::tempdir().unwrap();
     write_backup(backup.path(), &sample_tables(), 10);
-    let local_out = tempfile::tempdir().unwrap();
-    let local_report = local_out.path().join("report.json");
     let input = backup.path().to_str().unwrap();
     let common = [
         "br",
@@ -892,18 +909,7 @@ fn s3_output_of_a_killed_run_is_resumed() {
         "--input",
         input,
     ];
-    let mut args = common.to_vec();
-    args.extend([
-        "--output",
-        local_out.path().to_str().unwrap(),
-        "--report",
-        local_report.to_str().unwrap(),
-    ]);
-    assert_success(&tikv_ctl(&args, &[]));
-    let local_root = local_out.path().to_path_buf();
-    let expected = report_files(&local_report, &|p| {
-        std::fs::read(local_root.join(p)).unwrap()
-    });
+    let expected = local_export_files(&common);
 
     let out_url = s3_url(&s3.endpoint(), "resumed");
     let mut args = common.to_vec();
@@ -930,8 +936,6 @@ fn s3_output_of_a_killed_run_is_resumed() {
     assert_eq!(output.list(staging).unwrap(), Vec::<String>::new());
 }
 
-/// Waits until the run has uploaded its first file: staged (files are published, renamed into
-/// place, only once every file is uploaded, which takes milliseconds) or already published.
 /// Two machines (two processes with their own temporary directories) export the two shards of
 /// one backup into the same bucket at the same time; neither publishes, and a final run without
 /// `--shard` publishes the files a single local run writes.
@@ -941,23 +945,7 @@ fn two_shards_to_s3_at_once_then_a_final_run_publishes() {
     let backup = tempfile::tempdir().unwrap();
     write_backup(backup.path(), &sample_tables(), 10);
     let input = backup.path().to_str().unwrap();
-    let local_out = tempfile::tempdir().unwrap();
-    let local_report = local_out.path().join("report.json");
-    let local = [
-        "br",
-        "parquet-export",
-        "--input",
-        input,
-        "--output",
-        local_out.path().to_str().unwrap(),
-        "--report",
-        local_report.to_str().unwrap(),
-    ];
-    assert_success(&tikv_ctl(&local, &[]));
-    let local_root = local_out.path().to_path_buf();
-    let expected = report_files(&local_report, &|p| {
-        std::fs::read(local_root.join(p)).unwrap()
-    });
+    let expected = local_export_files(&["br", "parquet-export", "--input", input]);
 
     let out_url = s3_url(&s3.endpoint(), "sharded");
     let machines: Vec<_> = (1..=2)
@@ -1023,6 +1011,8 @@ fn two_shards_to_s3_at_once_then_a_final_run_publishes() {
     );
 }
 
+/// Waits until the run has uploaded its first file: staged (files are published, renamed into
+/// place, only once every file is uploaded, which takes milliseconds) or already published.
 fn wait_for_first_object(storage: &ExternalStorage, names: &[String], limit: Duration) {
     let deadline = Instant::now() + limit;
     let staged: Vec<String> = names
