@@ -428,3 +428,80 @@ fn target_file_size_combines_small_ranges_and_splits_big_files() {
     );
     check_values(out.path(), &tables, "parquet");
 }
+
+/// `export::BatchReader` decodes a backup as the export does, without files: every row of every
+/// table, the export's schema, and BR's checksums of each table's ranges add up to `backupmeta`'s.
+#[test]
+fn batch_reader_hands_out_every_row_without_files() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use br_parquet::batch::{export_schema, BackupKind};
+    use br_parquet::codec::checksum::KvChecksum;
+    use br_parquet::export::{BatchReader, ExportOptions};
+    use br_parquet::storage::url::parse_url;
+    use std::collections::BTreeMap;
+
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-backup");
+    let options = ExportOptions::new(
+        parse_url(sample.to_str().unwrap()).unwrap(),
+        parse_url("noop://").unwrap(),
+    );
+    let reader = BatchReader::open(&options).unwrap();
+    // Per table: rows, the sum of integer handles, BR's checksum over its ranges.
+    let mut seen: BTreeMap<i64, (usize, i64, KvChecksum)> = BTreeMap::new();
+    for (index, range) in reader.plan().ranges.iter().enumerate() {
+        let mut batches = Vec::new();
+        let checksum = reader
+            .read_range(index, &mut |table, batch| {
+                batches.push((table.clone(), batch))
+            })
+            .unwrap();
+        if let [one] = range.table_ids.as_slice() {
+            if let Some(table) = reader
+                .plan()
+                .tables
+                .iter()
+                .find(|t| t.physical_ids().contains(one))
+            {
+                seen.entry(table.table_id).or_default().2.merge(checksum);
+            }
+        }
+        for (table, batch) in batches {
+            let schema = export_schema(&table, BackupKind::Full).unwrap().arrow;
+            assert_eq!(batch.schema(), schema, "{}", table.qualified_name());
+            let entry = seen.entry(table.table_id).or_default();
+            entry.0 += batch.num_rows();
+            if let Some(handles) = batch.column(1).as_primitive_opt::<Int64Type>() {
+                // Handles reach i64's extremes: a wrapping sum is still a checksum of them.
+                let sum = handles
+                    .values()
+                    .iter()
+                    .fold(0i64, |a, h| a.wrapping_add(*h));
+                entry.1 = entry.1.wrapping_add(sum);
+            }
+        }
+    }
+    for test_table in sample_tables() {
+        let table = reader
+            .plan()
+            .tables
+            .iter()
+            .find(|t| t.table_name == test_table.name)
+            .unwrap();
+        let (rows, handle_sum, checksum) = seen[&table.table_id];
+        assert_eq!(rows, test_table.rows.len(), "{}", test_table.name);
+        if test_table.clustered_pk.is_empty() {
+            let expected = test_table
+                .rows
+                .iter()
+                .fold(0i64, |a, r| a.wrapping_add(r.handle));
+            assert_eq!(handle_sum, expected, "{}", test_table.name);
+        }
+        assert_eq!(
+            checksum,
+            KvChecksum::new(table.crc64xor, table.total_kvs, table.total_bytes),
+            "{}",
+            test_table.name
+        );
+    }
+}
