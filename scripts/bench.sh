@@ -10,8 +10,9 @@
 #   scripts/bench.sh [--rows 1000000,10000000] [--rows-per-range 125000] [--repeat 1]
 #                    [--skip-build] [--no-duckdb]
 #
-# Backups are generated once per size under target/bench/ (gitignored) and reused; results go to
-# target/bench/results-<time>.jsonl and the table to stdout. No network is used.
+# Backups are generated once per size under target/bench/ (gitignored; $CARGO_TARGET_DIR/bench
+# when that is set) and reused; results go to target/bench/results-<time>.jsonl and the table to
+# stdout. No network is used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,8 +43,9 @@ fi
 if [ "$BUILD" = 1 ]; then
   cargo build --release --bins --examples
 fi
-BIN=target/release
-BENCH=target/bench
+TARGET="${CARGO_TARGET_DIR:-target}"
+BIN="$TARGET/release"
+BENCH="$TARGET/bench"
 mkdir -p "$BENCH"
 RESULTS="$BENCH/results-$(date +%Y%m%d-%H%M%S).jsonl"
 PY=python3
