@@ -134,7 +134,7 @@ pub struct ExportArgs {
     /// --output and publishes nothing. When all N are done, a run without --shard (on any
     /// machine, same options) checks every table and publishes; it exports what a failed shard
     /// left undone.
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", conflicts_with = "no_resume")]
     shard: Option<Shard>,
     /// Print nothing on success (and no progress).
     #[arg(long, short)]
@@ -267,7 +267,7 @@ struct BrBackupArgs {
     parquet_no_resume: bool,
     /// Export shard I of N (`2/4`) on this machine and publish nothing; a run without it
     /// publishes every shard's files (see `tikv-ctl br parquet-export --help`).
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", conflicts_with = "parquet_no_resume")]
     parquet_shard: Option<Shard>,
 }
 
@@ -533,6 +533,12 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("the shard must be 1 to N"), "{err}");
+        // The final run finds the shards' work through their markers, which --no-resume deletes.
+        let err = job(&[&args[..], &["--shard", "1/2", "--no-resume"]].concat())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("cannot be used with"), "{err}");
         let cli = Br::try_parse_from([
             "br",
             "backup",

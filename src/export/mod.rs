@@ -260,6 +260,13 @@ impl BatchReader {
 /// Runs an export.
 pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     let started = Instant::now();
+    if options.shard.is_some() && !options.resume {
+        // A shard's work reaches the publishing run only through its job markers, and a run
+        // that does not resume deletes every marker, the other shards' too.
+        return Err(Error::Usage(
+            "--shard needs resuming (it cannot be combined with --no-resume)".into(),
+        ));
+    }
     let OpenedBackup {
         input,
         crypter,
