@@ -154,6 +154,11 @@ struct ParquetArgs {
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
           value_parser = parse_positive)]
     row_group_size: usize,
+    /// A column chunk stops dictionary encoding once its dictionary reaches this size. Lower
+    /// (64KiB) is faster and smaller for tables of mostly unique values; higher keeps
+    /// dictionaries for columns with many distinct values [default: 256KiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    dictionary_page_size: Option<u64>,
 }
 
 /// Integrity and encryption flags, shared by both command lines (BR's own spellings).
@@ -247,6 +252,9 @@ struct BrBackupArgs {
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
           value_parser = parse_positive)]
     parquet_row_group_size: usize,
+    /// Dictionary size at which a column chunk stops dictionary encoding [default: 256KiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    parquet_dictionary_page_size: Option<u64>,
     /// Write a JSON report of the run here.
     #[arg(long, value_name = "FILE")]
     parquet_report: Option<PathBuf>,
@@ -292,7 +300,7 @@ fn parse_size(s: &str) -> std::result::Result<u64, String> {
         }
     };
     match number.checked_mul(multiplier) {
-        Some(0) => Err("a target file size must be at least 1 byte".into()),
+        Some(0) => Err("a size must be at least 1 byte".into()),
         Some(n) => Ok(n),
         None => Err(format!("{s:?} is too large")),
     }
@@ -323,11 +331,23 @@ fn storage(url_arg: Option<&str>, base64: Option<&str>, flag: &str) -> Result<St
     }
 }
 
-fn parquet_options(codec: Codec, level: Option<i32>, rows: usize) -> Result<ParquetOptions> {
+fn parquet_options(
+    codec: Codec,
+    level: Option<i32>,
+    rows: usize,
+    dictionary_page_size: Option<u64>,
+) -> Result<ParquetOptions> {
+    let defaults = ParquetOptions::default();
+    let dictionary_page_bytes = match dictionary_page_size {
+        Some(size) => usize::try_from(size)
+            .map_err(|_| Error::Usage(format!("--dictionary-page-size {size} is too large")))?,
+        None => defaults.dictionary_page_bytes,
+    };
     Ok(ParquetOptions {
         compression: codec.with_level(level)?,
         row_group_rows: rows,
-        ..ParquetOptions::default()
+        dictionary_page_bytes,
+        ..defaults
     })
 }
 
@@ -354,7 +374,12 @@ impl ExportArgs {
         let p = &self.parquet;
         let mut options = ExportOptions::new(input, output);
         options.output_prefix = self.output_prefix;
-        options.parquet = parquet_options(p.compression, p.compression_level, p.row_group_size)?;
+        options.parquet = parquet_options(
+            p.compression,
+            p.compression_level,
+            p.row_group_size,
+            p.dictionary_page_size,
+        )?;
         options.compression_name = codec_name(p.compression, p.compression_level);
         options.batch = BatchLimits::default();
         if let Some(n) = self.concurrency {
@@ -402,6 +427,7 @@ impl BrBackupArgs {
             self.parquet_compression,
             self.parquet_compression_level,
             self.parquet_row_group_size,
+            self.parquet_dictionary_page_size,
         )?;
         options.compression_name =
             codec_name(self.parquet_compression, self.parquet_compression_level);
@@ -776,7 +802,7 @@ mod tests {
         assert_eq!(parse_size("4096"), Ok(4096));
         assert!(parse_size("0").is_err());
         assert!(parse_size("1PB").unwrap_err().contains("unknown size unit"));
-        let job = job(&[
+        let sized = job(&[
             "br",
             "parquet-export",
             "--input",
@@ -787,7 +813,23 @@ mod tests {
             "64MiB",
         ])
         .unwrap();
-        assert_eq!(job.options.target_file_size, Some(64 << 20));
+        assert_eq!(sized.options.target_file_size, Some(64 << 20));
+        assert_eq!(
+            sized.options.parquet.dictionary_page_bytes,
+            crate::sink::parquet::DEFAULT_DICTIONARY_PAGE_BYTES
+        );
+        let smaller = job(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "/i",
+            "--output",
+            "/o",
+            "--dictionary-page-size",
+            "64KiB",
+        ])
+        .unwrap();
+        assert_eq!(smaller.options.parquet.dictionary_page_bytes, 64 << 10);
     }
 
     #[test]

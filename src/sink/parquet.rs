@@ -382,6 +382,27 @@ mod tests {
     }
 
     #[test]
+    fn writer_properties_carry_the_options() {
+        let options = ParquetOptions {
+            row_group_rows: 1000,
+            dictionary_page_bytes: 64 << 10,
+            ..Default::default()
+        };
+        let properties = options.writer_properties(vec![("k".into(), "v".into())]);
+        assert_eq!(properties.dictionary_page_size_limit(), 64 << 10);
+        assert_eq!(properties.max_row_group_row_count(), Some(1000));
+        assert_eq!(
+            ParquetOptions::default()
+                .writer_properties(Vec::new())
+                .dictionary_page_size_limit(),
+            DEFAULT_DICTIONARY_PAGE_BYTES
+        );
+        let metadata = properties.key_value_metadata().unwrap();
+        assert_eq!(metadata[0].key, "k");
+        assert_eq!(metadata[0].value.as_deref(), Some("v"));
+    }
+
+    #[test]
     fn writes_hashes_and_reads_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.parquet");
