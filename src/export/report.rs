@@ -323,7 +323,12 @@ impl fmt::Display for ExportReport {
         let t = &self.totals;
         writeln!(
             f,
-            "exported {} rows of {} tables into {} Parquet files ({}) in {:.1}s",
+            "{} {} rows of {} tables into {} Parquet files ({}) in {:.1}s",
+            if self.shard.is_some() {
+                "staged"
+            } else {
+                "exported"
+            },
             t.rows,
             t.tables,
             t.files,
@@ -336,12 +341,21 @@ impl fmt::Display for ExportReport {
             .iter()
             .filter(|t| t.checksum.as_ref().is_some_and(|c| c.status == "ok"))
             .count();
-        writeln!(
-            f,
-            "  verification {}; {verified} of {} tables match their BR checksum",
-            self.verification,
-            self.tables.len()
-        )?;
+        if self.shard.is_some() {
+            writeln!(
+                f,
+                "  verification {}; tables are checked against their BR checksum by the run \
+                 that publishes",
+                self.verification
+            )?;
+        } else {
+            writeln!(
+                f,
+                "  verification {}; {verified} of {} tables match their BR checksum",
+                self.verification,
+                self.tables.len()
+            )?;
+        }
         writeln!(f, "  to   {}", self.output)?;
         let resume = &self.resume;
         if resume.resumed_jobs > 0 {
