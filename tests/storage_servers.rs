@@ -152,19 +152,23 @@ fn moto() -> Option<Server> {
                   boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1',\n\
                   aws_access_key_id=sys.argv[3], aws_secret_access_key=sys.argv[4])\
                   .create_bucket(Bucket=sys.argv[2])";
+    run_python(
+        "create bucket",
+        script,
+        &[&server.endpoint(), BUCKET, FAKE_ACCESS_KEY, FAKE_SECRET_KEY],
+    );
+    Some(server)
+}
+
+/// Runs a Python `script` with `args` in the test environment; `what` names it when it fails.
+fn run_python(what: &str, script: &str, args: &[&str]) {
     let out = clean_env(&mut Command::new(python()))
-        .args([
-            "-c",
-            script,
-            &server.endpoint(),
-            BUCKET,
-            FAKE_ACCESS_KEY,
-            FAKE_SECRET_KEY,
-        ])
+        .arg("-c")
+        .arg(script)
+        .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "create bucket: {out:?}");
-    Some(server)
+    assert!(out.status.success(), "{what}: {out:?}");
 }
 
 /// Azurite's blob service with container [`AZURE_CONTAINER`].
@@ -202,18 +206,11 @@ req = urllib.request.Request(
              'Authorization': f'SharedKey {account}:{sig.decode()}'})
 print(urllib.request.urlopen(req).status)
 "#;
-    let out = clean_env(&mut Command::new(python()))
-        .args([
-            "-c",
-            script,
-            &port.to_string(),
-            AZURE_ACCOUNT,
-            AZURE_KEY,
-            AZURE_CONTAINER,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "create container: {out:?}");
+    run_python(
+        "create container",
+        script,
+        &[&port.to_string(), AZURE_ACCOUNT, AZURE_KEY, AZURE_CONTAINER],
+    );
     Some(server)
 }
 
