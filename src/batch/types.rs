@@ -69,7 +69,7 @@ pub enum ColumnKind {
     Bit64,
     /// JSON → its MySQL text form, with Parquet's JSON logical type.
     Json,
-    /// VECTOR(FLOAT32) → LIST<FLOAT>.
+    /// `VECTOR(FLOAT32)` → `LIST<FLOAT>`.
     VectorF32,
 }
 

@@ -3,6 +3,8 @@
 //!
 //! Flags are parsed and validated here (clap), turned into [`ExportOptions`], and handed to
 //! [`crate::export::run`]. This is the only place that maps errors to exit codes.
+// Flag docs are `--help` texts, where `<db>`, `<prefix>` and `v<N>` are placeholders, not HTML.
+#![allow(rustdoc::invalid_html_tags)]
 
 use std::ffi::OsString;
 use std::io::Write;
