@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 
 use br_parquet::testkit::sample::sample_tables;
 use br_parquet::testkit::{tp, BackupWriter, Cell, MetaLayout, TestColumn, TestRow, TestTable};
-use common::{assert_success, walk};
+use common::{assert_success, export, walk};
 use serde_json::json;
 
 fn tikv_ctl(args: &[&str]) -> Output {
@@ -17,19 +17,6 @@ fn tikv_ctl(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run tikv-ctl")
-}
-
-fn export(input: &Path, output: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "br",
-        "parquet-export",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    tikv_ctl(&args)
 }
 
 /// Reads every exported file back with pyarrow and DuckDB and compares all values.

@@ -11,27 +11,12 @@ use std::process::{Command, Output};
 
 use br_parquet::testkit::sample::sample_tables;
 use br_parquet::testkit::{tp, BackupWriter, Cell, TestColumn, TestRow, TestTable};
+use common::export;
 use serde_json::{json, Value};
 use sha2::Digest;
 
 /// Rows per backed-up range: small, so every sample table spans several Parquet files.
 const ROWS_PER_RANGE: usize = 16;
-
-fn export(input: &Path, output: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
-        "br",
-        "parquet-export",
-        "--input",
-        input.to_str().unwrap(),
-        "--output",
-        output.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
-        .args(&args)
-        .output()
-        .expect("run tikv-ctl")
-}
 
 fn assert_success(out: &Output) {
     assert!(

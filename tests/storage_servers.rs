@@ -627,26 +627,12 @@ fn gcs_reads_and_export_from_emulator() {
     // gcs → local gives the same files as local → local.
     let mut reports = Vec::new();
     for input in [backup.path().to_string_lossy().into_owned(), url.clone()] {
-        let out = tempfile::tempdir().unwrap();
-        let report = out.path().join("r.json");
-        let run = tikv_ctl(
-            &[
-                "br",
-                "parquet-export",
-                "--input",
-                &input,
-                "--output",
-                out.path().to_str().unwrap(),
-                "--report",
-                report.to_str().unwrap(),
-            ],
-            &[],
-        );
-        assert_success(&run);
-        let root = out.path().to_path_buf();
-        reports.push(report_files(&report, &|p| {
-            std::fs::read(root.join(p)).unwrap()
-        }));
+        reports.push(local_export_files(&[
+            "br",
+            "parquet-export",
+            "--input",
+            &input,
+        ]));
     }
     assert_eq!(reports[0], reports[1]);
 

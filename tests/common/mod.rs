@@ -83,3 +83,20 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// `tikv-ctl br parquet-export --input <input> --output <output> <extra>`.
+pub fn export(input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "br",
+        "parquet-export",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        output.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(&args)
+        .output()
+        .expect("run tikv-ctl")
+}
