@@ -116,12 +116,6 @@ fn main() -> BoxResult<()> {
     if let Some(limit) = args.dictionary_page_size_limit {
         options.dictionary_page_bytes = limit;
     }
-    let mut properties = options.writer_properties(Vec::new()).into_builder();
-    for column in &args.no_dictionary {
-        properties =
-            properties.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
-    }
-    let properties = properties.build();
 
     let mut totals = Totals::default();
     let started = Instant::now();
@@ -148,13 +142,7 @@ fn main() -> BoxResult<()> {
         }
         if keep {
             let t = Instant::now();
-            totals.parquet_bytes += encode(
-                &args,
-                &properties,
-                &options,
-                index,
-                std::mem::take(&mut batches),
-            )?;
+            totals.parquet_bytes += encode(&args, &options, index, std::mem::take(&mut batches))?;
             totals.encode += t.elapsed();
         }
     }
@@ -201,10 +189,26 @@ fn scan_range(dir: &Path, range: &RangePlan, totals: &mut Totals) -> BoxResult<(
     Ok(())
 }
 
+/// The export's writer settings for a file starting with `first_batch`, with `--no-dictionary`
+/// applied.
+fn arrow_properties(
+    args: &Args,
+    options: &ParquetOptions,
+    first_batch: Option<&RecordBatch>,
+) -> WriterProperties {
+    let mut properties = options
+        .writer_properties(Vec::new(), first_batch)
+        .into_builder();
+    for column in &args.no_dictionary {
+        properties =
+            properties.set_column_dictionary_enabled(ColumnPath::from(column.as_str()), false);
+    }
+    properties.build()
+}
+
 /// Writes each table's batches of one range to a scratch Parquet file; returns the bytes written.
 fn encode(
     args: &Args,
-    properties: &WriterProperties,
     options: &ParquetOptions,
     range_index: usize,
     batches: Vec<(i64, RecordBatch)>,
@@ -227,7 +231,8 @@ fn encode(
         match args.encoder {
             Encoder::Arrow => {
                 let file = BufWriter::with_capacity(1 << 20, File::create(&path)?);
-                let mut writer = ArrowWriter::try_new(file, schema, Some(properties.clone()))?;
+                let properties = arrow_properties(args, options, batches.first());
+                let mut writer = ArrowWriter::try_new(file, schema, Some(properties))?;
                 for batch in &batches {
                     writer.write(batch)?;
                 }

@@ -18,6 +18,7 @@ use parquet::file::metadata::{KeyValue, ParquetMetaDataReader};
 use parquet::file::properties::{WriterProperties, WriterVersion};
 use sha2::{Digest, Sha256};
 
+use super::dictionary::columns_without_dictionary;
 use super::iceberg::{FileStats, StatsCollector};
 use crate::{Error, Result};
 
@@ -166,10 +167,15 @@ impl Default for ParquetOptions {
 }
 
 impl ParquetOptions {
-    /// The arrow-rs writer settings of every file, with `metadata` as the footer's key-value
-    /// metadata.
-    pub fn writer_properties(&self, metadata: Vec<(String, String)>) -> WriterProperties {
-        WriterProperties::builder()
+    /// The arrow-rs writer settings of a file, with `metadata` as the footer's key-value
+    /// metadata. Given the file's first batch, the columns that batch shows to be nearly unique
+    /// are written without a dictionary ([`super::dictionary`]).
+    pub fn writer_properties(
+        &self,
+        metadata: Vec<(String, String)>,
+        first_batch: Option<&RecordBatch>,
+    ) -> WriterProperties {
+        let mut builder = WriterProperties::builder()
             .set_writer_version(WriterVersion::PARQUET_2_0)
             .set_compression(self.compression)
             .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
@@ -181,8 +187,14 @@ impl ParquetOptions {
                     .into_iter()
                     .map(|(k, v)| KeyValue::new(k, v))
                     .collect(),
-            ))
-            .build()
+            ));
+        for column in first_batch
+            .map(columns_without_dictionary)
+            .unwrap_or_default()
+        {
+            builder = builder.set_column_dictionary_enabled(column, false);
+        }
+        builder.build()
     }
 }
 
@@ -203,11 +215,29 @@ pub struct WrittenFile {
 
 /// Writes one Parquet file to a local path.
 pub struct ParquetFileWriter {
-    writer: ArrowWriter<HashingWriter<BufWriter<File>>>,
+    state: WriterState,
     path: PathBuf,
     rows: u64,
     schema: SchemaRef,
     stats: Option<StatsCollector>,
+}
+
+type Sink = HashingWriter<BufWriter<File>>;
+
+/// What the arrow-rs writer is made from.
+struct Unstarted {
+    sink: Sink,
+    options: ParquetOptions,
+    metadata: Vec<(String, String)>,
+}
+
+/// The arrow-rs writer is made when the first batch arrives, because that batch decides which
+/// columns get a dictionary.
+enum WriterState {
+    Created(Box<Unstarted>),
+    Writing(Box<ArrowWriter<Sink>>),
+    /// While the writer is being made, and after that failed.
+    Switching,
 }
 
 impl ParquetFileWriter {
@@ -221,14 +251,12 @@ impl ParquetFileWriter {
     ) -> Result<Self> {
         let file = File::create(path).map_err(|e| Error::io(path.display().to_string(), e))?;
         let sink = HashingWriter::new(BufWriter::with_capacity(FILE_BUFFER_BYTES, file));
-        let properties = options.writer_properties(metadata);
-        let arrow_options = ArrowWriterOptions::new()
-            .with_properties(properties)
-            .with_skip_arrow_metadata(!options.embed_arrow_schema);
-        let writer = ArrowWriter::try_new_with_options(sink, schema.clone(), arrow_options)
-            .map_err(|source| parquet_error(path, source))?;
         Ok(ParquetFileWriter {
-            writer,
+            state: WriterState::Created(Box::new(Unstarted {
+                sink,
+                options: options.clone(),
+                metadata,
+            })),
             path: path.to_path_buf(),
             rows: 0,
             schema,
@@ -242,11 +270,44 @@ impl ParquetFileWriter {
         self.stats = Some(StatsCollector::new(&self.schema));
     }
 
+    /// The arrow-rs writer, made on first use with the settings `first_batch` decides.
+    fn arrow_writer(
+        &mut self,
+        first_batch: Option<&RecordBatch>,
+    ) -> Result<&mut ArrowWriter<Sink>> {
+        let state = std::mem::replace(&mut self.state, WriterState::Switching);
+        self.state = match state {
+            WriterState::Created(unstarted) => {
+                let Unstarted {
+                    sink,
+                    options,
+                    metadata,
+                } = *unstarted;
+                let arrow_options = ArrowWriterOptions::new()
+                    .with_properties(options.writer_properties(metadata, first_batch))
+                    .with_skip_arrow_metadata(!options.embed_arrow_schema);
+                let writer =
+                    ArrowWriter::try_new_with_options(sink, self.schema.clone(), arrow_options)
+                        .map_err(|source| parquet_error(&self.path, source))?;
+                WriterState::Writing(Box::new(writer))
+            }
+            other => other,
+        };
+        match &mut self.state {
+            WriterState::Writing(writer) => Ok(writer),
+            _ => Err(parquet_error(
+                &self.path,
+                parquet::errors::ParquetError::General("the writer failed to start".into()),
+            )),
+        }
+    }
+
     /// Appends a batch.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer
+        let path = self.path.clone();
+        self.arrow_writer(Some(batch))?
             .write(batch)
-            .map_err(|source| parquet_error(&self.path, source))?;
+            .map_err(|source| parquet_error(&path, source))?;
         self.rows += batch.num_rows() as u64;
         if let Some(stats) = &mut self.stats {
             stats.update(batch);
@@ -256,7 +317,10 @@ impl ParquetFileWriter {
 
     /// Bytes of the file so far (row groups flushed, not the one being built).
     pub fn bytes_written(&self) -> u64 {
-        self.writer.bytes_written() as u64
+        match &self.state {
+            WriterState::Writing(writer) => writer.bytes_written() as u64,
+            _ => 0,
+        }
     }
 
     /// Rows written so far.
@@ -265,10 +329,16 @@ impl ParquetFileWriter {
     }
 
     /// Writes the footer, syncs the file and returns its size and hash.
-    pub fn finish(self) -> Result<WrittenFile> {
+    pub fn finish(mut self) -> Result<WrittenFile> {
+        self.arrow_writer(None)?;
         let path = self.path;
-        let sink = self
-            .writer
+        let WriterState::Writing(writer) = self.state else {
+            return Err(parquet_error(
+                &path,
+                parquet::errors::ParquetError::General("the writer failed to start".into()),
+            ));
+        };
+        let sink = writer
             .into_inner()
             .map_err(|source| parquet_error(&path, source))?;
         let (buffered, size, sha256) = sink.finish();
@@ -388,18 +458,82 @@ mod tests {
             dictionary_page_bytes: 64 << 10,
             ..Default::default()
         };
-        let properties = options.writer_properties(vec![("k".into(), "v".into())]);
+        let properties = options.writer_properties(vec![("k".into(), "v".into())], None);
         assert_eq!(properties.dictionary_page_size_limit(), 64 << 10);
         assert_eq!(properties.max_row_group_row_count(), Some(1000));
         assert_eq!(
             ParquetOptions::default()
-                .writer_properties(Vec::new())
+                .writer_properties(Vec::new(), None)
                 .dictionary_page_size_limit(),
             DEFAULT_DICTIONARY_PAGE_BYTES
         );
         let metadata = properties.key_value_metadata().unwrap();
         assert_eq!(metadata[0].key, "k");
         assert_eq!(metadata[0].value.as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn the_first_batch_decides_which_columns_get_a_dictionary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("status", DataType::Utf8, false),
+        ]));
+        let batch = |from: i64| {
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from_iter_values(from..from + 8192)),
+                    Arc::new(StringArray::from_iter_values(
+                        (from..from + 8192).map(|i| ["new", "paid", "shipped"][(i % 3) as usize]),
+                    )),
+                ],
+            )
+            .unwrap()
+        };
+        let options = ParquetOptions::default();
+        let mut writer =
+            ParquetFileWriter::create(&path, schema.clone(), &options, Vec::new()).unwrap();
+        assert_eq!(writer.bytes_written(), 0);
+        writer.write(&batch(0)).unwrap();
+        writer.write(&batch(8192)).unwrap();
+        assert_eq!(writer.finish().unwrap().rows, 16384);
+
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let chunk = |i: usize| reader.metadata().row_group(0).column(i).clone();
+        assert!(
+            chunk(0).dictionary_page_offset().is_none(),
+            "unique ids: no dictionary"
+        );
+        assert!(
+            chunk(1).dictionary_page_offset().is_some(),
+            "statuses: a dictionary"
+        );
+        let ids: Vec<i64> = reader
+            .build()
+            .unwrap()
+            .flat_map(|b| {
+                let b = b.unwrap();
+                let ids = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                ids.values().to_vec()
+            })
+            .collect();
+        assert_eq!(ids, (0..16384).collect::<Vec<i64>>());
+    }
+
+    #[test]
+    fn a_file_without_batches_is_a_valid_empty_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let options = ParquetOptions::default();
+        let writer = ParquetFileWriter::create(&path, schema, &options, Vec::new()).unwrap();
+        let written = writer.finish().unwrap();
+        assert_eq!(written.rows, 0);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 0);
+        assert_eq!(reader.schema().field(0).name(), "id");
     }
 
     #[test]
