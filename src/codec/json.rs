@@ -407,34 +407,49 @@ pub fn write_json_string(s: &[u8], out: &mut String) {
     out.push('"');
 }
 
+/// Escapes valid UTF-8 byte by byte: everything that needs escaping is ASCII except U+2028 and
+/// U+2029 (`E2 80 A8`/`E2 80 A9`), so unescaped runs are copied whole, and the common case (no
+/// escape at all) is one scan and one copy.
 fn escape_str(s: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
     let mut run_start = 0usize;
-    for (i, c) in s.char_indices() {
-        let esc: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            '\u{8}' => Some("\\b"),
-            '\u{c}' => Some("\\f"),
-            '\u{2028}' => Some("\\u2028"),
-            '\u{2029}' => Some("\\u2029"),
-            c if (c as u32) < 0x20 => Some(""),
-            _ => None,
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        let (esc, len): (&str, usize) = match b {
+            b'"' => ("\\\"", 1),
+            b'\\' => ("\\\\", 1),
+            b'\n' => ("\\n", 1),
+            b'\r' => ("\\r", 1),
+            b'\t' => ("\\t", 1),
+            0x08 => ("\\b", 1),
+            0x0c => ("\\f", 1),
+            0x00..=0x1f => ("", 1),
+            0xe2 => match bytes.get(i + 1..i + 3) {
+                Some([0x80, 0xa8]) => ("\\u2028", 3),
+                Some([0x80, 0xa9]) => ("\\u2029", 3),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            },
+            _ => {
+                i += 1;
+                continue;
+            }
         };
-        let Some(esc) = esc else { continue };
+        // `run_start..i` ends before an ASCII byte or before `E2`: a character boundary.
         out.push_str(s.get(run_start..i).unwrap_or_default());
         if esc.is_empty() {
-            let b = c as u32 as usize;
+            let b = usize::from(b);
             out.push_str("\\u00");
             out.push(char::from(HEX.get(b >> 4).copied().unwrap_or(b'0')));
             out.push(char::from(HEX.get(b & 0xf).copied().unwrap_or(b'0')));
         } else {
             out.push_str(esc);
         }
-        run_start = i + c.len_utf8();
+        i += len;
+        run_start = i;
     }
     out.push_str(s.get(run_start..).unwrap_or_default());
 }
@@ -652,6 +667,13 @@ mod tests {
         let mut s = String::new();
         write_json_string(b"x\xe2\x82y\xff\xed\xa0\x80", &mut s);
         assert_eq!(s, "\"x\\ufffd\\ufffdy\\ufffd\\ufffd\\ufffd\\ufffd\"");
+        // other characters starting with E2 are kept, escapes at either end
+        let mut s = String::new();
+        write_json_string("€\u{2027}\u{202a}\u{2029}x\u{2028}".as_bytes(), &mut s);
+        assert_eq!(s, "\"€\u{2027}\u{202a}\\u2029x\\u2028\"");
+        let mut s = String::new();
+        write_json_string(b"\x01", &mut s);
+        assert_eq!(s, "\"\\u0001\"");
         // keys are escaped too
         assert_eq!(text_of(&json!({"k\"\n": 1})), r#"{"k\"\n": 1}"#);
     }
