@@ -156,9 +156,8 @@ struct ParquetArgs {
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
           value_parser = parse_positive)]
     row_group_size: usize,
-    /// A column chunk stops dictionary encoding once its dictionary reaches this size. Lower
-    /// (64KiB) is faster and smaller for tables of mostly unique values; higher keeps
-    /// dictionaries for columns with many distinct values [default: 256KiB].
+    /// A column chunk stops dictionary encoding once its dictionary reaches this size (columns
+    /// whose first 8192 values are nearly all distinct get no dictionary at all) [default: 1MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     dictionary_page_size: Option<u64>,
 }
@@ -254,7 +253,7 @@ struct BrBackupArgs {
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
           value_parser = parse_positive)]
     parquet_row_group_size: usize,
-    /// Dictionary size at which a column chunk stops dictionary encoding [default: 256KiB].
+    /// Dictionary size at which a column chunk stops dictionary encoding [default: 1MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     parquet_dictionary_page_size: Option<u64>,
     /// Write a JSON report of the run here.

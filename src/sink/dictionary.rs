@@ -24,9 +24,9 @@ pub const SAMPLE_ROWS: usize = 8192;
 
 /// Share of distinct values in the sample above which a column is written without a dictionary.
 /// A sample of 8 Ki values drawn from `c` equally likely values has `c·(1 − e^(−8192/c))`
-/// distinct ones: 90 % of the sample means about 40 k values in the column, whose dictionary
-/// would pass the default 256 KiB limit at 8 bytes a value anyway, so only columns that would
-/// have fallen back lose their dictionary, and they lose it from the first page.
+/// distinct ones: 90 % of the sample means about 40 k distinct values in the column or more. A
+/// dictionary gains little over zstd-compressed plain pages for such a column, and costs much:
+/// every value hashed and interned, and written twice when the dictionary is given up.
 pub const MAX_DISTINCT_SHARE: f64 = 0.9;
 
 /// Fewer non-NULL values than this say too little; the column keeps its dictionary.

@@ -30,12 +30,11 @@ pub const DEFAULT_ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
 /// The default codec: zstd at level 1 compresses close to snappy's speed with much smaller files.
 pub const DEFAULT_COMPRESSION: Codec = Codec::Zstd;
 /// A column chunk's dictionary is given up (the rest of the chunk is plain-encoded) once it grows
-/// past this. arrow-rs's default, 1 MiB, is never reached by the unique 8-byte columns of a file
-/// of a few 100 k rows (handles, timestamps, ids), so every value of those would be hashed,
-/// interned and written twice; at 256 KiB they fall back early, while enum-like columns keep
-/// their dictionaries. Measured on `bench.orders`: −42 % encode time, −17 % file size
-/// (`docs/performance.md`).
-pub const DEFAULT_DICTIONARY_PAGE_BYTES: usize = 256 * 1024;
+/// past this: arrow-rs's and parquet-java's default. Nearly unique columns, for which any limit
+/// was too late, start without a dictionary ([`super::dictionary`]); the columns that keep one
+/// repeat values, and a larger dictionary serves them longer (`bench.orders`: files 1.6 %
+/// smaller than at 256 KiB, as fast; `docs/performance.md`).
+pub const DEFAULT_DICTIONARY_PAGE_BYTES: usize = 1024 * 1024;
 /// Buffer between the Parquet encoder and the staging file.
 const FILE_BUFFER_BYTES: usize = 1024 * 1024;
 
