@@ -73,6 +73,9 @@ pub(crate) struct RangeOutcome {
     pub files: Vec<FileReport>,
     pub skipped: SkipCounters,
     pub write_cf_entries: u64,
+    /// SSTs read to produce this outcome. Not recorded in a job's marker, so that a run that
+    /// reuses the job, and reads none of them, does not count them.
+    #[serde(skip)]
     pub ssts_read: u64,
     /// Delete records exported (incremental backups).
     pub deletes: u64,

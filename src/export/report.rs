@@ -38,7 +38,8 @@ pub struct ExportReport {
     /// Rows `--lenient` dropped, per table and SST.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_rows: Vec<SkippedRowsReport>,
-    /// Sums over all tables (and over every job, those resumed from a previous run included).
+    /// Sums over all tables (and over every job, those resumed from a previous run included, but
+    /// for `ssts_read`, which counts only what this run read).
     pub totals: Totals,
     /// Jobs this run exported, and those it reused from a previous run of the same export.
     pub resume: ResumeReport,
@@ -252,7 +253,8 @@ pub struct Totals {
     pub bytes: u64,
     /// Write-CF entries read.
     pub write_cf_entries: u64,
-    /// SSTs read (write and default CF).
+    /// SSTs this run read (write and default CF); those of jobs resumed from a previous run are
+    /// not counted, since this run did not read them.
     pub ssts_read: u64,
     /// Rows exported as deletes (`_tidb_op = delete`, incremental backups).
     pub delete_rows: u64,

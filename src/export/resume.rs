@@ -556,13 +556,15 @@ mod tests {
             Previous::NotFound
         ));
 
-        // The next run finds it and gets the outcome back whole.
+        // The next run finds it and gets the outcome back.
         let markers = JobMarkers::open(&output, "p", &keys, true).unwrap();
         let back = finished(markers.previous(&keys[0], 1).unwrap());
         assert_eq!(
             serde_json::to_value(&back).unwrap(),
             serde_json::to_value(&outcome).unwrap()
         );
+        // But for the SSTs read: the run that reuses the job reads none.
+        assert_eq!((outcome.ssts_read, back.ssts_read), (2, 0));
         assert_eq!(
             back.files[0].staged,
             "p/_br_parquet_staging/db/t/1-5.parquet"
