@@ -583,9 +583,9 @@ fn a_deleted_or_truncated_staged_file_is_exported_again() {
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     let name = |path: &Path| path.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains(&name(&staged[0])) && r.ends_with(" is missing")),
+        reasons.iter().any(|r| r.contains(&name(&staged[0]))
+            && r.contains(" is missing, and ")
+            && r.ends_with(" does not exist")),
         "{reasons:?}"
     );
     assert!(
@@ -599,6 +599,175 @@ fn a_deleted_or_truncated_staged_file_is_exported_again() {
     );
     assert_eq!(published(out.path()), published(clean.path()));
     assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+}
+
+/// Kills a `--concurrency 1` run once it has published `files` files (every job finished, every
+/// table verified), leaving the rest staged and every job marker.
+fn kill_while_publishing(input: &Path, output: &Path, files: u32) {
+    let failpoint = format!("publish:{files}");
+    let killed = tikv_ctl(
+        input,
+        output,
+        &["--concurrency", "1"],
+        &[("BR_PARQUET_FAILPOINT", &failpoint)],
+    );
+    assert!(!killed.status.success(), "{failpoint}: not stopped");
+    let parquet = published(output)
+        .into_keys()
+        .filter(|p| p.ends_with(".parquet"))
+        .count();
+    assert_eq!(parquet, files as usize, "{failpoint}: files published");
+}
+
+/// The published Parquet files under `root` (relative paths), sorted.
+fn published_parquet(root: &Path) -> Vec<String> {
+    published(root)
+        .into_keys()
+        .filter(|p| p.ends_with(".parquet"))
+        .collect()
+}
+
+#[test]
+fn a_run_killed_while_publishing_is_resumed_without_exporting_anything() {
+    let dir = backup(v1());
+    let clean = tempfile::tempdir().unwrap();
+    let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    let expected = published(clean.path());
+    let files = published_parquet(clean.path());
+    let successes: Vec<&String> = expected
+        .keys()
+        .filter(|p| p.ends_with("_SUCCESS"))
+        .collect();
+    let jobs = clean_report["resume"]["exported_jobs"].as_u64().unwrap();
+    let ranges = clean_report["resume"]["exported_ranges"].as_u64().unwrap();
+    assert_eq!(successes.len(), 3, "{successes:?}");
+    assert!(files.len() > 6, "{files:?}");
+
+    // Tables are published in order, so the first one (3 files) is whole with its _SUCCESS, the
+    // second has 2 of its files and no _SUCCESS, the third is all staged.
+    let out = tempfile::tempdir().unwrap();
+    kill_while_publishing(dir.path(), out.path(), 5);
+    let partial = published(out.path());
+    let partial_successes: Vec<&String> =
+        partial.keys().filter(|p| p.ends_with("_SUCCESS")).collect();
+    assert_eq!(partial_successes, successes[..1], "{partial:?}");
+    assert_eq!(
+        staged_files(out.path()).len(),
+        files.len() - 5,
+        "the rest stays staged"
+    );
+    assert_eq!(job_markers(out.path()) as u64, jobs, "a marker per job");
+
+    let (rerun, report) = run_with_report(dir.path(), out.path(), &[], &[]);
+    assert_eq!(
+        report["resume"],
+        serde_json::json!({
+            "enabled": true, "resumed_jobs": jobs, "resumed_ranges": ranges,
+            "exported_jobs": 0, "exported_ranges": 0,
+        })
+    );
+    // Every file and every _SUCCESS listing is byte for byte an uninterrupted run's.
+    assert_eq!(published(out.path()), expected, "re-run differs");
+    for success in successes {
+        assert_eq!(
+            std::fs::read_to_string(out.path().join(success)).unwrap(),
+            std::fs::read_to_string(clean.path().join(success)).unwrap(),
+        );
+    }
+    assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+    assert_eq!(report["totals"]["ssts_read"], 0);
+    let summary = String::from_utf8_lossy(&rerun.stdout);
+    assert!(summary.contains(" (0 SSTs read)\n"), "{summary}");
+    assert!(
+        summary.contains(&format!(
+            "resumed {ranges} of {ranges} ranges from the files a previous run staged; exported 0"
+        )),
+        "{summary}"
+    );
+    assert_eq!(listing(out.path()), listing(clean.path()));
+}
+
+#[test]
+fn a_published_file_changed_after_the_kill_is_exported_again() {
+    let dir = backup(v1());
+    let clean = tempfile::tempdir().unwrap();
+    let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    let jobs = clean_report["resume"]["exported_jobs"].as_u64().unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    kill_while_publishing(dir.path(), out.path(), 5);
+    // A file of the table published whole, and one of the table published part-way.
+    let in_place = published_parquet(out.path());
+    let victims = [in_place[0].clone(), in_place[4].clone()];
+    // One byte changed, size kept: only the SHA-256 tells. And one file truncated.
+    let changed = out.path().join(&victims[0]);
+    let mut bytes = std::fs::read(&changed).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&changed, &bytes).unwrap();
+    let truncated = out.path().join(&victims[1]);
+    let size = std::fs::metadata(&truncated).unwrap().len();
+    let short = &std::fs::read(&truncated).unwrap()[..10];
+    std::fs::write(&truncated, short).unwrap();
+
+    let (rerun, report) = run_with_report(dir.path(), out.path(), &[], &[]);
+    let resume = &report["resume"];
+    assert_eq!(resume["resumed_jobs"], jobs - 2);
+    assert_eq!(resume["exported_jobs"], 2);
+    assert_eq!(resume["exported_ranges"], 2);
+    let reasons: Vec<&str> = resume["rejected_markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    let recorded = |path: &str| {
+        clean_report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap()
+            .clone()
+    };
+    let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+    let want = format!(
+        "{} has SHA-256 {sha256}, not the {} recorded",
+        victims[0],
+        recorded(&victims[0])["sha256"].as_str().unwrap()
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains(" is missing, and ") && r.ends_with(&want)),
+        "{reasons:?}"
+    );
+    let want = format!("{} has 10 bytes, not the {size} recorded", victims[1]);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains(" is missing, and ") && r.ends_with(&want)),
+        "{reasons:?}"
+    );
+    let summary = String::from_utf8_lossy(&rerun.stdout);
+    assert!(summary.contains("exported 2 jobs again"), "{summary}");
+
+    // The two jobs were exported again: their SSTs, and only those, were read.
+    let sources: Vec<String> = victims
+        .iter()
+        .map(|v| recorded(v)["source_sst"].as_str().unwrap().to_string())
+        .collect();
+    let read: u64 = plan_ssts(dir.path())
+        .into_iter()
+        .filter(|(write, _)| sources.contains(write))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(read >= 2, "{sources:?}");
+    assert_eq!(report["totals"]["ssts_read"], read);
+    assert_eq!(published(out.path()), published(clean.path()));
+    assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+    assert_eq!(listing(out.path()), listing(clean.path()));
 }
 
 /// Three machines export one backup: each `--shard I/3` run stages its share and publishes

@@ -422,7 +422,7 @@ fn finish_file(
         size: written.size,
         sha256: written.sha256,
         invalid_dates: output.builder.invalid_dates().into_iter().collect(),
-        staged,
+        staged: Some(staged),
     });
     Ok(())
 }
