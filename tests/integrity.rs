@@ -8,7 +8,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use br_parquet::crypter::CipherMethod;
+use br_parquet::export::{BatchReader, ExportOptions};
 use br_parquet::proto::backup::BackupMeta;
+use br_parquet::storage::url::parse_url;
 use br_parquet::testkit::sample::sample_tables;
 use br_parquet::testkit::{BackupWriter, MetaLayout};
 use prost::Message;
@@ -394,14 +396,36 @@ fn job_markers(root: &Path) -> usize {
         .map_or(0, |d| d.count())
 }
 
-/// What a resumed run's report must equal in an uninterrupted run's.
+/// What a resumed run's report must equal in an uninterrupted run's: all of it but the SSTs
+/// read, which count only what a run read itself.
 fn outcome_of(report: &serde_json::Value) -> serde_json::Value {
+    let mut totals = report["totals"].clone();
+    totals.as_object_mut().unwrap().remove("ssts_read");
     serde_json::json!({
         "files": report["files"],
         "tables": report["tables"],
-        "totals": report["totals"],
+        "totals": totals,
         "skipped": report["skipped"],
     })
+}
+
+/// The ranges of the backup at `input` in plan order, which is the order a `--concurrency 1` run
+/// without a target size finishes them in, one job each: the write-CF SST of each, and how many
+/// SSTs exporting it reads (with the default-CF twin, if any).
+fn plan_ssts(input: &Path) -> Vec<(String, u64)> {
+    let backend = parse_url(input.to_str().unwrap()).unwrap();
+    let reader = BatchReader::open(&ExportOptions::new(backend.clone(), backend)).unwrap();
+    reader
+        .plan()
+        .ranges
+        .iter()
+        .map(|range| {
+            (
+                range.write.name.clone(),
+                1 + u64::from(range.default.is_some()),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -433,11 +457,22 @@ fn a_killed_run_is_resumed_from_its_staged_jobs() {
     );
     assert_eq!(published(out.path()), expected, "resumed files differ");
     assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+    // Only the SSTs of the jobs it exported were read; the killed run read the first two.
+    let ssts = plan_ssts(dir.path());
+    let all: u64 = ssts.iter().map(|(_, n)| n).sum();
+    let read: u64 = ssts[2..].iter().map(|(_, n)| n).sum();
+    assert!(read < all);
+    assert_eq!(clean_report["totals"]["ssts_read"], all);
+    assert_eq!(report["totals"]["ssts_read"], read);
     for table in report["tables"].as_array().unwrap() {
         let reconciliation = table["reconciliation"].as_str().unwrap();
         assert!(reconciliation.starts_with("ok: "), "{reconciliation}");
     }
     let summary = String::from_utf8_lossy(&rerun.stdout);
+    assert!(
+        summary.contains(&format!(" ({read} SSTs read)\n")),
+        "{summary}"
+    );
     assert!(
         summary.contains(&format!(
             "resumed 2 of {ranges} ranges from the files a previous run staged; exported {}",
@@ -548,9 +583,9 @@ fn a_deleted_or_truncated_staged_file_is_exported_again() {
     assert_eq!(reasons.len(), 2, "{reasons:?}");
     let name = |path: &Path| path.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains(&name(&staged[0])) && r.ends_with(" is missing")),
+        reasons.iter().any(|r| r.contains(&name(&staged[0]))
+            && r.contains(" is missing, and ")
+            && r.ends_with(" does not exist")),
         "{reasons:?}"
     );
     assert!(
@@ -564,6 +599,175 @@ fn a_deleted_or_truncated_staged_file_is_exported_again() {
     );
     assert_eq!(published(out.path()), published(clean.path()));
     assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+}
+
+/// Kills a `--concurrency 1` run once it has published `files` files (every job finished, every
+/// table verified), leaving the rest staged and every job marker.
+fn kill_while_publishing(input: &Path, output: &Path, files: u32) {
+    let failpoint = format!("publish:{files}");
+    let killed = tikv_ctl(
+        input,
+        output,
+        &["--concurrency", "1"],
+        &[("BR_PARQUET_FAILPOINT", &failpoint)],
+    );
+    assert!(!killed.status.success(), "{failpoint}: not stopped");
+    let parquet = published(output)
+        .into_keys()
+        .filter(|p| p.ends_with(".parquet"))
+        .count();
+    assert_eq!(parquet, files as usize, "{failpoint}: files published");
+}
+
+/// The published Parquet files under `root` (relative paths), sorted.
+fn published_parquet(root: &Path) -> Vec<String> {
+    published(root)
+        .into_keys()
+        .filter(|p| p.ends_with(".parquet"))
+        .collect()
+}
+
+#[test]
+fn a_run_killed_while_publishing_is_resumed_without_exporting_anything() {
+    let dir = backup(v1());
+    let clean = tempfile::tempdir().unwrap();
+    let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    let expected = published(clean.path());
+    let files = published_parquet(clean.path());
+    let successes: Vec<&String> = expected
+        .keys()
+        .filter(|p| p.ends_with("_SUCCESS"))
+        .collect();
+    let jobs = clean_report["resume"]["exported_jobs"].as_u64().unwrap();
+    let ranges = clean_report["resume"]["exported_ranges"].as_u64().unwrap();
+    assert_eq!(successes.len(), 3, "{successes:?}");
+    assert!(files.len() > 6, "{files:?}");
+
+    // Tables are published in order, so the first one (3 files) is whole with its _SUCCESS, the
+    // second has 2 of its files and no _SUCCESS, the third is all staged.
+    let out = tempfile::tempdir().unwrap();
+    kill_while_publishing(dir.path(), out.path(), 5);
+    let partial = published(out.path());
+    let partial_successes: Vec<&String> =
+        partial.keys().filter(|p| p.ends_with("_SUCCESS")).collect();
+    assert_eq!(partial_successes, successes[..1], "{partial:?}");
+    assert_eq!(
+        staged_files(out.path()).len(),
+        files.len() - 5,
+        "the rest stays staged"
+    );
+    assert_eq!(job_markers(out.path()) as u64, jobs, "a marker per job");
+
+    let (rerun, report) = run_with_report(dir.path(), out.path(), &[], &[]);
+    assert_eq!(
+        report["resume"],
+        serde_json::json!({
+            "enabled": true, "resumed_jobs": jobs, "resumed_ranges": ranges,
+            "exported_jobs": 0, "exported_ranges": 0,
+        })
+    );
+    // Every file and every _SUCCESS listing is byte for byte an uninterrupted run's.
+    assert_eq!(published(out.path()), expected, "re-run differs");
+    for success in successes {
+        assert_eq!(
+            std::fs::read_to_string(out.path().join(success)).unwrap(),
+            std::fs::read_to_string(clean.path().join(success)).unwrap(),
+        );
+    }
+    assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+    assert_eq!(report["totals"]["ssts_read"], 0);
+    let summary = String::from_utf8_lossy(&rerun.stdout);
+    assert!(summary.contains(" (0 SSTs read)\n"), "{summary}");
+    assert!(
+        summary.contains(&format!(
+            "resumed {ranges} of {ranges} ranges from the files a previous run staged; exported 0"
+        )),
+        "{summary}"
+    );
+    assert_eq!(listing(out.path()), listing(clean.path()));
+}
+
+#[test]
+fn a_published_file_changed_after_the_kill_is_exported_again() {
+    let dir = backup(v1());
+    let clean = tempfile::tempdir().unwrap();
+    let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    let jobs = clean_report["resume"]["exported_jobs"].as_u64().unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    kill_while_publishing(dir.path(), out.path(), 5);
+    // A file of the table published whole, and one of the table published part-way.
+    let in_place = published_parquet(out.path());
+    let victims = [in_place[0].clone(), in_place[4].clone()];
+    // One byte changed, size kept: only the SHA-256 tells. And one file truncated.
+    let changed = out.path().join(&victims[0]);
+    let mut bytes = std::fs::read(&changed).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&changed, &bytes).unwrap();
+    let truncated = out.path().join(&victims[1]);
+    let size = std::fs::metadata(&truncated).unwrap().len();
+    let short = &std::fs::read(&truncated).unwrap()[..10];
+    std::fs::write(&truncated, short).unwrap();
+
+    let (rerun, report) = run_with_report(dir.path(), out.path(), &[], &[]);
+    let resume = &report["resume"];
+    assert_eq!(resume["resumed_jobs"], jobs - 2);
+    assert_eq!(resume["exported_jobs"], 2);
+    assert_eq!(resume["exported_ranges"], 2);
+    let reasons: Vec<&str> = resume["rejected_markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    let recorded = |path: &str| {
+        clean_report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap()
+            .clone()
+    };
+    let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+    let want = format!(
+        "{} has SHA-256 {sha256}, not the {} recorded",
+        victims[0],
+        recorded(&victims[0])["sha256"].as_str().unwrap()
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains(" is missing, and ") && r.ends_with(&want)),
+        "{reasons:?}"
+    );
+    let want = format!("{} has 10 bytes, not the {size} recorded", victims[1]);
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains(" is missing, and ") && r.ends_with(&want)),
+        "{reasons:?}"
+    );
+    let summary = String::from_utf8_lossy(&rerun.stdout);
+    assert!(summary.contains("exported 2 jobs again"), "{summary}");
+
+    // The two jobs were exported again: their SSTs, and only those, were read.
+    let sources: Vec<String> = victims
+        .iter()
+        .map(|v| recorded(v)["source_sst"].as_str().unwrap().to_string())
+        .collect();
+    let read: u64 = plan_ssts(dir.path())
+        .into_iter()
+        .filter(|(write, _)| sources.contains(write))
+        .map(|(_, n)| n)
+        .sum();
+    assert!(read >= 2, "{sources:?}");
+    assert_eq!(report["totals"]["ssts_read"], read);
+    assert_eq!(published(out.path()), published(clean.path()));
+    assert_eq!(outcome_of(&report), outcome_of(&clean_report));
+    assert_eq!(listing(out.path()), listing(clean.path()));
 }
 
 /// Three machines export one backup: each `--shard I/3` run stages its share and publishes

@@ -919,6 +919,70 @@ fn s3_output_of_a_killed_run_is_resumed() {
     assert_eq!(output.list(staging).unwrap(), Vec::<String>::new());
 }
 
+/// A run to S3 killed while publishing leaves five files at their final names: the re-run
+/// downloads and hashes them, reuses every job whose files hold the recorded bytes, and exports
+/// again the one whose published file was changed since.
+#[test]
+fn s3_output_of_a_run_killed_while_publishing_is_resumed() {
+    let Some(s3) = moto() else { return };
+    let backup = tempfile::tempdir().unwrap();
+    write_backup(backup.path(), &sample_tables(), 10);
+    let input = backup.path().to_str().unwrap();
+    let common = [
+        "br",
+        "parquet-export",
+        "--concurrency",
+        "1",
+        "--input",
+        input,
+    ];
+    let expected = local_export_files(&common);
+
+    let out_url = s3_url(&s3.endpoint(), "killed-publishing");
+    let mut args = common.to_vec();
+    args.extend(["--output", &out_url]);
+    let killed = tikv_ctl(&args, &[("BR_PARQUET_FAILPOINT", "publish:5")]);
+    assert!(!killed.status.success(), "not stopped");
+    let output = open(&out_url, false);
+    let in_place: Vec<&String> = expected
+        .keys()
+        .filter(|name| output.exists(name).unwrap())
+        .collect();
+    assert_eq!(in_place.len(), 5, "{in_place:?}");
+    // Other bytes of the same size: only the SHA-256 tells.
+    let changed = in_place[0];
+    let mut bytes = read_via_open_local(&output, changed);
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    let changed_sha256 = sha256(&bytes);
+    output.put_bytes(changed, bytes.into()).unwrap();
+
+    let report_dir = tempfile::tempdir().unwrap();
+    let report = report_dir.path().join("report.json");
+    args.extend(["--report", report.to_str().unwrap()]);
+    assert_success(&tikv_ctl(&args, &[]));
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let resume = &json["resume"];
+    assert_eq!(resume["exported_jobs"], 1, "{resume}");
+    assert!(resume["resumed_jobs"].as_u64().unwrap() > 4, "{resume}");
+    let rejected = resume["rejected_markers"].as_array().unwrap();
+    assert_eq!(rejected.len(), 1, "{resume}");
+    let reason = rejected[0]["reason"].as_str().unwrap();
+    let want = format!(
+        "{changed} has SHA-256 {changed_sha256}, not the {} recorded",
+        expected[changed]
+    );
+    assert!(reason.ends_with(&want), "{reason}");
+    assert_eq!(
+        report_files(&report, &|p| read_via_open_local(&output, p)),
+        expected
+    );
+    assert_eq!(
+        output.list("parquet/_br_parquet_staging").unwrap(),
+        Vec::<String>::new()
+    );
+}
+
 /// Two machines (two processes with their own temporary directories) export the two shards of
 /// one backup into the same bucket at the same time; neither publishes, and a final run without
 /// `--shard` publishes the files a single local run writes.

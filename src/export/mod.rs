@@ -717,8 +717,9 @@ fn remove_empty_staging_dirs(dir: &Path) {
 
 /// Moves every staged file into place, table by table, each table ending with its `_SUCCESS`
 /// marker (written last, listing the files), so that a table whose marker exists is complete.
-/// A run killed here leaves some tables published and the rest staged; a re-run produces the
-/// same files and publishes them all.
+/// A run killed here leaves some files published and the rest staged, with every job marker; a
+/// re-run reuses both (`resume.rs` checks the published ones' SHA-256), and here moves only the
+/// files still staged.
 fn publish(
     output: &ExternalStorage,
     prefix: &str,
@@ -737,7 +738,10 @@ fn publish(
         // An older marker would claim files this run is replacing.
         output.delete(&marker)?;
         for file in &files {
-            output.rename(&file.staged, &file.path)?;
+            let Some(staged) = &file.staged else {
+                continue;
+            };
+            output.rename(staged, &file.path)?;
             failpoint::hit("publish");
         }
         let listing = serde_json::json!({
@@ -899,7 +903,7 @@ fn job_ranges<'r>(ranges: &'r [meta::RangePlan], job: &[usize]) -> Vec<&'r meta:
 }
 
 /// Gets the outcome of one job: the one a previous run recorded under the job's `key`, when its
-/// marker and staged files are intact, or else a new export's, then recorded. Counts the job in
+/// marker and files are intact, or else a new export's, then recorded. Counts the job in
 /// `progress` and `resume`.
 fn finish_job(
     ctx: &RangeContext<'_>,

@@ -73,6 +73,9 @@ pub(crate) struct RangeOutcome {
     pub files: Vec<FileReport>,
     pub skipped: SkipCounters,
     pub write_cf_entries: u64,
+    /// SSTs read to produce this outcome. Not recorded in a job's marker, so that a run that
+    /// reuses the job, and reads none of them, does not count them.
+    #[serde(skip)]
     pub ssts_read: u64,
     /// Delete records exported (incremental backups).
     pub deletes: u64,
@@ -419,7 +422,7 @@ fn finish_file(
         size: written.size,
         sha256: written.sha256,
         invalid_dates: output.builder.invalid_dates().into_iter().collect(),
-        staged,
+        staged: Some(staged),
     });
     Ok(())
 }

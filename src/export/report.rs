@@ -38,7 +38,8 @@ pub struct ExportReport {
     /// Rows `--lenient` dropped, per table and SST.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped_rows: Vec<SkippedRowsReport>,
-    /// Sums over all tables (and over every job, those resumed from a previous run included).
+    /// Sums over all tables (and over every job, those resumed from a previous run included, but
+    /// for `ssts_read`, which counts only what this run read).
     pub totals: Totals,
     /// Jobs this run exported, and those it reused from a previous run of the same export.
     pub resume: ResumeReport,
@@ -135,10 +136,11 @@ pub struct FileReport {
     /// Zero or invalid dates written as NULL, by column (see docs/type-mapping.md).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub invalid_dates: BTreeMap<String, u64>,
-    /// Where the file waits until the run is published (not in the report, nor in a finished
-    /// job's record, which derives it from `path`).
+    /// Where the file waits until the run is published; `None` when it is at `path` already (a
+    /// run killed while publishing moved it there). Not in the report, nor in a finished job's
+    /// record, which derives it from `path`.
     #[serde(skip)]
-    pub staged: String,
+    pub staged: Option<String>,
 }
 
 /// Rows of one table in one SST that `--lenient` dropped because they could not be decoded.
@@ -172,7 +174,8 @@ pub struct SkippedRow {
 pub struct ResumeReport {
     /// Whether finished jobs of a previous run were looked for (`--no-resume` turns it off).
     pub enabled: bool,
-    /// Jobs whose staged files and outcome a previous run left, reused as they were.
+    /// Jobs whose files (staged, or published by a run killed while publishing) and outcome a
+    /// previous run left, reused as they were.
     pub resumed_jobs: u64,
     /// Ranges of those jobs.
     pub resumed_ranges: u64,
@@ -201,7 +204,8 @@ pub struct ShardReport {
 pub struct RejectedMarker {
     /// Its object name.
     pub marker: String,
-    /// Why: it does not parse, or a file it lists is missing or has another size.
+    /// Why: it does not parse, or a file it lists is neither staged with its recorded size nor
+    /// published with its recorded size and SHA-256.
     pub reason: String,
 }
 
@@ -252,7 +256,8 @@ pub struct Totals {
     pub bytes: u64,
     /// Write-CF entries read.
     pub write_cf_entries: u64,
-    /// SSTs read (write and default CF).
+    /// SSTs this run read (write and default CF); those of jobs resumed from a previous run are
+    /// not counted, since this run did not read them.
     pub ssts_read: u64,
     /// Rows exported as deletes (`_tidb_op = delete`, incremental backups).
     pub delete_rows: u64,

@@ -6,16 +6,25 @@
 //! next to them, `<prefix>/_br_parquet_staging/.br-parquet-jobs/<key>.json`, recording the job's
 //! whole [`RangeOutcome`] (files with sizes and SHA-256, counters, checksums, column statistics).
 //! A later run reuses that outcome instead of exporting the job when the marker parses and every
-//! staged file it lists is there with its recorded size.
+//! file it lists is either staged with its recorded size, or, when a run was killed while
+//! publishing, already at its final name with its recorded size and SHA-256; publishing then
+//! moves only the files still staged, and rewrites the `_SUCCESS` of every table.
+//!
+//! A staged file is checked by size only: staging is the tool's alone, and a marker goes before
+//! anything can overwrite its files with other bytes (below). A published file is where readers,
+//! users and other exports write too, so its SHA-256 is checked as well, reading it whole
+//! (downloading it from an object store): only the files a killed run published are read, far
+//! less than exporting their jobs again.
 //!
 //! The key is the SHA-256 of everything that decides the job's files and outcome ([`JobKeys`]):
 //! the backup, the job's SSTs, the options that change bytes or counts, the tool's version and
 //! [`FORMAT_VERSION`]. A run with any of them changed computes other keys and finds no marker.
 //! It deletes the markers it has no key for before exporting anything: their files are about to
 //! be overwritten (staged names do not depend on options), and a marker must never describe other
-//! bytes than its files hold. A marker is written only after its files are staged, and publishing
-//! moves the files out of staging before the markers are deleted: so a marker implies its files
-//! exist, while a file may exist without a marker (its job is then exported again).
+//! bytes than its files hold. A marker is written only after its files are staged, publishing
+//! moves each file from its staged name to its final one, and the markers are deleted only once
+//! every file is published: so a marker implies each of its files exists, staged or published,
+//! while a file may exist without a marker (its job is then exported again).
 
 use std::collections::HashSet;
 
@@ -23,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::batch::BatchLimits;
+use crate::integrity;
 use crate::meta::{Backup, RangePlan};
 use crate::sink::parquet::ParquetOptions;
 use crate::storage::ExternalStorage;
@@ -30,7 +40,7 @@ use crate::{Error, Result};
 
 use super::layout::{job_marker_name, jobs_dir_name, staging_object_name};
 use super::range::RangeOutcome;
-use super::report::RejectedMarker;
+use super::report::{FileReport, RejectedMarker};
 use super::ExportOptions;
 
 /// The version of the marker format and of the key's description; a change makes every older
@@ -237,6 +247,8 @@ impl<'a> JobMarkers<'a> {
 
     /// What a previous run left of the job `key` made of `ranges` ranges. Storage errors are
     /// errors; a marker that does not parse or does not match its files is [`Previous::Rejected`].
+    /// In a [`Previous::Finished`] outcome, `files[].staged` is `None` for the files already
+    /// published.
     pub(crate) fn previous(&self, key: &str, ranges: usize) -> Result<Previous> {
         if !self.found.contains(key) {
             return Ok(Previous::NotFound);
@@ -264,19 +276,50 @@ impl<'a> JobMarkers<'a> {
             ));
         }
         for file in &mut outcome.files {
-            file.staged = staging_object_name(self.prefix, &file.path);
-            match self.output.size(&file.staged)? {
-                Some(size) if size == file.size => {}
+            let staged = staging_object_name(self.prefix, &file.path);
+            match self.output.size(&staged)? {
+                Some(size) if size == file.size => file.staged = Some(staged),
                 Some(size) => {
                     return reject(format!(
-                        "{} has {size} bytes, not the {} recorded",
-                        file.staged, file.size
+                        "{staged} has {size} bytes, not the {} recorded",
+                        file.size
                     ))
                 }
-                None => return reject(format!("{} is missing", file.staged)),
+                // Published by a run killed while publishing, or lost.
+                None => match self.published_mismatch(file)? {
+                    None => file.staged = None,
+                    Some(mismatch) => {
+                        return reject(format!("{staged} is missing, and {mismatch}"))
+                    }
+                },
             }
         }
         Ok(Previous::Finished(outcome))
+    }
+
+    /// How the object at `file.path` differs from the file `file` records (checking the size,
+    /// then the SHA-256), or `None` when it is that file.
+    fn published_mismatch(&self, file: &FileReport) -> Result<Option<String>> {
+        let path = &file.path;
+        match self.output.size(path)? {
+            None => return Ok(Some(format!("{path} does not exist"))),
+            Some(size) if size != file.size => {
+                return Ok(Some(format!(
+                    "{path} has {size} bytes, not the {} recorded",
+                    file.size
+                )))
+            }
+            Some(_) => {}
+        }
+        // The file itself on local output, a download (removed when dropped) elsewhere.
+        let object = self.output.open_local(path)?;
+        let sha256 = hex::encode(integrity::sha256_of_file(&object.path)?);
+        Ok((sha256 != file.sha256).then(|| {
+            format!(
+                "{path} has SHA-256 {sha256}, not the {} recorded",
+                file.sha256
+            )
+        }))
     }
 
     /// Records that job `key` finished with `outcome`; call once all its files are staged.
@@ -305,7 +348,6 @@ mod tests {
     use crate::storage::url;
 
     use super::super::range::TableKvs;
-    use super::super::report::FileReport;
 
     fn backup() -> Backup {
         Backup {
@@ -510,7 +552,7 @@ mod tests {
                 size: bytes.len() as u64,
                 sha256: "00".repeat(32),
                 invalid_dates: [("d".to_string(), 1)].into(),
-                staged,
+                staged: Some(staged),
             }],
             write_cf_entries: 4,
             ssts_read: 2,
@@ -556,16 +598,18 @@ mod tests {
             Previous::NotFound
         ));
 
-        // The next run finds it and gets the outcome back whole.
+        // The next run finds it and gets the outcome back.
         let markers = JobMarkers::open(&output, "p", &keys, true).unwrap();
         let back = finished(markers.previous(&keys[0], 1).unwrap());
         assert_eq!(
             serde_json::to_value(&back).unwrap(),
             serde_json::to_value(&outcome).unwrap()
         );
+        // But for the SSTs read: the run that reuses the job reads none.
+        assert_eq!((outcome.ssts_read, back.ssts_read), (2, 0));
         assert_eq!(
-            back.files[0].staged,
-            "p/_br_parquet_staging/db/t/1-5.parquet"
+            back.files[0].staged.as_deref(),
+            Some("p/_br_parquet_staging/db/t/1-5.parquet")
         );
         assert!(matches!(
             markers.previous(&keys[1], 1).unwrap(),
@@ -575,13 +619,16 @@ mod tests {
         assert_eq!(reason, "records 1 ranges, the job has 2");
 
         // A truncated or missing file, or a marker that does not parse, is not trusted.
-        let staged = back.files[0].staged.clone();
+        let staged = staging_object_name("p", &back.files[0].path);
         output.put_bytes(&staged, b"PAR1".to_vec().into()).unwrap();
         let reason = rejected(markers.previous(&keys[0], 1).unwrap());
         assert_eq!(reason, format!("{staged} has 4 bytes, not the 14 recorded"));
         output.delete(&staged).unwrap();
         let reason = rejected(markers.previous(&keys[0], 1).unwrap());
-        assert_eq!(reason, format!("{staged} is missing"));
+        assert_eq!(
+            reason,
+            format!("{staged} is missing, and p/db/t/1-5.parquet does not exist")
+        );
         let name = job_marker_name("p", &keys[0]);
         output
             .put_bytes(&name, b"{\"key\":".to_vec().into())
@@ -597,6 +644,62 @@ mod tests {
         let markers = JobMarkers::open(&output, "p", &keys, true).unwrap();
         let reason = rejected(markers.previous(&keys[1], 1).unwrap());
         assert_eq!(reason, format!("records the job {}", keys[0]));
+    }
+
+    #[test]
+    fn files_a_killed_run_published_are_reused_while_they_hold_the_recorded_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = local_output(dir.path());
+        let mut outcome = staged_outcome(&output, b"PAR1 staged PAR1");
+        // The job's second file, which the killed run had moved to its final name.
+        let bytes = b"PAR1 published PAR1";
+        let path = "p/db/t/1-6.parquet".to_string();
+        output.put_bytes(&path, bytes.to_vec().into()).unwrap();
+        outcome.files.push(FileReport {
+            path: path.clone(),
+            size: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(bytes)),
+            ..outcome.files[0].clone()
+        });
+        let key = "a".repeat(64);
+        let markers = JobMarkers::open(&output, "p", &[], true).unwrap();
+        markers.record(&key, &outcome).unwrap();
+
+        // The staged file is to be published, the published one left where it is.
+        let markers = JobMarkers::open(&output, "p", std::slice::from_ref(&key), true).unwrap();
+        let back = finished(markers.previous(&key, 1).unwrap());
+        let staged: Vec<Option<&str>> = back.files.iter().map(|f| f.staged.as_deref()).collect();
+        assert_eq!(
+            staged,
+            [Some("p/_br_parquet_staging/db/t/1-5.parquet"), None]
+        );
+
+        // Other bytes of the same size, fewer bytes, or none: the job is exported again.
+        let staged = staging_object_name("p", &path);
+        let mut changed = bytes.to_vec();
+        changed[5] ^= 1;
+        output.put_bytes(&path, changed.clone().into()).unwrap();
+        let reason = rejected(markers.previous(&key, 1).unwrap());
+        assert_eq!(
+            reason,
+            format!(
+                "{staged} is missing, and {path} has SHA-256 {}, not the {} recorded",
+                hex::encode(Sha256::digest(&changed)),
+                hex::encode(Sha256::digest(bytes)),
+            )
+        );
+        output.put_bytes(&path, bytes[..4].to_vec().into()).unwrap();
+        let reason = rejected(markers.previous(&key, 1).unwrap());
+        assert_eq!(
+            reason,
+            format!("{staged} is missing, and {path} has 4 bytes, not the 19 recorded")
+        );
+        output.delete(&path).unwrap();
+        let reason = rejected(markers.previous(&key, 1).unwrap());
+        assert_eq!(
+            reason,
+            format!("{staged} is missing, and {path} does not exist")
+        );
     }
 
     #[test]
