@@ -43,9 +43,10 @@ use super::range::RangeOutcome;
 use super::report::{FileReport, RejectedMarker};
 use super::ExportOptions;
 
-/// The version of the marker format and of the key's description; a change makes every older
-/// marker unreachable.
-const FORMAT_VERSION: u32 = 1;
+/// The version of the marker format, of the key's description, and of the bytes written for the
+/// same options (2: dictionaries chosen from a file's first batch); a change makes every older
+/// marker unreachable, so one export never mixes files of two encoders.
+const FORMAT_VERSION: u32 = 2;
 
 /// What decides a job's files and outcome besides its own ranges, as hashed into the key.
 #[derive(Debug, Serialize)]
