@@ -647,3 +647,79 @@ fn a_resumed_run_describes_its_files_like_an_uninterrupted_one() {
         assert_eq!(entry["added_records"], table.rows.len(), "{}", table.name);
     }
 }
+
+#[test]
+fn a_run_killed_before_its_iceberg_commit_is_resumed_from_the_published_files() {
+    let tables = sample_tables();
+    let backup = tempfile::tempdir().unwrap();
+    write_backup(backup.path(), &tables, END_VERSION);
+    let flags = [
+        "--write-iceberg-table",
+        "--write-iceberg-manifest",
+        "--concurrency",
+        "1",
+        "--progress",
+        "none",
+    ];
+    let reports = tempfile::tempdir().unwrap();
+    let export_with_report = |output: &Path, name: &str| {
+        let path = reports.path().join(name);
+        let mut with_report = flags.to_vec();
+        with_report.extend(["--report", path.to_str().unwrap()]);
+        assert_success(&export(backup.path(), output, &with_report));
+        read_json(&path)
+    };
+    let clean = tempfile::tempdir().unwrap();
+    let clean_report = export_with_report(clean.path(), "clean.json");
+
+    // Killed with every file published and no table described yet.
+    let out = tempfile::tempdir().unwrap();
+    let killed = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--input"])
+        .arg(backup.path())
+        .arg("--output")
+        .arg(out.path())
+        .args(flags)
+        .env("BR_PARQUET_FAILPOINT", "describe:1")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "not stopped");
+    for table in &tables {
+        let metadata = iceberg_entry(&clean_report, table)["metadata"]
+            .as_str()
+            .unwrap();
+        assert!(!out.path().join(metadata).exists(), "{metadata}");
+    }
+
+    let report = export_with_report(out.path(), "resumed.json");
+    assert_eq!(report["resume"]["exported_jobs"], 0, "{}", report["resume"]);
+    assert_eq!(
+        report["resume"]["resumed_jobs"],
+        clean_report["resume"]["exported_jobs"]
+    );
+    assert_eq!(report["totals"]["ssts_read"], 0);
+
+    // The same files, described as an uninterrupted run describes them: a first snapshot each.
+    assert_eq!(manifest_files(out.path()), manifest_files(clean.path()));
+    for table in &tables {
+        let (resumed, uninterrupted) = (
+            iceberg_entry(&report, table),
+            iceberg_entry(&clean_report, table),
+        );
+        for key in ["metadata", "version", "sequence_number", "operation"] {
+            assert_eq!(resumed[key], uninterrupted[key], "{}: {key}", table.name);
+        }
+        for key in ["added_files", "added_records"] {
+            assert_eq!(resumed[key], uninterrupted[key], "{}: {key}", table.name);
+        }
+        let metadata = read_json(&out.path().join(resumed["metadata"].as_str().unwrap()));
+        assert_eq!(metadata["snapshots"].as_array().unwrap().len(), 1);
+    }
+    let markers = out
+        .path()
+        .join("parquet/_br_parquet_staging/.br-parquet-jobs");
+    assert!(
+        !markers.exists() || std::fs::read_dir(&markers).unwrap().next().is_none(),
+        "markers are removed once the tables are described"
+    );
+}

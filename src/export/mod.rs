@@ -494,11 +494,10 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     }
     if options.shard.is_none() {
         publish(&output, &output_prefix, &files, backup.end_version)?;
-        // No file is staged any more, so no marker describes one.
-        markers.remove_all()?;
     }
     // Every file was moved out of it; staging directories left empty go with it.
     drop(partial);
+    failpoint::hit("describe");
     // Every Parquet file is in place: describe them.
     let iceberg_tables = match iceberg {
         Some(writer) => writer.commit(&exported)?,
@@ -516,6 +515,11 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     } else {
         None
     };
+    if options.shard.is_none() {
+        // Only now, so that a run killed while writing the Iceberg metadata is resumed from the
+        // published files rather than exported again (their markers point at them).
+        markers.remove_all()?;
+    }
     let mut report = ExportReport {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         backup: BackupSummary {
@@ -760,7 +764,8 @@ fn publish(
 }
 
 /// Test hooks that stop the process abruptly, like `kill -9`, at a chosen point:
-/// `BR_PARQUET_FAILPOINT=range:N` after N exported ranges, `publish:N` after N published files.
+/// `BR_PARQUET_FAILPOINT=range:N` after N exported ranges, `publish:N` after N published files,
+/// `describe:1` after publishing, before the Iceberg metadata and the manifest are written.
 /// Used by tests of interrupted runs; unset, it costs one relaxed load per range or file.
 mod failpoint {
     use std::sync::atomic::{AtomicU64, Ordering};

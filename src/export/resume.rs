@@ -23,8 +23,9 @@
 //! be overwritten (staged names do not depend on options), and a marker must never describe other
 //! bytes than its files hold. A marker is written only after its files are staged, publishing
 //! moves each file from its staged name to its final one, and the markers are deleted only once
-//! every file is published: so a marker implies each of its files exists, staged or published,
-//! while a file may exist without a marker (its job is then exported again).
+//! every file is published and described (Iceberg metadata, manifest): so a marker implies each
+//! of its files exists, staged or published, while a file may exist without a marker (its job is
+//! then exported again).
 
 use std::collections::HashSet;
 
