@@ -290,11 +290,7 @@ impl ColumnDecoder {
             },
             Builder::Decimal(b) => match kind {
                 ColumnKind::Decimal { scale, .. } => {
-                    fill!(b, |cell| decimal(&cell).and_then(|d| {
-                        d.to_i128_scaled(scale)
-                            .ok_or_else(|| format!("decimal {d} does not fit the column"))
-                            .map(Some)
-                    }))
+                    fill!(b, |cell| unscaled_decimal(&cell, scale).map(Some))
                 }
                 _ => fill!(b, |cell| unsigned(&cell).map(|v| Some(i128::from(v)))),
             },
@@ -528,6 +524,21 @@ fn decimal(cell: &Cell<'_>) -> Result<Decimal, String> {
         Cell::Datum(Datum::Decimal(d)) => Ok(*d),
         _ => Err(mismatch(cell, "decimal")),
     }
+}
+
+/// The unscaled value of a `DECIMAL(_, scale)` cell: straight from the payload when it is stored
+/// with the column's frac (nearly always), else through the digits, rounding half up.
+fn unscaled_decimal(cell: &Cell<'_>, scale: u8) -> Result<i128, String> {
+    if let Cell::Payload(p) = cell {
+        match Decimal::decode_unscaled_i128(p, scale).map_err(|e| e.to_string())? {
+            Some((value, used)) if used == p.len() => return Ok(value),
+            Some((_, used)) => return Err(format!("decimal uses {used} of {} bytes", p.len())),
+            None => {}
+        }
+    }
+    let d = decimal(cell)?;
+    d.to_i128_scaled(scale)
+        .ok_or_else(|| format!("decimal {d} does not fit the column"))
 }
 
 fn packed_time(cell: &Cell<'_>) -> Result<PackedTime, String> {

@@ -100,6 +100,71 @@ const fn groups(n: usize) -> (usize, usize) {
     (n % DIGITS_PER_WORD, n / DIGITS_PER_WORD)
 }
 
+/// What [`read_groups`] found besides the digits.
+struct Layout {
+    negative: bool,
+    precision: u8,
+    frac: u8,
+    /// Bytes of the payload used: 2 + body length.
+    used: usize,
+}
+
+/// Walks the body of `precision ‖ frac ‖ body`, most significant group first, calling
+/// `group(digits, value)` for each digit group (the leading partial integer group, 9-digit
+/// words, the trailing partial fractional group; value < 10^digits, sign removed).
+///
+/// The body is MySQL's `decimal2bin` form: groups of 9 digits in 4 bytes big-endian, partial
+/// groups in `DIG2BYTES` bytes, every byte inverted for negative values, and the first byte's top
+/// bit flipped so that the bytes compare like the values.
+fn read_groups(payload: &[u8], mut group: impl FnMut(usize, u32)) -> Result<Layout> {
+    let head = slice_at(payload, 0, 2, "decimal: precision and frac")?;
+    let (precision, frac) = match *head {
+        [p, f] => (p, f),
+        _ => (0, 0),
+    };
+    let size = bin_size(precision, frac)?;
+    let body = slice_at(payload, 2, size, "decimal: body")?;
+    let mask = if body.first().is_some_and(|b| b & 0x80 != 0) {
+        0x00
+    } else {
+        0xff
+    };
+    let (lead, int_words) = groups(usize::from(precision - frac));
+    let (trail, frac_words) = groups(usize::from(frac));
+    let sizes = std::iter::once(lead)
+        .chain(std::iter::repeat_n(DIGITS_PER_WORD, int_words + frac_words))
+        .chain(std::iter::once(trail))
+        .filter(|&ndigits| ndigits > 0);
+    let mut pos = 0usize;
+    for ndigits in sizes {
+        let nbytes = dig2bytes(ndigits);
+        let bytes = slice_at(body, pos, nbytes, "decimal: body")?;
+        let mut value = 0u32;
+        for (i, &b) in bytes.iter().enumerate() {
+            let mut b = b ^ mask;
+            if pos + i == 0 {
+                b ^= 0x80;
+            }
+            value = (value << 8) | u32::from(b);
+        }
+        if value >= pow10(ndigits) {
+            return Err(CodecError::invalid(
+                "decimal: digit group",
+                2 + pos,
+                format!("expected a value below 10^{ndigits}, found {value}"),
+            ));
+        }
+        group(ndigits, value);
+        pos += nbytes;
+    }
+    Ok(Layout {
+        negative: mask == 0xff,
+        precision,
+        frac,
+        used: 2 + size,
+    })
+}
+
 impl Decimal {
     /// Zero with `frac` fractional digits (`0`, `0.00`, …); `frac` is capped at 80.
     pub fn zero(frac: u8) -> Self {
@@ -118,76 +183,51 @@ impl Decimal {
     /// # Errors
     /// Truncation, an invalid precision/frac pair, or a digit group out of range.
     pub fn decode(payload: &[u8]) -> Result<(Decimal, usize)> {
-        let head = slice_at(payload, 0, 2, "decimal: precision and frac")?;
-        let (precision, frac) = match *head {
-            [p, f] => (p, f),
-            _ => (0, 0),
-        };
-        let size = bin_size(precision, frac)?;
-        let body = slice_at(payload, 2, size, "decimal: body")?;
-        let mask = if body.first().is_some_and(|b| b & 0x80 != 0) {
-            0x00
-        } else {
-            0xff
-        };
-        let mut dec = Decimal {
-            negative: mask == 0xff,
-            precision,
-            frac,
-            digits: [0; MAX_DIGITS],
-        };
-        let intg = usize::from(precision - frac);
-        let (lead, int_words) = groups(intg);
-        let (trail, frac_words) = groups(usize::from(frac));
-        let mut pos = 0usize; // in body
-        let mut digit = 0usize; // in dec.digits
-        let mut read = |ndigits: usize, pos: &mut usize, digit: &mut usize| -> Result<()> {
-            if ndigits == 0 {
-                return Ok(());
-            }
-            let nbytes = if ndigits == DIGITS_PER_WORD {
-                WORD_SIZE
-            } else {
-                dig2bytes(ndigits)
-            };
-            let bytes = slice_at(body, *pos, nbytes, "decimal: body")?;
-            let mut v = 0u32;
-            for (i, &b) in bytes.iter().enumerate() {
-                let mut b = b ^ mask;
-                if *pos + i == 0 {
-                    b ^= 0x80;
-                }
-                v = (v << 8) | u32::from(b);
-            }
-            if v >= pow10(ndigits) {
-                return Err(CodecError::invalid(
-                    "decimal: digit group",
-                    2 + *pos,
-                    format!("expected a value below 10^{ndigits}, found {v}"),
-                ));
-            }
+        let mut digits = [0u8; MAX_DIGITS];
+        let mut at = 0usize;
+        let layout = read_groups(payload, |ndigits, value| {
             for k in (0..ndigits).rev() {
-                let d = (v / pow10(k) % 10) as u8;
-                if let Some(slot) = dec.digits.get_mut(*digit) {
-                    *slot = d;
+                if let Some(slot) = digits.get_mut(at) {
+                    *slot = (value / pow10(k) % 10) as u8;
                 }
-                *digit += 1;
+                at += 1;
             }
-            *pos += nbytes;
-            Ok(())
+        })?;
+        let mut dec = Decimal {
+            negative: layout.negative,
+            precision: layout.precision,
+            frac: layout.frac,
+            digits,
         };
-        read(lead, &mut pos, &mut digit)?;
-        for _ in 0..int_words {
-            read(DIGITS_PER_WORD, &mut pos, &mut digit)?;
-        }
-        for _ in 0..frac_words {
-            read(DIGITS_PER_WORD, &mut pos, &mut digit)?;
-        }
-        read(trail, &mut pos, &mut digit)?;
         if dec.is_zero() {
             dec.negative = false;
         }
-        Ok((dec, 2 + size))
+        Ok((dec, layout.used))
+    }
+
+    /// The unscaled value (`value × 10^scale`) of a `DECIMAL(_, scale)` cell, read straight from
+    /// `precision ‖ frac ‖ body` without the digit array, when the stored `frac` is `scale` and
+    /// `precision` is at most 38 (so it fits an `i128`): TiDB stores a column's values with the
+    /// column's own precision and frac, so that is nearly every cell. `None` otherwise: then
+    /// [`Decimal::decode`] and [`Decimal::to_i128_scaled`] give the same result the long way.
+    /// Also returns the bytes used.
+    ///
+    /// # Errors
+    /// As [`Decimal::decode`].
+    pub fn decode_unscaled_i128(payload: &[u8], scale: u8) -> Result<Option<(i128, usize)>> {
+        match *slice_at(payload, 0, 2, "decimal: precision and frac")? {
+            [precision, frac] if frac == scale && u32::from(precision) <= MAX_I128_DIGITS => {}
+            _ => return Ok(None),
+        }
+        // At most 38 digits, each group below 10^its digits: no overflow.
+        let mut unscaled: i128 = 0;
+        let layout = read_groups(payload, |ndigits, value| {
+            unscaled = unscaled * i128::from(pow10(ndigits)) + i128::from(value);
+        })?;
+        Ok(Some((
+            if layout.negative { -unscaled } else { unscaled },
+            layout.used,
+        )))
     }
 
     /// Appends `precision ‖ frac ‖ body` for the given column shape. The value is first
@@ -531,6 +571,66 @@ mod tests {
         assert_eq!((v.to_string(), n), ("-1234567890.1234".to_string(), 9));
         assert!(v.is_negative());
         assert_eq!(v.to_i128_scaled(4), Some(-12_345_678_901_234));
+    }
+
+    /// The fast path agrees with `decode` + `to_i128_scaled` wherever it answers, and answers
+    /// exactly for the column's own frac and precision <= 38.
+    #[test]
+    fn unscaled_i128_fast_path_matches_the_digit_path() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut checked = 0;
+        for precision in 1..=40u8 {
+            for frac in 0..=precision.min(30) {
+                for _ in 0..20 {
+                    let digits: String = (0..precision)
+                        .map(|_| char::from(b'0' + (next() % 10) as u8))
+                        .collect();
+                    let (int, fraction) = digits.split_at(usize::from(precision - frac));
+                    let sign = if next() % 3 == 0 { "-" } else { "" };
+                    let text = match (int.is_empty(), fraction.is_empty()) {
+                        (true, _) => format!("{sign}0.{fraction}"),
+                        (false, true) => format!("{sign}{int}"),
+                        (false, false) => format!("{sign}{int}.{fraction}"),
+                    };
+                    let bytes = enc(&text, precision, frac);
+                    let (slow, used) = Decimal::decode(&bytes).unwrap();
+                    for scale in [frac, frac.saturating_sub(1), frac + 1] {
+                        let fast = Decimal::decode_unscaled_i128(&bytes, scale).unwrap();
+                        if scale == frac && precision <= 38 {
+                            assert_eq!(
+                                fast,
+                                Some((slow.to_i128_scaled(scale).unwrap(), used)),
+                                "{text} DECIMAL({precision},{frac})"
+                            );
+                            checked += 1;
+                        } else {
+                            assert_eq!(fast, None, "{text} DECIMAL({precision},{frac}) @{scale}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+        assert_eq!(
+            Decimal::decode_unscaled_i128(&h("0e 04 7E F2 04 C7 2D FB 2D"), 4).unwrap(),
+            Some((-12_345_678_901_234, 9))
+        );
+        // Corrupt input fails the same way on both paths.
+        let bad = h("04 02 80 ff");
+        assert_eq!(
+            Decimal::decode_unscaled_i128(&bad, 2)
+                .unwrap_err()
+                .to_string(),
+            Decimal::decode(&bad).unwrap_err().to_string()
+        );
+        assert!(Decimal::decode_unscaled_i128(&h("04 02 80"), 2).is_err());
+        assert!(Decimal::decode_unscaled_i128(&h("04"), 2).is_err());
     }
 
     #[test]
