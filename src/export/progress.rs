@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::report::human_bytes;
+
 /// How progress is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProgressMode {
@@ -202,7 +204,9 @@ fn render(
             String::new()
         };
         format!(
-            "{percent:5.1}% | ranges {ranges}/{}{resumed} | {rows} rows | {files} files | {:.1} MiB/s, {:.0} rows/s{eta} | {state}",
+            "{percent:5.1}% | {} of {} | ranges {ranges}/{}{resumed} | {rows} rows | {files} files | {:.1} MiB/s, {:.0} rows/s{eta} | {state}",
+            human_bytes(bytes),
+            human_bytes(totals.bytes),
             totals.ranges,
             rate / (1024.0 * 1024.0),
             rows_exported as f64 / seconds,
@@ -269,7 +273,10 @@ mod tests {
             true,
             &AtomicBool::new(true),
         );
-        assert!(bar.starts_with(" 50.0% | ranges 3/6 | 3000 rows"), "{bar}");
+        assert!(
+            bar.starts_with(" 50.0% | 50 B of 100 B | ranges 3/6 | 3000 rows"),
+            "{bar}"
+        );
         assert!(bar.ends_with("done"), "{bar}");
     }
 
@@ -300,7 +307,7 @@ mod tests {
         assert_eq!(v["eta_seconds"], 10.0);
         let bar = render(true, &counters, &totals, elapsed, false, &running);
         assert!(
-            bar.starts_with(" 60.0% | ranges 3/6 (2 resumed) | 3000 rows"),
+            bar.starts_with(" 60.0% | 60 B of 100 B | ranges 3/6 (2 resumed) | 3000 rows"),
             "{bar}"
         );
         assert!(bar.contains("200 rows/s, ETA 0:00:10"), "{bar}");

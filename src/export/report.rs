@@ -462,7 +462,8 @@ impl fmt::Display for ExportReport {
     }
 }
 
-fn human_bytes(bytes: u64) -> String {
+/// A size for people, in binary units: `512 B`, `3.0 GiB`.
+pub(super) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
