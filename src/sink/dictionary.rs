@@ -203,10 +203,24 @@ mod tests {
     #[test]
     fn judged_on_the_first_rows_of_a_sliced_batch() {
         // Repetitive first 8 Ki rows, unique afterwards: the sample is the start.
-        let values = (0..20_000i64).map(|i| if i < 8192 { i % 10 } else { i });
-        let b = batch(vec![("v", Arc::new(Int64Array::from_iter_values(values)))]);
+        let values = || (0..20_000i64).map(|i| if i < 8192 { i % 10 } else { i });
+        let text: Vec<String> = values().map(|i| format!("v{i}")).collect();
+        let b = batch(vec![
+            ("v", Arc::new(Int64Array::from_iter_values(values()))),
+            ("t", Arc::new(StringArray::from_iter_values(&text))),
+            (
+                "d",
+                Arc::new(
+                    Decimal128Array::from_iter_values(values().map(i128::from))
+                        .with_precision_and_scale(30, 0)
+                        .unwrap(),
+                ),
+            ),
+        ]);
         assert!(names(&b).is_empty());
-        assert_eq!(names(&b.slice(8192, 10_000)), ["v"]);
+        // A slice starts at its own offset in every buffer.
+        assert_eq!(names(&b.slice(8192, 10_000)), ["v", "t", "d"]);
+        assert!(names(&b.slice(100, 8000)).is_empty());
     }
 
     #[test]
