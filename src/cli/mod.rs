@@ -156,8 +156,8 @@ struct ParquetArgs {
     #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
           value_parser = parse_positive)]
     row_group_size: usize,
-    /// A column chunk stops dictionary encoding once its dictionary reaches this size (columns
-    /// whose first 8192 values are nearly all distinct get no dictionary at all) [default: 1MiB].
+    /// A column chunk stops dictionary encoding once its dictionary reaches this size; a column
+    /// whose first 8192 values show it would get none at all [default: 1MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     dictionary_page_size: Option<u64>,
 }

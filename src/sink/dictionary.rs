@@ -1,13 +1,14 @@
 //! Which columns of a Parquet file are dictionary-encoded, judged from the file's first batch.
 //!
 //! arrow-rs starts every column chunk dictionary-encoded and gives the dictionary up only once it
-//! passes `dictionary_page_size_limit`. For a column of (nearly) unique values (handles, ids,
-//! timestamps, amounts, free text) that means hashing and interning every value until then, and
-//! writing a dictionary page and dictionary-coded pages that are no smaller than plain ones.
-//! parquet-java avoids this by judging the first page (`FallbackValuesWriter` keeps the
+//! passes `dictionary_page_size_limit`. For a column with more distinct values than that limit
+//! holds (handles, ids, timestamps, amounts, free text) this means hashing and interning every
+//! value until the limit, then writing a dictionary page and dictionary-coded pages that saved
+//! nothing. parquet-java avoids this by judging the first page (`FallbackValuesWriter` keeps the
 //! dictionary only when `isCompressionSatisfying(raw size, encoded size)`). We judge before the
-//! first value is encoded: a column whose non-NULL values in the file's first batch are nearly all
-//! distinct is written without a dictionary. Every other column keeps arrow-rs's behaviour.
+//! first value is encoded: the distinct values of the file's first batch give an estimate of the
+//! column's cardinality, and a column whose dictionary would outgrow the limit anyway is written
+//! without one. Every other column keeps arrow-rs's behaviour.
 //!
 //! Counting is exact over the sample for values of up to 8 bytes and by 64-bit xxh3 hash for
 //! longer ones (a collision only makes a column look less distinct, i.e. keeps its dictionary).
@@ -22,18 +23,12 @@ use xxhash_rust::xxh3::xxh3_64;
 /// many (`batch::DEFAULT_BATCH_ROWS`), so normally the whole batch.
 pub const SAMPLE_ROWS: usize = 8192;
 
-/// Share of distinct values in the sample above which a column is written without a dictionary.
-/// A sample of 8 Ki values drawn from `c` equally likely values has `c·(1 − e^(−8192/c))`
-/// distinct ones: 90 % of the sample means about 40 k distinct values in the column or more. A
-/// dictionary gains little over zstd-compressed plain pages for such a column, and costs much:
-/// every value hashed and interned, and written twice when the dictionary is given up.
-pub const MAX_DISTINCT_SHARE: f64 = 0.9;
-
 /// Fewer non-NULL values than this say too little; the column keeps its dictionary.
 const MIN_SAMPLE_VALUES: usize = 256;
 
-/// The top-level columns of `batch` that should be written without a dictionary.
-pub fn columns_without_dictionary(batch: &RecordBatch) -> Vec<ColumnPath> {
+/// The top-level columns of `batch` whose dictionary would grow past `dictionary_limit` bytes
+/// (the writer's `dictionary_page_size_limit`), to be written without one.
+pub fn columns_without_dictionary(batch: &RecordBatch, dictionary_limit: usize) -> Vec<ColumnPath> {
     let rows = batch.num_rows().min(SAMPLE_ROWS);
     let mut keys = Vec::with_capacity(rows);
     batch
@@ -43,45 +38,43 @@ pub fn columns_without_dictionary(batch: &RecordBatch) -> Vec<ColumnPath> {
         .zip(batch.columns())
         .filter(|(_, array)| {
             keys.clear();
-            sample_keys(array.slice(0, rows).as_ref(), &mut keys) && nearly_all_distinct(&mut keys)
+            sample_keys(array.slice(0, rows).as_ref(), &mut keys).is_some_and(|plain_bytes| {
+                outgrows(&mut keys, plain_bytes, dictionary_limit as f64)
+            })
         })
         .map(|(field, _)| ColumnPath::from(field.name().as_str()))
         .collect()
 }
 
 /// One key per non-NULL value of `array` into `keys`: the value itself when it fits 8 bytes,
-/// else its hash. `false` for types that are not judged (lists, booleans, structs...).
-fn sample_keys(array: &dyn Array, keys: &mut Vec<u64>) -> bool {
+/// else its hash. Returns the values' size as a dictionary holds them (PLAIN: fixed width, or
+/// length prefix and bytes), or `None` for types that are not judged (lists, booleans...).
+fn sample_keys(array: &dyn Array, keys: &mut Vec<u64>) -> Option<usize> {
     let valid = |i: usize| array.is_valid(i);
+    let mut plain_bytes = 0;
     match array.data_type() {
         DataType::Utf8 => {
             let strings = array.as_string::<i32>();
-            keys.extend(
-                (0..array.len())
-                    .filter(|&i| valid(i))
-                    .map(|i| xxh3_64(strings.value(i).as_bytes())),
-            );
+            keys.extend((0..array.len()).filter(|&i| valid(i)).map(|i| {
+                let value = strings.value(i).as_bytes();
+                plain_bytes += 4 + value.len();
+                xxh3_64(value)
+            }));
         }
         DataType::Binary => {
             let binary = array.as_binary::<i32>();
-            keys.extend(
-                (0..array.len())
-                    .filter(|&i| valid(i))
-                    .map(|i| xxh3_64(binary.value(i))),
-            );
+            keys.extend((0..array.len()).filter(|&i| valid(i)).map(|i| {
+                let value = binary.value(i);
+                plain_bytes += 4 + value.len();
+                xxh3_64(value)
+            }));
         }
         data_type if data_type.is_primitive() => {
-            let Some(width) = data_type.primitive_width() else {
-                return false;
-            };
+            let width = data_type.primitive_width()?;
             let data = array.to_data();
-            let Some(values) = data.buffers().first() else {
-                return false;
-            };
+            let values = data.buffers().first()?;
             let start = data.offset() * width;
-            let Some(bytes) = values.get(start..start + array.len() * width) else {
-                return false;
-            };
+            let bytes = values.get(start..start + array.len() * width)?;
             keys.extend(
                 bytes
                     .chunks_exact(width)
@@ -89,10 +82,11 @@ fn sample_keys(array: &dyn Array, keys: &mut Vec<u64>) -> bool {
                     .filter(|&(i, _)| valid(i))
                     .map(|(_, value)| key_of(value)),
             );
+            plain_bytes = keys.len() * width;
         }
-        _ => return false,
+        _ => return None,
     }
-    true
+    Some(plain_bytes)
 }
 
 /// A fixed-width value as a key: its bytes for up to 8, else a hash.
@@ -110,8 +104,9 @@ fn key_of(value: &[u8]) -> u64 {
     }
 }
 
-/// Whether more than [`MAX_DISTINCT_SHARE`] of `keys` are distinct (sorts `keys`).
-fn nearly_all_distinct(keys: &mut [u64]) -> bool {
+/// Whether the dictionary of the sampled column would pass `limit` bytes: the column's distinct
+/// values, estimated from the sample's (sorts `keys`), times their mean size.
+fn outgrows(keys: &mut [u64], plain_bytes: usize, limit: f64) -> bool {
     if keys.len() < MIN_SAMPLE_VALUES {
         return false;
     }
@@ -120,7 +115,38 @@ fn nearly_all_distinct(keys: &mut [u64]) -> bool {
         .windows(2)
         .filter(|pair| pair.first() != pair.last())
         .count();
-    distinct as f64 > MAX_DISTINCT_SHARE * keys.len() as f64
+    let mean_bytes = plain_bytes as f64 / keys.len() as f64;
+    estimated_cardinality(keys.len(), distinct) * mean_bytes > limit
+}
+
+/// How many equally likely values a column draws from, when `n` draws gave `distinct` different
+/// ones: the `c` with `c·(1 − e^(−n/c)) = distinct` (the expected number of distinct values
+/// among `n` draws from `c`), infinite when every draw differed. E.g. 8 192 draws with 92 %
+/// distinct come from about 50 k values, with 98 % from about 200 k.
+fn estimated_cardinality(n: usize, distinct: usize) -> f64 {
+    if distinct >= n {
+        return f64::INFINITY;
+    }
+    let (n, distinct) = (n as f64, distinct as f64);
+    let expected = |c: f64| c * -(-n / c).exp_m1();
+    // `expected` grows with `c` from `distinct`-ish towards `n`: bisect on a doubling bracket.
+    let (mut low, mut high) = (distinct, distinct * 2.0);
+    while expected(high) < distinct {
+        low = high;
+        high *= 2.0;
+        if high > 1e18 {
+            return f64::INFINITY;
+        }
+    }
+    for _ in 0..60 {
+        let mid = 0.5 * (low + high);
+        if expected(mid) < distinct {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    high
 }
 
 #[cfg(test)]
@@ -137,7 +163,7 @@ mod tests {
     use super::*;
 
     fn names(batch: &RecordBatch) -> Vec<String> {
-        columns_without_dictionary(batch)
+        columns_without_dictionary(batch, 1 << 20)
             .iter()
             .map(|p| p.string())
             .collect()
@@ -224,13 +250,50 @@ mod tests {
     }
 
     #[test]
+    fn a_column_keeps_its_dictionary_while_it_would_fit_the_limit() {
+        // 8 192 draws from 50 000 values: 92 % distinct, but 50 000 × 8 bytes fit 1 MiB.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut draw = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 50_000) as i64 * 1_000_003
+        };
+        let values: Vec<i64> = (0..8192).map(|_| draw()).collect();
+        let b = batch(vec![("v", Arc::new(Int64Array::from(values)))]);
+        assert!(names(&b).is_empty());
+        let small: Vec<String> = columns_without_dictionary(&b, 64 << 10)
+            .iter()
+            .map(|p| p.string())
+            .collect();
+        assert_eq!(small, ["v"], "400 KB of dictionary do not fit 64 KiB");
+    }
+
+    #[test]
+    fn cardinality_is_estimated_from_the_distinct_share() {
+        let n = 8192usize;
+        for c in [500.0, 5_000.0, 50_000.0, 200_000.0f64] {
+            let distinct = c * -(-(n as f64) / c).exp_m1();
+            let estimate = estimated_cardinality(n, distinct.round() as usize);
+            assert!((estimate / c - 1.0).abs() < 0.02, "{c}: {estimate}");
+        }
+        assert_eq!(estimated_cardinality(n, n), f64::INFINITY);
+        assert!(estimated_cardinality(n, n - 1) > 10_000_000.0);
+        assert!(estimated_cardinality(n, 1) < 2.0);
+    }
+
+    #[test]
     fn short_values_are_exact_keys() {
         assert_eq!(key_of(&[1, 0, 0, 0]), 1);
         assert_eq!(key_of(&7u64.to_le_bytes()), 7);
         assert_ne!(key_of(&[1u8; 16]), key_of(&[2u8; 16]));
-        let mut keys = vec![3u64; 300];
-        assert!(!nearly_all_distinct(&mut keys));
+        // 300 equal values, then 300 distinct ones of 8 bytes against a 1 KiB limit.
+        assert!(!outgrows(&mut [3u64; 300], 2400, 1024.0));
         let mut keys: Vec<u64> = (0..300).collect();
-        assert!(nearly_all_distinct(&mut keys));
+        assert!(outgrows(&mut keys, 2400, 1024.0));
+        assert!(
+            !outgrows(&mut keys[..200], 1600, 1024.0),
+            "too few to judge"
+        );
     }
 }

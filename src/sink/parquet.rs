@@ -30,10 +30,10 @@ pub const DEFAULT_ROW_GROUP_BYTES: usize = 128 * 1024 * 1024;
 /// The default codec: zstd at level 1 compresses close to snappy's speed with much smaller files.
 pub const DEFAULT_COMPRESSION: Codec = Codec::Zstd;
 /// A column chunk's dictionary is given up (the rest of the chunk is plain-encoded) once it grows
-/// past this: arrow-rs's and parquet-java's default. Nearly unique columns, for which any limit
-/// was too late, start without a dictionary ([`super::dictionary`]); the columns that keep one
-/// repeat values, and a larger dictionary serves them longer (`bench.orders`: files 1.6 %
-/// smaller than at 256 KiB, as fast; `docs/performance.md`).
+/// past this: arrow-rs's and parquet-java's default. Columns whose first batch shows they would
+/// pass it start without a dictionary ([`super::dictionary`]); the columns that keep one repeat
+/// values, and a larger dictionary serves them longer (`bench.orders`: files 1.6 % smaller than
+/// at 256 KiB, as fast; `docs/performance.md`).
 pub const DEFAULT_DICTIONARY_PAGE_BYTES: usize = 1024 * 1024;
 /// Buffer between the Parquet encoder and the staging file.
 const FILE_BUFFER_BYTES: usize = 1024 * 1024;
@@ -167,8 +167,8 @@ impl Default for ParquetOptions {
 
 impl ParquetOptions {
     /// The arrow-rs writer settings of a file, with `metadata` as the footer's key-value
-    /// metadata. Given the file's first batch, the columns that batch shows to be nearly unique
-    /// are written without a dictionary ([`super::dictionary`]).
+    /// metadata. Given the file's first batch, the columns whose dictionary that batch shows
+    /// would outgrow the limit are written without one ([`super::dictionary`]).
     pub fn writer_properties(
         &self,
         metadata: Vec<(String, String)>,
@@ -187,8 +187,9 @@ impl ParquetOptions {
                     .map(|(k, v)| KeyValue::new(k, v))
                     .collect(),
             ));
+        let limit = self.dictionary_page_bytes.max(1);
         for column in first_batch
-            .map(columns_without_dictionary)
+            .map(|batch| columns_without_dictionary(batch, limit))
             .unwrap_or_default()
         {
             builder = builder.set_column_dictionary_enabled(column, false);
