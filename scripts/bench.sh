@@ -6,6 +6,8 @@
 #   (d) DuckDB converting the same rows from CSV to Parquet (zstd), the CSV made from our export
 #       beforehand (not timed).
 # Reports rows/s, MB/s and peak RSS (/usr/bin/time -v) per run, and the ratios the issue targets.
+# With --repeat N, the benchmarks run in N rounds (each once per round) and the fastest run of each
+# is reported.
 #
 #   scripts/bench.sh [--rows 1000000,10000000] [--rows-per-range 125000] [--repeat 1]
 #                    [--skip-build] [--no-duckdb]
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT="$2"; shift 2 ;;
     --skip-build) BUILD=0; shift ;;
     --no-duckdb) DUCKDB=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -53,20 +55,17 @@ PY=python3
 
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
 
-# measure NAME ROWS IN_BYTES CMD... : runs CMD under /usr/bin/time -v, REPEAT times, and appends
-# the fastest run to $RESULTS. The command's stdout (a JSON line for our tools) is kept in
+# measure NAME ROWS IN_BYTES CMD... : runs CMD once under /usr/bin/time -v and appends its JSON
+# line to $BENCH/runs-NAME.jsonl. The command's stdout (a JSON line for our tools) is kept in
 # $BENCH/last.out; its own timing, when it prints "<key>_seconds", can replace the wall time.
 measure() {
   local name="$1" rows="$2" in_bytes="$3"; shift 3
-  local best="" i
-  for i in $(seq "$REPEAT"); do
-    local before after
-    before=$(loadavg)
-    /usr/bin/time -v -o "$BENCH/time.txt" "$@" >"$BENCH/last.out"
-    after=$(loadavg)
-    local line
-    line=$("$PY" - "$name" "$rows" "$in_bytes" "$before" "$after" "${SECONDS_KEY:-}" \
-      "$BENCH/time.txt" "$BENCH/last.out" "${OUT_DIR:-}" <<'PYEOF'
+  local before after line
+  before=$(loadavg)
+  /usr/bin/time -v -o "$BENCH/time.txt" "$@" >"$BENCH/last.out"
+  after=$(loadavg)
+  line=$("$PY" - "$name" "$rows" "$in_bytes" "$before" "$after" "${SECONDS_KEY:-}" \
+    "$BENCH/time.txt" "$BENCH/last.out" "${OUT_DIR:-}" <<'PYEOF'
 import json, os, re, sys
 name, rows, in_bytes, before, after, key, time_txt, out_file, out_dir = sys.argv[1:10]
 text = open(time_txt).read()
@@ -92,12 +91,33 @@ print(json.dumps({"name": name, "rows": int(rows), "seconds": seconds, "wall_sec
                   "load_after": float(after), "tool": out}))
 PYEOF
 )
-    echo "  $line" | cut -c1-200 >&2
-    if [ -z "$best" ] || "$PY" -c "import json,sys; sys.exit(0 if json.loads(sys.argv[1])['seconds'] < json.loads(sys.argv[2])['seconds'] else 1)" "$line" "$best"; then
-      best="$line"
-    fi
-  done
-  echo "$best" >>"$RESULTS"
+  echo "  $line" | cut -c1-200 >&2
+  echo "$line" >>"$BENCH/runs-$name.jsonl"
+}
+
+# run_once NAME N BACKUP SST_BYTES CSV CSV_BYTES : one timed run of benchmark NAME at size N.
+run_once() {
+  local name="$1" n="$2" backup="$3" sst_bytes="$4" csv="$5" csv_bytes="$6"
+  case "$name" in
+    export_c*)
+      local variant="${name#export_c}" out="$BENCH/out-$n-${name#export_c}" flags=()
+      [ "$variant" != default ] && flags=(--concurrency "$variant")
+      rm -rf "$out"
+      OUT_DIR="$out" measure "$name" "$n" "$sst_bytes" \
+        "$BIN/tikv-ctl" br parquet-export --input "$backup" --output "$out" --quiet "${flags[@]}"
+      rm -rf "$out"
+      ;;
+    scan_bound | read_bound | encode_bound)
+      local mode="${name%_bound}"
+      SECONDS_KEY="${mode}_seconds" measure "$name" "$n" "$sst_bytes" \
+        "$BIN/examples/bench_bounds" --input "$backup" --mode "$mode" --scratch "$BENCH/scratch"
+      ;;
+    duckdb_csv)
+      SECONDS_KEY=seconds measure duckdb_csv "$n" "$csv_bytes" \
+        .venv/bin/python scripts/bench_duckdb.py convert --csv "$csv" --out "$BENCH/duckdb-$n.parquet"
+      rm -f "$BENCH/duckdb-$n.parquet"
+      ;;
+  esac
 }
 
 echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), results in $RESULTS" >&2
@@ -112,38 +132,37 @@ for n in "${SIZES[@]}"; do
   fi
   sst_bytes=$(find "$backup" -name '*.sst' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
 
-  for variant in default 1 2; do
-    out="$BENCH/out-$n-$variant"
-    flags=()
-    [ "$variant" != default ] && flags=(--concurrency "$variant")
-    echo "bench: $n rows, export concurrency=$variant" >&2
-    rm -rf "$out"
-    OUT_DIR="$out" measure "export_c$variant" "$n" "$sst_bytes" \
-      "$BIN/tikv-ctl" br parquet-export --input "$backup" --output "$out" --quiet "${flags[@]}"
-    [ "$variant" != default ] && rm -rf "$out"
-  done
-
-  echo "bench: $n rows, read and encode bounds" >&2
-  SECONDS_KEY=scan_seconds measure scan_bound "$n" "$sst_bytes" \
-    "$BIN/examples/bench_bounds" --input "$backup" --mode scan --scratch "$BENCH/scratch"
-  SECONDS_KEY=read_seconds measure read_bound "$n" "$sst_bytes" \
-    "$BIN/examples/bench_bounds" --input "$backup" --mode read --scratch "$BENCH/scratch"
-  SECONDS_KEY=encode_seconds measure encode_bound "$n" "$sst_bytes" \
-    "$BIN/examples/bench_bounds" --input "$backup" --mode encode --scratch "$BENCH/scratch"
-
+  names=(export_cdefault export_c1 export_c2 scan_bound read_bound encode_bound)
+  csv="$BENCH/rows-$n.csv"
+  csv_bytes=0
   if [ "$DUCKDB" = 1 ]; then
-    csv="$BENCH/rows-$n.csv"
     if [ ! -s "$csv" ] || [ "$csv" -ot "$backup/.bench-stamp" ]; then
       echo "bench: writing $csv from our export (not timed)" >&2
-      .venv/bin/python scripts/bench_duckdb.py prepare --parquet-dir "$BENCH/out-$n-default" --csv "$csv" >&2
+      rm -rf "$BENCH/csv-source"
+      "$BIN/tikv-ctl" br parquet-export --input "$backup" --output "$BENCH/csv-source" --quiet
+      .venv/bin/python scripts/bench_duckdb.py prepare --parquet-dir "$BENCH/csv-source" --csv "$csv" >&2
+      rm -rf "$BENCH/csv-source"
     fi
     csv_bytes=$(stat -c %s "$csv")
-    echo "bench: $n rows, DuckDB CSV -> Parquet" >&2
-    SECONDS_KEY=seconds measure duckdb_csv "$n" "$csv_bytes" \
-      .venv/bin/python scripts/bench_duckdb.py convert --csv "$csv" --out "$BENCH/duckdb-$n.parquet"
-    rm -f "$BENCH/duckdb-$n.parquet"
+    names+=(duckdb_csv)
   fi
-  rm -rf "$BENCH/out-$n-default"
+
+  # Round-robin: each round runs every benchmark once, so that a machine whose speed drifts
+  # during the run (a shared VM's does) slows all of them alike and the ratios stay fair.
+  rm -f "$BENCH"/runs-*.jsonl
+  for round in $(seq "$REPEAT"); do
+    echo "bench: $n rows, round $round of $REPEAT" >&2
+    for name in "${names[@]}"; do
+      run_once "$name" "$n" "$backup" "$sst_bytes" "$csv" "$csv_bytes"
+    done
+  done
+  # The fastest run of each benchmark.
+  for name in "${names[@]}"; do
+    "$PY" -c 'import json, sys
+runs = [json.loads(l) for l in open(sys.argv[1])]
+print(json.dumps(min(runs, key=lambda r: r["seconds"])))' "$BENCH/runs-$name.jsonl" >>"$RESULTS"
+  done
+  rm -f "$BENCH"/runs-*.jsonl
 done
 
 "$PY" scripts/bench_report.py "$RESULTS"
