@@ -715,11 +715,9 @@ fn a_run_killed_before_its_iceberg_commit_is_resumed_from_the_published_files() 
         let metadata = read_json(&out.path().join(resumed["metadata"].as_str().unwrap()));
         assert_eq!(metadata["snapshots"].as_array().unwrap().len(), 1);
     }
-    let markers = out
-        .path()
-        .join("parquet/_br_parquet_staging/.br-parquet-jobs");
-    assert!(
-        !markers.exists() || std::fs::read_dir(&markers).unwrap().next().is_none(),
-        "markers are removed once the tables are described"
-    );
+    // Markers are removed once the tables are described, and the emptied staging with them.
+    for root in [out.path(), clean.path()] {
+        let staging = root.join("parquet/_br_parquet_staging");
+        assert!(!staging.exists(), "{} is left", staging.display());
+    }
 }

@@ -685,6 +685,11 @@ fn a_run_killed_while_publishing_is_resumed_without_exporting_anything() {
         "{summary}"
     );
     assert_eq!(listing(out.path()), listing(clean.path()));
+    // Nothing is left of staging, markers included, after either run.
+    for root in [out.path(), clean.path()] {
+        let staging = root.join("parquet/_br_parquet_staging");
+        assert!(!staging.exists(), "{} is left", staging.display());
+    }
 }
 
 #[test]

@@ -495,8 +495,6 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     if options.shard.is_none() {
         publish(&output, &output_prefix, &files, backup.end_version)?;
     }
-    // Every file was moved out of it; staging directories left empty go with it.
-    drop(partial);
     failpoint::hit("describe");
     // Every Parquet file is in place: describe them.
     let iceberg_tables = match iceberg {
@@ -520,6 +518,9 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
         // published files rather than exported again (their markers point at them).
         markers.remove_all()?;
     }
+    // Every file was moved out of it and no marker is left: staging directories left empty go
+    // with it.
+    drop(partial);
     let mut report = ExportReport {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         backup: BackupSummary {
