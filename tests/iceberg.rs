@@ -595,6 +595,20 @@ fn manifest_files(root: &Path) -> Value {
     manifest["files"].clone()
 }
 
+/// Runs an export with `flags` that the test hook stops abruptly at `failpoint`.
+fn kill_export(input: &Path, output: &Path, flags: &[&str], failpoint: &str) {
+    let killed = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--input"])
+        .arg(input)
+        .arg("--output")
+        .arg(output)
+        .args(flags)
+        .env("BR_PARQUET_FAILPOINT", failpoint)
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "{failpoint}: not stopped");
+}
+
 #[test]
 fn a_resumed_run_describes_its_files_like_an_uninterrupted_one() {
     let mut tables = sample_tables();
@@ -614,16 +628,7 @@ fn a_resumed_run_describes_its_files_like_an_uninterrupted_one() {
 
     // Killed after 3 jobs: their column statistics come back from their markers.
     let out = tempfile::tempdir().unwrap();
-    let killed = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
-        .args(["br", "parquet-export", "--input"])
-        .arg(backup.path())
-        .arg("--output")
-        .arg(out.path())
-        .args(flags)
-        .env("BR_PARQUET_FAILPOINT", "range:3")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success(), "not stopped");
+    kill_export(backup.path(), out.path(), &flags, "range:3");
     let reports = tempfile::tempdir().unwrap();
     let report_path = reports.path().join("report.json");
     let mut resumed_flags = flags.to_vec();
@@ -674,16 +679,7 @@ fn a_run_killed_before_its_iceberg_commit_is_resumed_from_the_published_files() 
 
     // Killed with every file published and no table described yet.
     let out = tempfile::tempdir().unwrap();
-    let killed = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
-        .args(["br", "parquet-export", "--input"])
-        .arg(backup.path())
-        .arg("--output")
-        .arg(out.path())
-        .args(flags)
-        .env("BR_PARQUET_FAILPOINT", "describe:1")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success(), "not stopped");
+    kill_export(backup.path(), out.path(), &flags, "describe:1");
     for table in &tables {
         let metadata = iceberg_entry(&clean_report, table)["metadata"]
             .as_str()

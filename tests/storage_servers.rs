@@ -876,45 +876,78 @@ fn local_export_files(args: &[&str]) -> BTreeMap<String, String> {
     })
 }
 
+/// A one-worker export of the sample tables to `s3://…/<name>`, stopped by the test hook at
+/// `failpoint`.
+struct KilledS3Export {
+    /// The export's arguments, to run it again.
+    args: Vec<String>,
+    output: ExternalStorage,
+    /// What an uninterrupted local run writes: path → SHA-256.
+    expected: BTreeMap<String, String>,
+    _backup: tempfile::TempDir,
+}
+
+impl KilledS3Export {
+    fn run(s3: &Server, name: &str, failpoint: &str) -> Self {
+        let backup = tempfile::tempdir().unwrap();
+        write_backup(backup.path(), &sample_tables(), 10);
+        let input = backup.path().to_str().unwrap();
+        let common = [
+            "br",
+            "parquet-export",
+            "--concurrency",
+            "1",
+            "--input",
+            input,
+        ];
+        let expected = local_export_files(&common);
+        let out_url = s3_url(&s3.endpoint(), name);
+        let mut args: Vec<String> = common.iter().map(|a| a.to_string()).collect();
+        args.extend(["--output".to_string(), out_url.clone()]);
+        let killed = tikv_ctl(&strs(&args), &[("BR_PARQUET_FAILPOINT", failpoint)]);
+        assert!(!killed.status.success(), "{failpoint}: not stopped");
+        KilledS3Export {
+            args,
+            output: open(&out_url, false),
+            expected,
+            _backup: backup,
+        }
+    }
+
+    /// Runs the export again, to completion, with a report; returns the report's path (in
+    /// `dir`) and its JSON.
+    fn rerun(&self, dir: &Path) -> (PathBuf, serde_json::Value) {
+        let report = dir.join("report.json");
+        let mut args = strs(&self.args);
+        args.extend(["--report", report.to_str().unwrap()]);
+        assert_success(&tikv_ctl(&args, &[]));
+        let json = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        (report, json)
+    }
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 /// A run to S3 killed after two jobs leaves their files and markers staged in the bucket; the
 /// re-run reuses exactly those and leaves no staging behind.
 #[test]
 fn s3_output_of_a_killed_run_is_resumed() {
     let Some(s3) = moto() else { return };
-    let backup = tempfile::tempdir().unwrap();
-    write_backup(backup.path(), &sample_tables(), 10);
-    let input = backup.path().to_str().unwrap();
-    let common = [
-        "br",
-        "parquet-export",
-        "--concurrency",
-        "1",
-        "--input",
-        input,
-    ];
-    let expected = local_export_files(&common);
-
-    let out_url = s3_url(&s3.endpoint(), "resumed");
-    let mut args = common.to_vec();
-    args.extend(["--output", &out_url]);
-    let killed = tikv_ctl(&args, &[("BR_PARQUET_FAILPOINT", "range:2")]);
-    assert!(!killed.status.success(), "not stopped");
-    let output = open(&out_url, false);
+    let killed = KilledS3Export::run(&s3, "resumed", "range:2");
+    let output = &killed.output;
     let staging = "parquet/_br_parquet_staging";
     let markers = output.list(&format!("{staging}/.br-parquet-jobs")).unwrap();
     assert_eq!(markers.len(), 2, "{markers:?}");
 
     let report_dir = tempfile::tempdir().unwrap();
-    let report = report_dir.path().join("report.json");
-    args.extend(["--report", report.to_str().unwrap()]);
-    let run = tikv_ctl(&args, &[]);
-    assert_success(&run);
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let (report, json) = killed.rerun(report_dir.path());
     assert_eq!(json["resume"]["resumed_jobs"], 2);
     assert_eq!(json["resume"]["resumed_ranges"], 2);
     assert_eq!(
-        report_files(&report, &|p| read_via_open_local(&output, p)),
-        expected
+        report_files(&report, &|p| read_via_open_local(output, p)),
+        killed.expected
     );
     assert_eq!(output.list(staging).unwrap(), Vec::<String>::new());
 }
@@ -925,25 +958,8 @@ fn s3_output_of_a_killed_run_is_resumed() {
 #[test]
 fn s3_output_of_a_run_killed_while_publishing_is_resumed() {
     let Some(s3) = moto() else { return };
-    let backup = tempfile::tempdir().unwrap();
-    write_backup(backup.path(), &sample_tables(), 10);
-    let input = backup.path().to_str().unwrap();
-    let common = [
-        "br",
-        "parquet-export",
-        "--concurrency",
-        "1",
-        "--input",
-        input,
-    ];
-    let expected = local_export_files(&common);
-
-    let out_url = s3_url(&s3.endpoint(), "killed-publishing");
-    let mut args = common.to_vec();
-    args.extend(["--output", &out_url]);
-    let killed = tikv_ctl(&args, &[("BR_PARQUET_FAILPOINT", "publish:5")]);
-    assert!(!killed.status.success(), "not stopped");
-    let output = open(&out_url, false);
+    let killed = KilledS3Export::run(&s3, "killed-publishing", "publish:5");
+    let (output, expected) = (&killed.output, &killed.expected);
     let in_place: Vec<&String> = expected
         .keys()
         .filter(|name| output.exists(name).unwrap())
@@ -951,17 +967,14 @@ fn s3_output_of_a_run_killed_while_publishing_is_resumed() {
     assert_eq!(in_place.len(), 5, "{in_place:?}");
     // Other bytes of the same size: only the SHA-256 tells.
     let changed = in_place[0];
-    let mut bytes = read_via_open_local(&output, changed);
+    let mut bytes = read_via_open_local(output, changed);
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x55;
     let changed_sha256 = sha256(&bytes);
     output.put_bytes(changed, bytes.into()).unwrap();
 
     let report_dir = tempfile::tempdir().unwrap();
-    let report = report_dir.path().join("report.json");
-    args.extend(["--report", report.to_str().unwrap()]);
-    assert_success(&tikv_ctl(&args, &[]));
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let (report, json) = killed.rerun(report_dir.path());
     let resume = &json["resume"];
     assert_eq!(resume["exported_jobs"], 1, "{resume}");
     assert!(resume["resumed_jobs"].as_u64().unwrap() > 4, "{resume}");
@@ -974,8 +987,8 @@ fn s3_output_of_a_run_killed_while_publishing_is_resumed() {
     );
     assert!(reason.ends_with(&want), "{reason}");
     assert_eq!(
-        report_files(&report, &|p| read_via_open_local(&output, p)),
-        expected
+        report_files(&report, &|p| read_via_open_local(output, p)),
+        *expected
     );
     assert_eq!(
         output.list("parquet/_br_parquet_staging").unwrap(),
