@@ -595,6 +595,17 @@ fn manifest_files(root: &Path) -> Value {
     manifest["files"].clone()
 }
 
+/// An export with both kinds of Iceberg output, one job at a time (so a failpoint's count is
+/// deterministic).
+const RESUMABLE_FLAGS: [&str; 6] = [
+    "--write-iceberg-table",
+    "--write-iceberg-manifest",
+    "--concurrency",
+    "1",
+    "--progress",
+    "none",
+];
+
 /// Runs an export with `flags` that the test hook stops abruptly at `failpoint`.
 fn kill_export(input: &Path, output: &Path, flags: &[&str], failpoint: &str) {
     let killed = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
@@ -615,14 +626,7 @@ fn a_resumed_run_describes_its_files_like_an_uninterrupted_one() {
     tables.push(typed());
     let backup = tempfile::tempdir().unwrap();
     write_backup(backup.path(), &tables, END_VERSION);
-    let flags = [
-        "--write-iceberg-table",
-        "--write-iceberg-manifest",
-        "--concurrency",
-        "1",
-        "--progress",
-        "none",
-    ];
+    let flags = RESUMABLE_FLAGS;
     let clean = tempfile::tempdir().unwrap();
     assert_success(&export(backup.path(), clean.path(), &flags));
 
@@ -658,14 +662,7 @@ fn a_run_killed_before_its_iceberg_commit_is_resumed_from_the_published_files() 
     let tables = sample_tables();
     let backup = tempfile::tempdir().unwrap();
     write_backup(backup.path(), &tables, END_VERSION);
-    let flags = [
-        "--write-iceberg-table",
-        "--write-iceberg-manifest",
-        "--concurrency",
-        "1",
-        "--progress",
-        "none",
-    ];
+    let flags = RESUMABLE_FLAGS;
     let reports = tempfile::tempdir().unwrap();
     let export_with_report = |output: &Path, name: &str| {
         let path = reports.path().join(name);
