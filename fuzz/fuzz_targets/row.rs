@@ -1,5 +1,6 @@
 //! Row values and the per-type payload decoders: `RowSlice::from_bytes` and `get` over column
-//! ids, `RowV1`, `decode_datum`, `Decimal::decode`, `json_to_text`, vectors.
+//! ids, `RowV1`, `decode_datum`, `Decimal::decode` (and its `i128` fast path, which must agree
+//! with it), `json_to_text`, vectors.
 //!
 //! The first input byte picks the JSON type code tried on the rest; every decoder also gets the
 //! whole input.
@@ -31,6 +32,23 @@ fuzz_target!(|data: &[u8]| {
     let _ = std::hint::black_box(decode_datum(data));
     let _ = std::hint::black_box(br_parquet::codec::datum::datum_len(data));
     let _ = std::hint::black_box(Decimal::decode(data));
+    // The fast path answers exactly what the digit path does, errors included.
+    if let Some(&frac) = data.get(1) {
+        match (
+            Decimal::decode_unscaled_i128(data, frac),
+            Decimal::decode(data),
+        ) {
+            (Ok(Some(fast)), Ok((slow, used))) => {
+                assert_eq!(
+                    Some((fast.0, fast.1)),
+                    slow.to_i128_scaled(frac).map(|v| (v, used))
+                );
+            }
+            (Ok(None), _) => {}
+            (Err(_), Err(_)) => {}
+            (fast, slow) => panic!("fast path {fast:?}, digit path {slow:?}"),
+        }
+    }
     let mut text = String::new();
     if let Some((&type_code, body)) = data.split_first() {
         let _ = json::json_to_text(type_code, body, &mut text);
