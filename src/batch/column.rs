@@ -252,7 +252,20 @@ impl ColumnDecoder {
             ($b:expr, |$cell:ident| $decode:expr) => {
                 for (i, (row, &located)) in rows.iter().zip(&self.cells).enumerate() {
                     let at = |e: String| (i, e);
-                    let $cell = self.cell(row, located, arena).map_err(at)?;
+                    let $cell = match (located, &self.source) {
+                        // Most cells: a payload in the arena, read here so that the decoder
+                        // sees it without the general lookup's large `Result<Cell>`.
+                        (CellRef::Value { start, len }, CellSource::Row(_))
+                        | (CellRef::Value { start, len }, CellSource::RowOrCommonHandle { .. }) => {
+                            let start = start as usize;
+                            Cell::Payload(
+                                arena
+                                    .get(start..start + len as usize)
+                                    .ok_or_else(|| at("cell outside the batch arena".into()))?,
+                            )
+                        }
+                        _ => self.cell(row, located, arena).map_err(at)?,
+                    };
                     if matches!($cell, Cell::Null) {
                         if !self.nullable {
                             return Err((i, "NULL in a NOT NULL column".to_string()));
