@@ -490,6 +490,7 @@ fn mismatch(cell: &Cell<'_>, what: &str) -> String {
     }
 }
 
+#[inline]
 fn signed(cell: &Cell<'_>) -> Result<i64, String> {
     match cell {
         Cell::Payload(p) => decode_v2_int(p).map_err(|e| e.to_string()),
@@ -499,6 +500,7 @@ fn signed(cell: &Cell<'_>) -> Result<i64, String> {
     }
 }
 
+#[inline]
 fn unsigned(cell: &Cell<'_>) -> Result<u64, String> {
     match cell {
         Cell::Payload(p) => decode_v2_uint(p).map_err(|e| e.to_string()),
@@ -509,6 +511,7 @@ fn unsigned(cell: &Cell<'_>) -> Result<u64, String> {
     }
 }
 
+#[inline]
 fn float(cell: &Cell<'_>) -> Result<f64, String> {
     match cell {
         Cell::Payload(p) => decode_cmp_f64(p).map_err(|e| e.to_string()),
@@ -517,6 +520,7 @@ fn float(cell: &Cell<'_>) -> Result<f64, String> {
     }
 }
 
+#[inline]
 fn bytes<'c>(cell: &'c Cell<'_>) -> Result<&'c [u8], String> {
     match cell {
         Cell::Payload(p) => Ok(p),
@@ -541,6 +545,7 @@ fn decimal(cell: &Cell<'_>) -> Result<Decimal, String> {
 
 /// The unscaled value of a `DECIMAL(_, scale)` cell: straight from the payload when it is stored
 /// with the column's frac (nearly always), else through the digits, rounding half up.
+#[inline]
 fn unscaled_decimal(cell: &Cell<'_>, scale: u8) -> Result<i128, String> {
     if let Cell::Payload(p) = cell {
         match Decimal::decode_unscaled_i128(p, scale).map_err(|e| e.to_string())? {
@@ -554,6 +559,7 @@ fn unscaled_decimal(cell: &Cell<'_>, scale: u8) -> Result<i128, String> {
         .ok_or_else(|| format!("decimal {d} does not fit the column"))
 }
 
+#[inline]
 fn packed_time(cell: &Cell<'_>) -> Result<PackedTime, String> {
     unsigned(cell).map(PackedTime::from_packed)
 }
@@ -565,6 +571,7 @@ fn duration_nanos(cell: &Cell<'_>) -> Result<i64, String> {
     }
 }
 
+#[inline]
 fn json_payload<'c>(cell: &'c Cell<'_>) -> Result<&'c [u8], String> {
     match cell {
         Cell::Payload(p) | Cell::Datum(Datum::Json(p)) => Ok(p),
