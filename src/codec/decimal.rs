@@ -577,13 +577,7 @@ mod tests {
     /// exactly for the column's own frac and precision <= 38.
     #[test]
     fn unscaled_i128_fast_path_matches_the_digit_path() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::codec::xorshift(0x9e37_79b9_7f4a_7c15);
         let mut checked = 0;
         for precision in 1..=40u8 {
             for frac in 0..=precision.min(30) {
@@ -592,7 +586,7 @@ mod tests {
                         .map(|_| char::from(b'0' + (next() % 10) as u8))
                         .collect();
                     let (int, fraction) = digits.split_at(usize::from(precision - frac));
-                    let sign = if next() % 3 == 0 { "-" } else { "" };
+                    let sign = if next().is_multiple_of(3) { "-" } else { "" };
                     let text = match (int.is_empty(), fraction.is_empty()) {
                         (true, _) => format!("{sign}0.{fraction}"),
                         (false, true) => format!("{sign}{int}"),
@@ -786,7 +780,7 @@ mod tests {
             let frac: String = (0..f)
                 .map(|_| char::from(b'0' + (next() % 10) as u8))
                 .collect();
-            let sign = if next() % 2 == 0 { "-" } else { "" };
+            let sign = if next().is_multiple_of(2) { "-" } else { "" };
             let text = if f == 0 {
                 format!("{sign}{int}")
             } else {

@@ -203,6 +203,17 @@ pub(crate) fn byte_at(input: &[u8], offset: usize, what: &'static str) -> Result
     })
 }
 
+/// A xorshift64 sequence: many varied test inputs, the same on every run.
+#[cfg(test)]
+pub(crate) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 mod tests {
@@ -262,13 +273,7 @@ mod tests {
 
     #[test]
     fn random_and_mutated_inputs_never_panic() {
-        let mut s = 0x0123_4567_89ab_cdefu64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
+        let mut next = xorshift(0x0123_4567_89ab_cdef);
         for _ in 0..20_000 {
             let len = (next() % 48) as usize;
             let mut input: Vec<u8> = (0..len).map(|_| next() as u8).collect();

@@ -790,18 +790,12 @@ mod tests {
 
     #[test]
     fn random_rows_round_trip() {
-        let mut s = 42u64;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
+        let mut next = crate::codec::xorshift(42);
         for _ in 0..300 {
             let n = (next() % 20) as usize;
             let mut ids: Vec<i64> = Vec::new();
             while ids.len() < n {
-                let id = (next() % if next() % 4 == 0 { 1000 } else { 200 }) as i64;
+                let id = (next() % if next().is_multiple_of(4) { 1000 } else { 200 }) as i64;
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
@@ -824,7 +818,11 @@ mod tests {
             assert_eq!(r.get(5000).unwrap(), ColumnValue::Absent);
             // One merge walk finds what a lookup per column finds, for ids the row has and not.
             let mut wanted: Vec<u32> = (0..40).map(|_| (next() % 1100) as u32).collect();
-            wanted.extend(ids.iter().filter(|_| next() % 2 == 0).map(|&id| id as u32));
+            wanted.extend(
+                ids.iter()
+                    .filter(|_| next().is_multiple_of(2))
+                    .map(|&id| id as u32),
+            );
             wanted.sort_unstable();
             wanted.dedup();
             let mut located = Vec::new();

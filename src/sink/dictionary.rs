@@ -252,13 +252,8 @@ mod tests {
     #[test]
     fn a_column_keeps_its_dictionary_while_it_would_fit_the_limit() {
         // 8 192 draws from 50 000 values: 92 % distinct, but 50 000 × 8 bytes fit 1 MiB.
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut draw = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % 50_000) as i64 * 1_000_003
-        };
+        let mut next = crate::codec::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut draw = move || (next() % 50_000) as i64 * 1_000_003;
         let values: Vec<i64> = (0..8192).map(|_| draw()).collect();
         let b = batch(vec![("v", Arc::new(Int64Array::from(values)))]);
         assert!(names(&b).is_empty());
