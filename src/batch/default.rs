@@ -55,8 +55,13 @@ pub(crate) fn default_payload(column: &ColumnSchema, kind: ColumnKind) -> Result
         }
         ColumnKind::Decimal { .. } | ColumnKind::DecimalText { .. } => {
             let d: Decimal = trimmed.parse().map_err(|_| bad("decimal"))?;
-            let frac = d.frac_digits().len() as u8;
-            let precision = (d.int_digits().len() as u8 + frac).max(1);
+            // More digits than any DECIMAL holds cannot be a default TiDB wrote.
+            let frac = u8::try_from(d.frac_digits().len()).map_err(|_| bad("decimal"))?;
+            let precision = u8::try_from(d.int_digits().len())
+                .ok()
+                .and_then(|int| int.checked_add(frac))
+                .ok_or_else(|| bad("decimal"))?
+                .max(1);
             d.encode(precision, frac, &mut payload)
                 .map_err(|e| bad(&format!("decimal ({e})")))?;
         }
@@ -90,13 +95,14 @@ pub(crate) fn default_payload(column: &ColumnSchema, kind: ColumnKind) -> Result
         }
         ColumnKind::Json => {
             let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| bad("JSON"))?;
-            let (type_code, body) = encode_json(&value);
+            let (type_code, body) =
+                encode_json(&value).map_err(|e| bad(&format!("JSON value ({e})")))?;
             payload.push(type_code);
             payload.extend_from_slice(&body);
         }
         ColumnKind::VectorF32 => {
             let values: Vec<f32> = serde_json::from_str(&text).map_err(|_| bad("vector"))?;
-            encode_vector_f32(&values, &mut payload)
+            encode_vector_f32(&values, &mut payload).map_err(|e| bad(&format!("vector ({e})")))?
         }
     }
     Ok(Some(payload))
@@ -159,7 +165,14 @@ pub(crate) fn parse_duration_nanos(text: &str) -> Option<i64> {
         return None;
     }
     let micros = frac.map_or(Some(0), parse_micros)?;
-    let nanos = ((hours * 60 + minutes) * 60 + seconds) * 1_000_000_000 + i64::from(micros) * 1000;
+    // Checked: the hours come from the schema as text, of any size.
+    let nanos = hours
+        .checked_mul(60)?
+        .checked_add(minutes)?
+        .checked_mul(60)?
+        .checked_add(seconds)?
+        .checked_mul(1_000_000_000)?
+        .checked_add(i64::from(micros) * 1000)?;
     Some(if negative { -nanos } else { nanos })
 }
 
@@ -200,5 +213,121 @@ mod tests {
         );
         assert_eq!(parse_duration_nanos("00:00:01.5"), Some(1_500_000_000));
         assert!(parse_duration_nanos("1:60:00").is_none());
+    }
+
+    /// Schema defaults come from the backup: no text, however long or odd, may panic an encoder.
+    #[test]
+    fn any_default_text_is_a_value_or_an_error() {
+        use crate::meta::{FieldType, TypeCode};
+        let kinds = [
+            ColumnKind::Int32,
+            ColumnKind::Int64,
+            ColumnKind::UInt32AsInt32,
+            ColumnKind::UInt32AsInt64,
+            ColumnKind::UInt64AsDecimal,
+            ColumnKind::Float32,
+            ColumnKind::Float64,
+            ColumnKind::Decimal {
+                precision: 10,
+                scale: 2,
+            },
+            ColumnKind::DecimalText { scale: 2 },
+            ColumnKind::Date,
+            ColumnKind::Datetime,
+            ColumnKind::Timestamp,
+            ColumnKind::Time,
+            ColumnKind::Utf8,
+            ColumnKind::Binary,
+            ColumnKind::Enum,
+            ColumnKind::Set,
+            ColumnKind::Bit,
+            ColumnKind::Bit64,
+            ColumnKind::Json,
+            ColumnKind::VectorF32,
+        ];
+        let long_key = "k".repeat(70_000);
+        let mut texts: Vec<String> = vec![
+            String::new(),
+            " ".into(),
+            "-".into(),
+            "9".repeat(400),
+            format!("0.{}", "1".repeat(300)),
+            "99999999999999999999:00:00".into(),
+            "-9223372036854775807:59:59.999999".into(),
+            "9999-99-99 99:99:99.9999999".into(),
+            format!("{{\"{long_key}\": 1}}"),
+            format!("[{}]", vec!["1.5"; 10_000].join(",")),
+            "[1e40, -1e40]".into(),
+            "a,b,,c,a".into(),
+            "\u{0}\u{ffff}€".into(),
+            "NaN".into(),
+            "1e309".into(),
+        ];
+        let mut next = crate::codec::xorshift(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..500 {
+            let len = (next() % 40) as usize;
+            let text: String = (0..len)
+                .map(|_| {
+                    let pick = next() % 16;
+                    b"0123456789-:. ,e"[pick as usize] as char
+                })
+                .collect();
+            texts.push(text);
+        }
+        for kind in kinds {
+            for text in &texts {
+                let column = ColumnSchema {
+                    id: 1,
+                    name: "c".into(),
+                    offset: 0,
+                    field_type: FieldType {
+                        tp: TypeCode::Long,
+                        flag: 0,
+                        flen: 10,
+                        decimal: 2,
+                        charset: "utf8mb4".into(),
+                        collate: "utf8mb4_bin".into(),
+                        elems: vec!["a".into(), "b".into()],
+                    },
+                    nullable: true,
+                    is_pk_handle: false,
+                    origin_default: Some(serde_json::Value::String(text.clone())),
+                    origin_default_bit: None,
+                    generated: None,
+                    version: 2,
+                };
+                // Either outcome is fine; reaching here without a panic is the point.
+                let _ = default_payload(&column, kind);
+            }
+        }
+        let column = |text: &str| ColumnSchema {
+            id: 1,
+            name: "j".into(),
+            offset: 0,
+            field_type: FieldType {
+                tp: TypeCode::Json,
+                flag: 0,
+                flen: 0,
+                decimal: 0,
+                charset: "binary".into(),
+                collate: "binary".into(),
+                elems: Vec::new(),
+            },
+            nullable: true,
+            is_pk_handle: false,
+            origin_default: Some(serde_json::Value::String(text.into())),
+            origin_default_bit: None,
+            generated: None,
+            version: 2,
+        };
+        let err = default_payload(&column(&format!("{{\"{long_key}\": 1}}")), ColumnKind::Json)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("65535"), "{err}");
+        assert!(
+            default_payload(&column("{\"a\": [1, 2]}"), ColumnKind::Json)
+                .unwrap()
+                .is_some()
+        );
     }
 }

@@ -303,7 +303,7 @@ mod tests {
     use crate::codec::json::encode_json;
 
     fn samples() -> Vec<Datum<'static>> {
-        let (jt, jb) = encode_json(&serde_json::json!({"a": [1, 2.5, "x"], "b": null}));
+        let (jt, jb) = encode_json(&serde_json::json!({"a": [1, 2.5, "x"], "b": null})).unwrap();
         let mut json = vec![jt];
         json.extend(jb);
         let mut vec = 3u32.to_le_bytes().to_vec();

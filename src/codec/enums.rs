@@ -218,15 +218,18 @@ pub fn decode_v2_vector_f32(payload: &[u8]) -> Result<VectorF32<'_>> {
 
 /// Appends `count ‖ elements` for `values`.
 ///
-/// # Panics
-/// More than `u32::MAX` elements.
-pub fn encode_vector_f32(values: &[f32], out: &mut Vec<u8>) {
-    let count = u32::try_from(values.len())
-        .unwrap_or_else(|_| panic!("vector of {} elements", values.len()));
+/// # Errors
+/// [`CodecError::Unencodable`] for more than `u32::MAX` elements.
+pub fn encode_vector_f32(values: &[f32], out: &mut Vec<u8>) -> Result<()> {
+    let count = u32::try_from(values.len()).map_err(|_| CodecError::Unencodable {
+        what: "vector",
+        reason: format!("{} elements exceed the format's u32 count", values.len()),
+    })?;
     out.extend_from_slice(&count.to_le_bytes());
     for v in values {
         out.extend_from_slice(&v.to_le_bytes());
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -291,7 +294,7 @@ mod tests {
     #[test]
     fn vectors() {
         let mut payload = Vec::new();
-        encode_vector_f32(&[1.0, 2.5, -3.0, 0.1], &mut payload);
+        encode_vector_f32(&[1.0, 2.5, -3.0, 0.1], &mut payload).unwrap();
         assert_eq!(&payload[..4], &[4, 0, 0, 0]);
         let v = decode_v2_vector_f32(&payload).unwrap();
         assert_eq!(v.len(), 4);

@@ -458,16 +458,20 @@ fn escape_str(s: &str, out: &mut String) {
 /// above `i64::MAX`), other numbers as double, object keys sorted by bytes, literals inlined.
 /// Returns the type code and the body.
 ///
-/// # Panics
-/// If a key is longer than 65535 bytes or a container exceeds 4 GiB.
-pub fn encode_json(v: &serde_json::Value) -> (u8, Vec<u8>) {
+/// # Errors
+/// [`CodecError::Unencodable`] when a key is longer than 65535 bytes or a container exceeds
+/// 4 GiB (the binary format's limits).
+pub fn encode_json(v: &serde_json::Value) -> Result<(u8, Vec<u8>)> {
     let mut buf = Vec::new();
-    let t = append_value(v, &mut buf);
-    (t, buf)
+    let t = append_value(v, &mut buf)?;
+    Ok((t, buf))
 }
 
-fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or_else(|_| panic!("JSON container of {n} bytes exceeds u32"))
+fn to_u32(n: usize) -> Result<u32> {
+    u32::try_from(n).map_err(|_| CodecError::Unencodable {
+        what: "JSON container",
+        reason: format!("{n} bytes or elements exceed the format's 4 GiB limit"),
+    })
 }
 
 fn put_at(buf: &mut [u8], at: usize, bytes: &[u8]) {
@@ -476,9 +480,9 @@ fn put_at(buf: &mut [u8], at: usize, bytes: &[u8]) {
     }
 }
 
-fn append_value(v: &serde_json::Value, buf: &mut Vec<u8>) -> u8 {
+fn append_value(v: &serde_json::Value, buf: &mut Vec<u8>) -> Result<u8> {
     use serde_json::Value;
-    match v {
+    Ok(match v {
         Value::Null => {
             buf.push(LITERAL_NULL);
             TYPE_LITERAL
@@ -506,7 +510,7 @@ fn append_value(v: &serde_json::Value, buf: &mut Vec<u8>) -> u8 {
         }
         Value::Array(items) => {
             let values: Vec<&Value> = items.iter().collect();
-            append_container(None, &values, buf);
+            append_container(None, &values, buf)?;
             TYPE_ARRAY
         }
         Value::Object(map) => {
@@ -514,16 +518,20 @@ fn append_value(v: &serde_json::Value, buf: &mut Vec<u8>) -> u8 {
             fields.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
             let values: Vec<&Value> = fields.iter().map(|(_, v)| *v).collect();
-            append_container(Some(&keys), &values, buf);
+            append_container(Some(&keys), &values, buf)?;
             TYPE_OBJECT
         }
-    }
+    })
 }
 
-fn append_container(keys: Option<&[&str]>, values: &[&serde_json::Value], buf: &mut Vec<u8>) {
+fn append_container(
+    keys: Option<&[&str]>,
+    values: &[&serde_json::Value],
+    buf: &mut Vec<u8>,
+) -> Result<()> {
     let doc = buf.len();
     let n = values.len();
-    buf.extend_from_slice(&to_u32(n).to_le_bytes());
+    buf.extend_from_slice(&to_u32(n)?.to_le_bytes());
     buf.extend_from_slice(&[0; 4]);
     let key_entries = buf.len();
     if keys.is_some() {
@@ -532,9 +540,11 @@ fn append_container(keys: Option<&[&str]>, values: &[&serde_json::Value], buf: &
     let value_entries = buf.len();
     buf.resize(buf.len() + n * VALUE_ENTRY_SIZE, 0);
     for (i, key) in keys.unwrap_or_default().iter().enumerate() {
-        let len = u16::try_from(key.len())
-            .unwrap_or_else(|_| panic!("JSON key of {} bytes exceeds 65535", key.len()));
-        let off = to_u32(buf.len() - doc);
+        let len = u16::try_from(key.len()).map_err(|_| CodecError::Unencodable {
+            what: "JSON object key",
+            reason: format!("{} bytes exceed the format's 65535", key.len()),
+        })?;
+        let off = to_u32(buf.len() - doc)?;
         let at = key_entries + i * KEY_ENTRY_SIZE;
         put_at(buf, at, &off.to_le_bytes());
         put_at(buf, at + 4, &len.to_le_bytes());
@@ -543,18 +553,19 @@ fn append_container(keys: Option<&[&str]>, values: &[&serde_json::Value], buf: &
     for (i, v) in values.iter().enumerate() {
         let at = value_entries + i * VALUE_ENTRY_SIZE;
         let elem = buf.len();
-        let t = append_value(v, buf);
+        let t = append_value(v, buf)?;
         if t == TYPE_LITERAL {
             let lit = buf.get(elem).copied().unwrap_or(LITERAL_NULL);
             buf.truncate(elem);
             put_at(buf, at, &[TYPE_LITERAL, lit, 0, 0, 0]);
         } else {
             put_at(buf, at, &[t]);
-            put_at(buf, at + 1, &to_u32(elem - doc).to_le_bytes());
+            put_at(buf, at + 1, &to_u32(elem - doc)?.to_le_bytes());
         }
     }
-    let size = to_u32(buf.len() - doc);
+    let size = to_u32(buf.len() - doc)?;
     put_at(buf, doc + 4, &size.to_le_bytes());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -574,7 +585,7 @@ mod tests {
     }
 
     fn text_of(v: &Value) -> String {
-        let (t, b) = encode_json(v);
+        let (t, b) = encode_json(v).unwrap();
         text(t, &b)
     }
 
@@ -582,7 +593,7 @@ mod tests {
     fn derived_object_vector() {
         // §10.2: JSON {"a":2}
         let payload = h("01 01 00 00 00 1c 00 00 00 13 00 00 00 01 00 09 14 00 00 00 61 02 00 00 00 00 00 00 00");
-        let (t, body) = encode_json(&json!({"a": 2}));
+        let (t, body) = encode_json(&json!({"a": 2})).unwrap();
         assert_eq!(t, payload[0]);
         assert_eq!(body, &payload[1..]);
         assert_eq!(json_datum_len(t, &body).unwrap(), 28);
@@ -599,7 +610,7 @@ mod tests {
         assert_eq!(text_of(&json!(false)), "false");
         assert_eq!(text_of(&json!(-5)), "-5");
         assert_eq!(text_of(&json!(u64::MAX)), "18446744073709551615");
-        assert_eq!(encode_json(&json!(u64::MAX)).0, TYPE_UINT64);
+        assert_eq!(encode_json(&json!(u64::MAX)).unwrap().0, TYPE_UINT64);
         assert_eq!(text_of(&json!("hi")), r#""hi""#);
         assert_eq!(text_of(&json!([])), "[]");
         assert_eq!(text_of(&json!({})), "{}");
@@ -784,7 +795,7 @@ mod tests {
         let mut seed = 0xdead_beef_u64;
         for _ in 0..500 {
             let v = doc(&mut seed, 0);
-            let (t, body) = encode_json(&v);
+            let (t, body) = encode_json(&v).unwrap();
             assert_eq!(json_datum_len(t, &body).unwrap(), body.len());
             let s = text(t, &body);
             let parsed: Value = serde_json::from_str(&s).unwrap_or_else(|e| panic!("{s}: {e}"));
@@ -805,10 +816,10 @@ mod tests {
         for _ in 0..MAX_DEPTH {
             v = json!([v]);
         }
-        let (t, body) = encode_json(&v);
+        let (t, body) = encode_json(&v).unwrap();
         assert!(text(t, &body).starts_with("[[[["));
         let v = json!({ "x": v });
-        let (t, body) = encode_json(&v);
+        let (t, body) = encode_json(&v).unwrap();
         let err = json_to_text(t, &body, &mut String::new()).unwrap_err();
         assert!(
             matches!(err, CodecError::TooDeep { limit: 100, .. }),
@@ -818,7 +829,7 @@ mod tests {
 
     #[test]
     fn corrupt_containers() {
-        let (t, body) = encode_json(&json!({"a": [1, 2], "b": "x"}));
+        let (t, body) = encode_json(&json!({"a": [1, 2], "b": "x"})).unwrap();
         // flip every byte in turn: must never panic
         for i in 0..body.len() {
             for x in [0x01u8, 0x80, 0xff] {

@@ -88,6 +88,16 @@ pub fn encode_data_key(raw_key: &[u8], ts: u64) -> Vec<u8> {
     out
 }
 
+/// Writes to `out` (cleared first) the SST user key of the same raw key as `data_key` (an SST
+/// user key, as [`decode_data_key`] takes) at timestamp `ts`: the key a write record's long
+/// value has in the default CF, where `ts` is the record's `start_ts`.
+pub fn data_key_with_ts(data_key: &[u8], ts: u64, out: &mut Vec<u8>) {
+    out.clear();
+    let key_len = data_key.len().saturating_sub(TS_LEN);
+    out.extend_from_slice(data_key.get(..key_len).unwrap_or_default());
+    out.extend_from_slice(&encode_u64_desc(ts));
+}
+
 /// The handle part of a record key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Handle<'a> {
@@ -258,6 +268,18 @@ mod tests {
         assert_eq!(table_id_of(&raw), Some(110));
         assert_eq!(encode_data_key(&raw, ts), key);
         assert_eq!(encode_record_key(110, 1), raw);
+    }
+
+    #[test]
+    fn the_default_cf_key_is_the_write_key_at_start_ts() {
+        let raw = encode_record_key(42, 7);
+        let write_key = encode_data_key(&raw, 400);
+        let mut default_key = vec![0xff];
+        data_key_with_ts(&write_key, 300, &mut default_key);
+        assert_eq!(default_key, encode_data_key(&raw, 300));
+        let mut back = Vec::new();
+        assert_eq!(decode_data_key(&default_key, &mut back).unwrap(), 300);
+        assert_eq!(back, raw);
     }
 
     #[test]

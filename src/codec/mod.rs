@@ -33,6 +33,7 @@ pub mod key;
 pub mod memcomparable;
 pub mod mvcc;
 pub mod number;
+pub mod row;
 pub mod row_v1;
 pub mod row_v2;
 pub mod time;
@@ -286,7 +287,7 @@ mod tests {
         }
         // bit flips of valid encodings
         let (jt, jb) =
-            json::encode_json(&serde_json::json!({"a": [1, "x", {"b": null}], "c": 2.5}));
+            json::encode_json(&serde_json::json!({"a": [1, "x", {"b": null}], "c": 2.5})).unwrap();
         let mut json_payload = vec![jt];
         json_payload.extend(jb);
         let mut row = row_v2::RowEncoderV2::new();

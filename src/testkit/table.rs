@@ -394,11 +394,14 @@ impl Cell {
                 .encode(column.flen as u8, column.decimal as u8, &mut out)
                 .map_err(|e| Error::Usage(format!("testkit: {e}")))?,
             Cell::Json(value, _) => {
-                let (code, body) = encode_json(value);
+                let (code, body) =
+                    encode_json(value).map_err(|e| Error::Usage(format!("testkit: {e}")))?;
                 out.push(code);
                 out.extend_from_slice(&body);
             }
-            Cell::Vector(v) => encode_vector_f32(v, &mut out),
+            Cell::Vector(v) => {
+                encode_vector_f32(v, &mut out).map_err(|e| Error::Usage(format!("testkit: {e}")))?
+            }
         }
         Ok(Some(out))
     }
@@ -761,7 +764,7 @@ impl TestTable {
     }
 
     fn expected(&self, prefix: &str, incremental: Option<&super::BackupWriter>) -> Value {
-        use crate::export::layout::encode_segment;
+        use crate::sink::layout::encode_segment;
         let exported: Vec<&TestColumn> = self.columns.iter().filter(|c| c.is_exported()).collect();
         let clustered = !self.clustered_pk.is_empty();
         let mut columns = vec!["_tidb_table_id".to_string(), "_tidb_handle".to_string()];
