@@ -18,6 +18,33 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// An export setting has a value it cannot take. Names the setting, not a command-line
+    /// flag: the command line maps [`Setting`] to its own spelling of the flag.
+    #[error("{setting}: {message}")]
+    InvalidSetting {
+        /// The setting.
+        setting: Setting,
+        /// What is wrong and what it accepts.
+        message: String,
+    },
+
+    /// The input location holds no finished backup.
+    #[error("{location}: no `backupmeta` here; give the directory BR wrote the backup to (a backup without `backupmeta` did not finish)")]
+    NotABackup {
+        /// The input location (no secrets).
+        location: String,
+    },
+
+    /// The output holds something this export would overwrite or contradict: another export
+    /// writing the same table, or a table written for another location or a later backup.
+    #[error("{object}: {message}")]
+    OutputConflict {
+        /// The object in the output.
+        object: String,
+        /// What conflicts, and what to do.
+        message: String,
+    },
+
     /// The input is valid but uses something this version cannot handle yet.
     #[error("not supported: {0}")]
     Unsupported(String),
@@ -76,12 +103,16 @@ pub enum Error {
     Decode {
         /// The SST the key came from.
         file: String,
-        /// `db.table` (or the physical table id when unknown).
+        /// `db.table` (the physical table id when it has no schema, `?` before the key is
+        /// parsed).
         table: String,
         /// The raw TiDB key, in hex.
         key: String,
         /// What could not be decoded.
         message: String,
+        /// The codec's own error, when a byte format was broken (not a schema mismatch).
+        #[source]
+        source: Option<Box<crate::codec::CodecError>>,
     },
 
     /// Writing Parquet failed.
@@ -94,9 +125,49 @@ pub enum Error {
         source: parquet::errors::ParquetError,
     },
 
+    /// Iceberg metadata of the output could not be read, made or written.
+    #[error("iceberg {object}: {message}")]
+    Iceberg {
+        /// The metadata object or table directory.
+        object: String,
+        /// What went wrong.
+        message: String,
+    },
+
     /// Building Arrow arrays failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+}
+
+/// An export setting, as [`Error::InvalidSetting`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// The compression level of the Parquet codec.
+    CompressionLevel,
+    /// The dictionary size limit of a column chunk.
+    DictionaryPageSize,
+    /// The export's share of a multi-machine export.
+    Shard,
+    /// The backup's encryption method.
+    CrypterMethod,
+    /// The backup's encryption key, given in hex.
+    CrypterKey,
+    /// The file that holds the backup's encryption key.
+    CrypterKeyFile,
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Setting::CompressionLevel => "compression level",
+            Setting::DictionaryPageSize => "dictionary page size",
+            Setting::Shard => "shard",
+            Setting::CrypterMethod => "encryption method",
+            Setting::CrypterKey => "encryption key",
+            Setting::CrypterKeyFile => "encryption key file",
+        })
+    }
 }
 
 impl Error {
@@ -105,6 +176,55 @@ impl Error {
         Error::Meta {
             object: object.into(),
             message: message.into(),
+        }
+    }
+
+    /// An [`Error::InvalidSetting`].
+    pub fn setting(setting: Setting, message: impl Into<String>) -> Self {
+        Error::InvalidSetting {
+            setting,
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Iceberg`] for `object`.
+    pub fn iceberg(object: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Iceberg {
+            object: object.into(),
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Decode`] that is not a codec error (a value that breaks no byte format but
+    /// cannot be exported as it is).
+    pub fn decode(
+        file: impl Into<String>,
+        table: impl Into<String>,
+        key: &[u8],
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Decode {
+            file: file.into(),
+            table: table.into(),
+            key: hex::encode(key),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An [`Error::Decode`] for a codec error, kept as its source.
+    pub fn codec(
+        file: impl Into<String>,
+        table: impl Into<String>,
+        key: &[u8],
+        source: crate::codec::CodecError,
+    ) -> Self {
+        Error::Decode {
+            file: file.into(),
+            table: table.into(),
+            key: hex::encode(key),
+            message: source.to_string(),
+            source: Some(Box::new(source)),
         }
     }
 

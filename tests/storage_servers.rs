@@ -1077,7 +1077,7 @@ fn wait_for_first_object(storage: &ExternalStorage, names: &[String], limit: Dur
     let deadline = Instant::now() + limit;
     let staged: Vec<String> = names
         .iter()
-        .map(|n| br_parquet::export::layout::staging_object_name("p", n))
+        .map(|n| br_parquet::sink::layout::staging_object_name("p", n))
         .collect();
     while Instant::now() < deadline {
         if names

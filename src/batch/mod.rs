@@ -28,8 +28,9 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use crate::codec::key::{encode_common_handle_record_key, encode_record_key, Handle};
+use crate::codec::row::Row;
 use crate::codec::row_v1::RowV1;
-use crate::codec::row_v2::RowSlice;
+use crate::codec::CodecError;
 use crate::meta::TableSchema;
 use crate::{Error, Result};
 use column::{CellRef, CellSource, ColumnDecoder, RowRef};
@@ -81,9 +82,6 @@ pub const DEFAULT_BATCH_ROWS: usize = 8 * 1024;
 /// Raw row bytes per record batch by default: keeps batches of wide rows as cache-sized as those
 /// of narrow ones, and bounds memory.
 pub const DEFAULT_BATCH_BYTES: usize = 4 * 1024 * 1024;
-
-/// The first byte of a row in format v2.
-const ROW_V2_VERSION: u8 = 0x80;
 
 /// Limits of one record batch.
 #[derive(Debug, Clone, Copy)]
@@ -417,33 +415,19 @@ impl TableBatchBuilder {
                 }
                 // Parse (and validate) the header once, while the key is at hand for the error
                 // message, and note where each exported column's cell is.
-                match value.first() {
-                    Some(&ROW_V2_VERSION) => match RowSlice::from_bytes(value) {
-                        Ok(row) => {
-                            let (columns, indexes) = (&mut self.columns, &self.row_column_indexes);
-                            row.locate_sorted(&self.row_column_ids, |i, span| {
-                                if let Some(column) =
-                                    indexes.get(i).and_then(|&c| columns.get_mut(c))
-                                {
-                                    column.cells.push(CellRef::from_span(base, span));
-                                }
-                            });
-                        }
-                        Err(e) => {
-                            self.truncate_last_handle();
-                            return Err(self.decode_error(key, e.to_string()));
-                        }
-                    },
-                    Some(_) => {
-                        if let Err(e) = RowV1::from_bytes(value) {
-                            self.truncate_last_handle();
-                            return Err(self.decode_error(key, e.to_string()));
-                        }
-                        self.push_row_cells(CellRef::V1);
+                match Row::parse(value) {
+                    Ok(Row::V2(row)) => {
+                        let (columns, indexes) = (&mut self.columns, &self.row_column_indexes);
+                        row.locate_sorted(&self.row_column_ids, |i, span| {
+                            if let Some(column) = indexes.get(i).and_then(|&c| columns.get_mut(c)) {
+                                column.cells.push(CellRef::from_span(base, span));
+                            }
+                        });
                     }
-                    None => {
+                    Ok(Row::V1(_)) => self.push_row_cells(CellRef::V1),
+                    Err(e) => {
                         self.truncate_last_handle();
-                        return Err(self.decode_error(key, "empty row value".into()));
+                        return Err(self.codec_error(key, e));
                     }
                 }
                 self.push_handle_cells();
@@ -620,8 +604,8 @@ impl TableBatchBuilder {
             // Row v2 cells were located in `push_row`; a v1 row is looked up column by column.
             let deleted = self.deleted.get(i).copied().unwrap_or(false);
             let v1 = match bytes.first() {
-                Some(&ROW_V2_VERSION) | None => None,
-                Some(_) if deleted => None,
+                None => None,
+                Some(_) if deleted || Row::is_v2(bytes) => None,
                 Some(_) => Some(
                     RowV1::from_bytes(bytes)
                         .map_err(|e| (Some(i), self.row_error(i, e.to_string())))?,
@@ -740,25 +724,38 @@ impl TableBatchBuilder {
                 self.int_handles.get(i).copied().unwrap_or_default(),
             )
         };
-        Error::Decode {
-            file: self.source.clone(),
-            table: self.table.qualified_name(),
-            key: hex::encode(key),
+        Error::decode(
+            self.source.clone(),
+            self.table.qualified_name(),
+            &key,
             message,
-        }
+        )
     }
 
     fn decode_error(&self, key: &RowKey<'_>, message: String) -> Error {
-        let raw = match key.handle {
-            Handle::Int(h) => encode_record_key(key.physical_id, h),
-            Handle::Common(bytes) => encode_common_handle_record_key(key.physical_id, bytes),
-        };
-        Error::Decode {
-            file: self.source.clone(),
-            table: self.table.qualified_name(),
-            key: hex::encode(raw),
+        Error::decode(
+            self.source.clone(),
+            self.table.qualified_name(),
+            &raw_record_key(key),
             message,
-        }
+        )
+    }
+
+    fn codec_error(&self, key: &RowKey<'_>, error: CodecError) -> Error {
+        Error::codec(
+            self.source.clone(),
+            self.table.qualified_name(),
+            &raw_record_key(key),
+            error,
+        )
+    }
+}
+
+/// The TiDB record key of a row.
+fn raw_record_key(key: &RowKey<'_>) -> Vec<u8> {
+    match key.handle {
+        Handle::Int(h) => encode_record_key(key.physical_id, h),
+        Handle::Common(bytes) => encode_common_handle_record_key(key.physical_id, bytes),
     }
 }
 

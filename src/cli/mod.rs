@@ -1,25 +1,26 @@
-//! The command lines: `tikv-ctl br parquet-export` (also `tikv-ctl br-parquet-export`, the spelling of
-//! tikv/tikv PR #19321) and `br backup --parquet-only`.
+//! The command lines: `tikv-ctl br parquet-export` (also `tikv-ctl br-parquet-export`, the spelling
+//! of tikv/tikv PR #19321) and `br backup --parquet-only`.
 //!
-//! Flags are parsed and validated here (clap), turned into [`ExportOptions`], and handed to
-//! [`crate::export::run`]. This is the only place that maps errors to exit codes.
+//! Both take the export flags of [`flags`], defined once and spelled for each command line;
+//! they are settled into an [`crate::export::ExportOptions`] and handed to
+//! [`crate::export::run`]. This is the only place that names flags in messages and maps errors
+//! to exit codes.
 // Flag docs are `--help` texts, where `<db>`, `<prefix>` and `v<N>` are placeholders, not HTML.
 #![allow(rustdoc::invalid_html_tags)]
 
+pub mod flags;
+
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::batch::BatchLimits;
-use crate::crypter::{CipherMethod, Crypter};
-use crate::export::{self, ExportOptions, ProgressMode, Shard, DEFAULT_OUTPUT_PREFIX};
-use crate::proto::backup::StorageBackend;
-use crate::sink::parquet::{Codec, ParquetOptions, DEFAULT_ROW_GROUP_ROWS};
-use crate::storage::{url, StorageOptions};
+use crate::export;
+use crate::storage::url;
 use crate::{Error, Result};
+
+use flags::{BrSpelling, ExportFlags, Flag, Resolved, Spelling, TikvCtlSpelling};
 
 /// Exit code for a failed export.
 const EXIT_FAILURE: u8 = 1;
@@ -76,128 +77,22 @@ pub struct ExportArgs {
     /// Backup storage as printed by `br operator base64ify` (a base64 StorageBackend).
     #[arg(long, value_name = "B64", conflicts_with = "input")]
     input_storage_base64: Option<String>,
-    /// Output storage URL (same forms as --input).
-    #[arg(
-        long,
-        value_name = "URL",
-        required_unless_present = "output_storage_base64"
-    )]
-    output: Option<String>,
-    /// Output storage as a base64 StorageBackend.
-    #[arg(long, value_name = "B64", conflicts_with = "output")]
-    output_storage_base64: Option<String>,
-    /// Object-name prefix of everything written to the output.
-    #[arg(long, value_name = "PREFIX", default_value = DEFAULT_OUTPUT_PREFIX)]
-    output_prefix: String,
     #[command(flatten)]
-    parquet: ParquetArgs,
-    #[command(flatten)]
-    integrity: IntegrityArgs,
-    /// Write a JSON report of the run (files with rows, sizes and SHA-256; skipped keys) here.
-    #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
-    /// Combine a table's small ranges into files of about this size, and split larger files
-    /// (e.g. 512MiB, 1GiB) [default: one file per table per backed-up range].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    target_file_size: Option<u64>,
-    /// Backed-up ranges exported at once [default: number of cores].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
-    concurrency: Option<u32>,
-    /// Limit storage traffic (SST downloads, uploads, metadata reads) to N MiB/s in total.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    ratelimit: Option<u64>,
-    /// Also make each table an Iceberg v2 table (metadata under <db>/<table>/metadata/).
-    ///
-    /// Writes manifests, a manifest list and v<N>.metadata.json (plus version-hint.text) next
-    /// to the table's Parquet files, with per-file column statistics. A later export into the
-    /// same place adds a new snapshot and keeps the old ones. See docs/iceberg.md.
-    #[arg(long)]
-    write_iceberg_table: bool,
-    /// Also write a JSON manifest of the run: every file with rows, size, SHA-256 and column
-    /// statistics (<prefix>/iceberg-manifest-<end_version>.json).
-    #[arg(long)]
-    write_iceberg_manifest: bool,
-    /// Progress on stderr: auto (a live line on a terminal, JSON lines every 10 s otherwise),
-    /// bar, json or none.
-    #[arg(long, value_name = "MODE", default_value = "auto")]
-    progress: ProgressMode,
-    /// Stop at the first row that cannot be decoded (the default).
-    #[arg(long, conflicts_with = "lenient")]
-    strict: bool,
-    /// Skip rows that cannot be decoded, count them, and list the first keys in the report.
-    #[arg(long)]
-    lenient: bool,
-    /// Export every range, even those a failed or killed run of the same export already
-    /// finished and staged (by default a re-run reuses them; any change of backup, options or
-    /// version makes it export them again anyway).
-    #[arg(long)]
-    no_resume: bool,
-    /// Export on several machines: this one exports shard I of N (`2/4`) into the shared
-    /// --output and publishes nothing. When all N are done, a run without --shard (on any
-    /// machine, same options) checks every table and publishes; it exports what a failed shard
-    /// left undone.
-    #[arg(long, value_name = "I/N", conflicts_with = "no_resume")]
-    shard: Option<Shard>,
-    /// Print nothing on success (and no progress).
-    #[arg(long, short)]
-    quiet: bool,
+    flags: ExportFlags<TikvCtlSpelling>,
 }
 
-/// Parquet writer flags, shared by both command lines.
-#[derive(Debug, Args)]
-struct ParquetArgs {
-    /// Column compression: snappy, zstd, gzip, brotli, lz4raw or none.
-    #[arg(long, value_name = "CODEC", default_value = "zstd")]
-    compression: Codec,
-    /// Compression level (zstd 1..=22, default 1; gzip 0..=9, default 6; brotli 0..=11, default 1).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    compression_level: Option<i32>,
-    /// Maximum rows per Parquet row group (a group also closes at 128 MiB encoded).
-    #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
-          value_parser = parse_positive)]
-    row_group_size: usize,
-    /// A column chunk stops dictionary encoding once its dictionary reaches this size; a column
-    /// whose first 8192 values show it would get none at all [default: 1MiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    dictionary_page_size: Option<u64>,
-}
-
-/// Integrity and encryption flags, shared by both command lines (BR's own spellings).
-#[derive(Debug, Args)]
-struct IntegrityArgs {
-    /// Skip verifying each SST's SHA-256 and BR checksums and each table's checksum against
-    /// backupmeta (the report then says verification was off).
-    #[arg(long)]
-    no_verify: bool,
-    /// Encryption of the backup, as given to `br backup --crypter.method`: plaintext,
-    /// aes128-ctr, aes192-ctr or aes256-ctr.
-    #[arg(
-        long = "crypter.method",
-        value_name = "METHOD",
-        default_value = "plaintext"
-    )]
-    crypter_method: CipherMethod,
-    /// The backup's key, in hex (16, 24 or 32 bytes for AES-128/192/256).
-    #[arg(
-        long = "crypter.key",
-        value_name = "HEX",
-        conflicts_with = "crypter_key_file"
-    )]
-    crypter_key: Option<String>,
-    /// A file holding the backup's key in hex.
-    #[arg(long = "crypter.key-file", value_name = "FILE")]
-    crypter_key_file: Option<PathBuf>,
-}
-
-impl IntegrityArgs {
-    fn apply(&self, options: &mut ExportOptions) -> Result<()> {
-        options.verify = !self.no_verify;
-        options.crypter = Crypter::from_flags(
-            self.crypter_method,
-            self.crypter_key.as_deref(),
-            self.crypter_key_file.as_deref(),
-        )?;
-        Ok(())
+impl ExportArgs {
+    fn resolve(self) -> Result<Resolved> {
+        let input = match (&self.input, &self.input_storage_base64) {
+            (Some(u), None) => url::parse_url(u)?,
+            (None, Some(b)) => url::parse_base64(b)?,
+            _ => {
+                return Err(Error::Usage(
+                    "give exactly one of --input and --input-storage-base64".into(),
+                ))
+            }
+        };
+        self.flags.resolve(input)
     }
 }
 
@@ -218,8 +113,9 @@ enum BrTopCommand {
     /// Back up a cluster; with --parquet-only, export an existing backup as Parquet instead.
     ///
     /// This build cannot take backups (that needs a running cluster and BR itself); it runs the
-    /// Parquet export on the backup already at --storage. `br backup --export-parquet`, which
-    /// would back up and then export, is not available yet.
+    /// Parquet export on the backup already at --storage. The export flags are those of
+    /// `tikv-ctl br parquet-export`, prefixed with --parquet- (BR's own --ratelimit and
+    /// --crypter.* keep their names).
     Backup(BrBackupArgs),
 }
 
@@ -237,178 +133,12 @@ struct BrBackupArgs {
     /// Back up, then export as Parquet (needs a cluster; not available in this build).
     #[arg(long, conflicts_with = "parquet_only")]
     export_parquet: bool,
-    /// Where the Parquet files go [default: the backup storage itself].
-    #[arg(long, value_name = "URL")]
-    parquet_output: Option<String>,
-    /// Object-name prefix of the Parquet output.
-    #[arg(long, value_name = "PREFIX", default_value = DEFAULT_OUTPUT_PREFIX)]
-    parquet_output_prefix: String,
-    /// Column compression: snappy, zstd, gzip, brotli, lz4raw or none.
-    #[arg(long, value_name = "CODEC", default_value = "zstd")]
-    parquet_compression: Codec,
-    /// Compression level (zstd 1..=22; gzip 0..=9; brotli 0..=11).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    parquet_compression_level: Option<i32>,
-    /// Maximum rows per Parquet row group.
-    #[arg(long, value_name = "ROWS", default_value_t = DEFAULT_ROW_GROUP_ROWS,
-          value_parser = parse_positive)]
-    parquet_row_group_size: usize,
-    /// Dictionary size at which a column chunk stops dictionary encoding [default: 1MiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    parquet_dictionary_page_size: Option<u64>,
-    /// Write a JSON report of the run here.
-    #[arg(long, value_name = "FILE")]
-    parquet_report: Option<PathBuf>,
     #[command(flatten)]
-    integrity: IntegrityArgs,
-    /// Also make each table an Iceberg v2 table (metadata under <db>/<table>/metadata/).
-    #[arg(long)]
-    parquet_write_iceberg_table: bool,
-    /// Also write a JSON manifest of the run (<prefix>/iceberg-manifest-<end_version>.json).
-    #[arg(long)]
-    parquet_write_iceberg_manifest: bool,
-    /// Limit the export's storage traffic to N MiB/s in total (BR's --ratelimit).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    ratelimit: Option<u64>,
-    /// Export every range, even those a failed or killed run of the same export already
-    /// finished and staged.
-    #[arg(long)]
-    parquet_no_resume: bool,
-    /// Export shard I of N (`2/4`) on this machine and publish nothing; a run without it
-    /// publishes every shard's files (see `tikv-ctl br parquet-export --help`).
-    #[arg(long, value_name = "I/N", conflicts_with = "parquet_no_resume")]
-    parquet_shard: Option<Shard>,
-}
-
-/// Parses `512MiB`, `1GiB`, `64MB`, `1000000` (bytes).
-fn parse_size(s: &str) -> std::result::Result<u64, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size like 512MiB"))?;
-    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        "t" | "tb" | "tib" => 1 << 40,
-        other => {
-            return Err(format!(
-                "unknown size unit {other:?}; use KiB, MiB, GiB or TiB"
-            ))
-        }
-    };
-    match number.checked_mul(multiplier) {
-        Some(0) => Err("a size must be at least 1 byte".into()),
-        Some(n) => Ok(n),
-        None => Err(format!("{s:?} is too large")),
-    }
-}
-
-fn parse_positive(s: &str) -> std::result::Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// A validated request, ready to run.
-struct Job {
-    options: ExportOptions,
-    report: Option<PathBuf>,
-    quiet: bool,
-}
-
-fn storage(url_arg: Option<&str>, base64: Option<&str>, flag: &str) -> Result<StorageBackend> {
-    match (url_arg, base64) {
-        (Some(u), None) => url::parse_url(u),
-        (None, Some(b)) => url::parse_base64(b),
-        _ => Err(Error::Usage(format!(
-            "give exactly one of --{flag} and --{flag}-storage-base64"
-        ))),
-    }
-}
-
-fn parquet_options(
-    codec: Codec,
-    level: Option<i32>,
-    rows: usize,
-    dictionary_page_size: Option<u64>,
-) -> Result<ParquetOptions> {
-    let defaults = ParquetOptions::default();
-    let dictionary_page_bytes = match dictionary_page_size {
-        Some(size) => usize::try_from(size)
-            .map_err(|_| Error::Usage(format!("--dictionary-page-size {size} is too large")))?,
-        None => defaults.dictionary_page_bytes,
-    };
-    Ok(ParquetOptions {
-        compression: codec.with_level(level)?,
-        row_group_rows: rows,
-        dictionary_page_bytes,
-        ..defaults
-    })
-}
-
-fn codec_name(codec: Codec, level: Option<i32>) -> String {
-    match (codec, level) {
-        (Codec::Zstd, None) => "zstd(1)".into(),
-        (_, Some(level)) => format!("{codec}({level})"),
-        (_, None) => codec.to_string(),
-    }
-}
-
-impl ExportArgs {
-    fn into_job(self) -> Result<Job> {
-        let input = storage(
-            self.input.as_deref(),
-            self.input_storage_base64.as_deref(),
-            "input",
-        )?;
-        let output = storage(
-            self.output.as_deref(),
-            self.output_storage_base64.as_deref(),
-            "output",
-        )?;
-        let p = &self.parquet;
-        let mut options = ExportOptions::new(input, output);
-        options.output_prefix = self.output_prefix;
-        options.parquet = parquet_options(
-            p.compression,
-            p.compression_level,
-            p.row_group_size,
-            p.dictionary_page_size,
-        )?;
-        options.compression_name = codec_name(p.compression, p.compression_level);
-        options.batch = BatchLimits::default();
-        if let Some(n) = self.concurrency {
-            options.concurrency = n as usize;
-        }
-        options.lenient = self.lenient && !self.strict;
-        options.target_file_size = self.target_file_size;
-        options.resume = !self.no_resume;
-        options.shard = self.shard;
-        self.integrity.apply(&mut options)?;
-        options.progress = if self.quiet {
-            ProgressMode::None
-        } else {
-            self.progress
-        };
-        options.write_iceberg_table = self.write_iceberg_table;
-        options.write_iceberg_manifest = self.write_iceberg_manifest;
-        options.storage = StorageOptions::with_ratelimit_mib(self.ratelimit);
-        Ok(Job {
-            options,
-            report: self.report,
-            quiet: self.quiet,
-        })
-    }
+    flags: ExportFlags<BrSpelling>,
 }
 
 impl BrBackupArgs {
-    fn into_job(self) -> Result<Job> {
+    fn resolve(self) -> Result<Resolved> {
         if self.export_parquet || !self.parquet_only {
             return Err(Error::Unsupported(
                 "taking a backup needs a TiDB cluster and BR itself; this build exports existing \
@@ -417,42 +147,18 @@ impl BrBackupArgs {
             ));
         }
         let input = url::parse_url(&self.storage)?;
-        let output = match &self.parquet_output {
-            Some(u) => url::parse_url(u)?,
-            None => input.clone(),
-        };
-        let mut options = ExportOptions::new(input, output);
-        self.integrity.apply(&mut options)?;
-        options.output_prefix = self.parquet_output_prefix;
-        options.parquet = parquet_options(
-            self.parquet_compression,
-            self.parquet_compression_level,
-            self.parquet_row_group_size,
-            self.parquet_dictionary_page_size,
-        )?;
-        options.compression_name =
-            codec_name(self.parquet_compression, self.parquet_compression_level);
-        options.write_iceberg_table = self.parquet_write_iceberg_table;
-        options.write_iceberg_manifest = self.parquet_write_iceberg_manifest;
-        options.storage = StorageOptions::with_ratelimit_mib(self.ratelimit);
-        options.resume = !self.parquet_no_resume;
-        options.shard = self.parquet_shard;
-        Ok(Job {
-            options,
-            report: self.parquet_report,
-            quiet: false,
-        })
+        self.flags.resolve(input)
     }
 }
 
-fn run_job(job: Job) -> Result<()> {
-    let report = export::run(&job.options)?;
-    if let Some(path) = &job.report {
+fn run(request: Resolved) -> Result<()> {
+    let report = export::run(&request.options)?;
+    if let Some(path) = &request.report {
         let json =
             serde_json::to_vec_pretty(&report).map_err(|e| Error::Usage(format!("report: {e}")))?;
         std::fs::write(path, json).map_err(|e| Error::io(path.display().to_string(), e))?;
     }
-    if !job.quiet {
+    if !request.quiet {
         let mut stdout = std::io::stdout().lock();
         // A closed pipe (`| head`) is not a failure of the export.
         let _ = write!(stdout, "{report}");
@@ -472,7 +178,11 @@ pub fn tikv_ctl_main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         }
         | TikvCtlCommand::BrParquetExport(args) => args,
     };
-    finish("tikv-ctl", export_args.into_job().and_then(run_job))
+    finish(
+        "tikv-ctl",
+        Spelling::TikvCtl,
+        export_args.resolve().and_then(run),
+    )
 }
 
 /// Entry point of the `br` binary.
@@ -482,7 +192,7 @@ pub fn br_main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         Err(e) => return clap_exit(e),
     };
     let BrTopCommand::Backup(args) = cli.command;
-    finish("br", args.into_job().and_then(run_job))
+    finish("br", Spelling::Br, args.resolve().and_then(run))
 }
 
 fn clap_exit(error: clap::Error) -> ExitCode {
@@ -494,25 +204,55 @@ fn clap_exit(error: clap::Error) -> ExitCode {
     }
 }
 
+/// The error as this command line tells it: settings named by their flags, with what to do.
+fn message(error: &Error, spelling: Spelling) -> String {
+    match error {
+        Error::InvalidSetting { setting, message } => {
+            format!(
+                "{}: {message}",
+                Flag::of_setting(*setting).spelled(spelling)
+            )
+        }
+        Error::NotABackup { location } => format!(
+            "{location}: no `backupmeta` here; point {} at the directory BR wrote the backup to \
+             (a backup without `backupmeta` did not finish)",
+            match spelling {
+                Spelling::TikvCtl => "--input",
+                Spelling::Br => "-s/--storage",
+            }
+        ),
+        Error::Integrity { message, .. } if message.contains("mismatch") => format!(
+            "{error} (pass {} to export anyway)",
+            Flag::NoVerify.spelled(spelling)
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The exit code of an error: 2 for what the command line got wrong, 1 for everything else.
+fn exit_code(error: &Error) -> u8 {
+    match error {
+        Error::Usage(_) | Error::InvalidSetting { .. } | Error::NotABackup { .. } => EXIT_USAGE,
+        _ => EXIT_FAILURE,
+    }
+}
+
 /// Prints the error with its causes once, prefixed by the program name, and picks the exit code.
-fn finish(program: &str, result: Result<()>) -> ExitCode {
+fn finish(program: &str, spelling: Spelling, result: Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let mut message = format!("{program}: error: {error}");
+            let mut text = format!("{program}: error: {}", message(&error, spelling));
             let mut source = std::error::Error::source(&error);
             while let Some(cause) = source {
-                let text = cause.to_string();
-                if !message.contains(&text) {
-                    message.push_str(&format!("\n  caused by: {text}"));
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text.push_str(&format!("\n  caused by: {cause_text}"));
                 }
                 source = cause.source();
             }
-            eprintln!("{message}");
-            match error {
-                Error::Usage(_) => ExitCode::from(EXIT_USAGE),
-                _ => ExitCode::from(EXIT_FAILURE),
-            }
+            eprintln!("{text}");
+            ExitCode::from(exit_code(&error))
         }
     }
 }
@@ -520,18 +260,21 @@ fn finish(program: &str, result: Result<()>) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::Shard;
+    use crate::sink::parquet::DEFAULT_ROW_GROUP_ROWS;
+    use clap::CommandFactory;
 
     fn tikv_ctl(args: &[&str]) -> std::result::Result<TikvCtl, clap::Error> {
         TikvCtl::try_parse_from(std::iter::once("tikv-ctl").chain(args.iter().copied()))
     }
 
-    fn job(args: &[&str]) -> Result<Job> {
+    fn job(args: &[&str]) -> Result<Resolved> {
         let cli = tikv_ctl(args).map_err(|e| Error::Usage(e.to_string()))?;
         match cli.command {
             TikvCtlCommand::Br {
                 command: BrCommand::ParquetExport(a),
             }
-            | TikvCtlCommand::BrParquetExport(a) => a.into_job(),
+            | TikvCtlCommand::BrParquetExport(a) => a.resolve(),
         }
     }
 
@@ -578,7 +321,7 @@ mod tests {
         .unwrap();
         let BrTopCommand::Backup(args) = cli.command;
         assert_eq!(
-            args.into_job().unwrap().options.shard,
+            args.resolve().unwrap().options.shard,
             Some(Shard { index: 1, count: 2 })
         );
     }
@@ -606,7 +349,7 @@ mod tests {
         ])
         .unwrap();
         let BrTopCommand::Backup(args) = cli.command;
-        assert!(!args.into_job().unwrap().options.resume);
+        assert!(!args.resolve().unwrap().options.resume);
     }
 
     #[test]
@@ -684,7 +427,7 @@ mod tests {
         ])
         .unwrap();
         let BrTopCommand::Backup(args) = cli.command;
-        let both = args.into_job().unwrap();
+        let both = args.resolve().unwrap();
         assert!(both.options.write_iceberg_table && both.options.write_iceberg_manifest);
         // The tikv-ctl spelling is not a `br` flag.
         assert!(Br::try_parse_from([
@@ -790,19 +533,13 @@ mod tests {
         ])
         .unwrap();
         let BrTopCommand::Backup(args) = cli.command;
-        let limiter = args.into_job().unwrap().options.storage.ratelimit.unwrap();
+        let limiter = args.resolve().unwrap().options.storage.ratelimit.unwrap();
         assert_eq!(limiter.bytes_per_second(), 8 * 1024 * 1024);
         assert!(Br::try_parse_from(["br", "backup", "-s", "/b", "--ratelimit", "0"]).is_err());
     }
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("2 mb"), Ok(2 << 20));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("1PB").unwrap_err().contains("unknown size unit"));
         let sized = job(&[
             "br",
             "parquet-export",
@@ -847,7 +584,7 @@ mod tests {
         ])
         .unwrap();
         let BrTopCommand::Backup(args) = cli.command;
-        let job = args.into_job().unwrap();
+        let job = args.resolve().unwrap();
         assert_eq!(
             job.options.output, job.options.input,
             "output defaults to the backup storage"
@@ -857,7 +594,105 @@ mod tests {
 
         let cli = Br::try_parse_from(["br", "backup", "-s", "/b"]).unwrap();
         let BrTopCommand::Backup(args) = cli.command;
-        let err = args.into_job().err().unwrap().to_string();
+        let err = args.resolve().err().unwrap().to_string();
         assert!(err.contains("--parquet-only"), "{err}");
+    }
+
+    #[test]
+    fn every_export_flag_exists_on_both_commands() {
+        let br_backup = Br::command().find_subcommand("backup").cloned().unwrap();
+        let tikv_export = TikvCtl::command()
+            .find_subcommand("br")
+            .and_then(|c| c.find_subcommand("parquet-export"))
+            .cloned()
+            .unwrap();
+        for flag in flags::Flag::ALL {
+            for (command, spelling) in [
+                (&tikv_export, Spelling::TikvCtl),
+                (&br_backup, Spelling::Br),
+            ] {
+                let long = flag.long(spelling);
+                assert!(
+                    command
+                        .get_arguments()
+                        .any(|a| a.get_long() == Some(long.as_str())),
+                    "{} lacks --{long}",
+                    command.get_name()
+                );
+            }
+        }
+        // The flags `br` lacked before they were defined once.
+        let cli = Br::try_parse_from([
+            "br",
+            "backup",
+            "-s",
+            "/b",
+            "--parquet-only",
+            "--parquet-concurrency",
+            "3",
+            "--parquet-lenient",
+            "--parquet-target-file-size",
+            "1GiB",
+            "--parquet-quiet",
+        ])
+        .unwrap();
+        let BrTopCommand::Backup(args) = cli.command;
+        let resolved = args.resolve().unwrap();
+        assert_eq!(resolved.options.concurrency, 3);
+        assert!(resolved.options.lenient);
+        assert_eq!(resolved.options.target_file_size, Some(1 << 30));
+        assert!(resolved.quiet);
+    }
+
+    #[test]
+    fn settings_are_named_by_each_command_lines_flag() {
+        let err = job(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "/i",
+            "--output",
+            "/o",
+            "--compression",
+            "zstd",
+            "--compression-level",
+            "99",
+        ])
+        .unwrap_err();
+        assert!(matches!(err, Error::InvalidSetting { .. }), "{err}");
+        assert_eq!(
+            message(&err, Spelling::TikvCtl),
+            "--compression-level: zstd takes levels 1..=22"
+        );
+        assert_eq!(
+            message(&err, Spelling::Br),
+            "--parquet-compression-level: zstd takes levels 1..=22"
+        );
+        assert_eq!(exit_code(&err), EXIT_USAGE);
+        // The library itself never names a flag.
+        assert!(!err.to_string().contains("--"), "{err}");
+    }
+
+    #[test]
+    fn exit_codes() {
+        let conflict = Error::OutputConflict {
+            object: "p/db/t/metadata/v2.metadata.json".into(),
+            message: "appeared while this export ran".into(),
+        };
+        assert_eq!(exit_code(&conflict), EXIT_FAILURE);
+        let not_a_backup = Error::NotABackup {
+            location: "local:///tmp/x".into(),
+        };
+        assert_eq!(exit_code(&not_a_backup), EXIT_USAGE);
+        assert!(message(&not_a_backup, Spelling::Br).contains("point -s/--storage at"));
+        assert!(message(&not_a_backup, Spelling::TikvCtl).contains("point --input at"));
+        let mismatch = Error::Integrity {
+            object: "1/5_write.sst".into(),
+            message: "checksum mismatch: backupmeta says a, the SST holds b".into(),
+        };
+        assert!(
+            message(&mismatch, Spelling::TikvCtl).ends_with("(pass --no-verify to export anyway)")
+        );
+        assert_eq!(exit_code(&mismatch), EXIT_FAILURE);
     }
 }

@@ -8,7 +8,13 @@ use std::ops::AddAssign;
 
 use serde::{Deserialize, Serialize};
 
+use crate::meta::MetaVersion;
 pub use crate::sink::iceberg::IcebergTableReport;
+use crate::sink::ExportedFile;
+
+use super::describe::Described;
+use super::prepare::Run;
+use super::scan::JobOutcome;
 
 /// What a whole run did.
 #[derive(Debug, Clone, Serialize)]
@@ -28,7 +34,8 @@ pub struct ExportReport {
     /// One entry per exported table, by `db.table`.
     pub tables: Vec<TableReport>,
     /// Every Parquet file written.
-    pub files: Vec<FileReport>,
+    #[serde(serialize_with = "serialize_files")]
+    pub files: Vec<ExportedFile>,
     /// Keys read that did not become rows, by reason.
     pub skipped: SkipCounters,
     /// Backup files that were not read, with the reason.
@@ -116,31 +123,35 @@ pub struct ChecksumReport {
     pub status: String,
 }
 
-/// One Parquet file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileReport {
-    /// Object name in the output storage.
-    pub path: String,
-    /// Database name.
-    pub db: String,
-    /// Table name.
-    pub table: String,
-    /// The write-CF SST it was made from.
-    pub source_sst: String,
-    /// Rows.
-    pub rows: u64,
-    /// Size in bytes.
-    pub size: u64,
-    /// Lowercase hex SHA-256 of the file.
-    pub sha256: String,
-    /// Zero or invalid dates written as NULL, by column (see docs/type-mapping.md).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub invalid_dates: BTreeMap<String, u64>,
-    /// Where the file waits until the run is published; `None` when it is at `path` already (a
-    /// run killed while publishing moved it there). Not in the report, nor in a finished job's
-    /// record, which derives it from `path`.
-    #[serde(skip)]
-    pub staged: Option<String>,
+/// How the report shows a file: [`ExportedFile`] without what only the export needs (the table
+/// id, the column statistics, the staged name).
+#[derive(Serialize)]
+struct ReportedFile<'a> {
+    path: &'a str,
+    db: &'a str,
+    table: &'a str,
+    source_sst: &'a str,
+    rows: u64,
+    size: u64,
+    sha256: &'a str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    invalid_dates: &'a BTreeMap<String, u64>,
+}
+
+fn serialize_files<S: serde::Serializer>(
+    files: &[ExportedFile],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(files.iter().map(|f| ReportedFile {
+        path: &f.path,
+        db: &f.db,
+        table: &f.table,
+        source_sst: &f.source_sst,
+        rows: f.rows,
+        size: f.size,
+        sha256: &f.sha256,
+        invalid_dates: &f.invalid_dates,
+    }))
 }
 
 /// Rows of one table in one SST that `--lenient` dropped because they could not be decoded.
@@ -266,6 +277,78 @@ pub struct Totals {
 }
 
 impl ExportReport {
+    /// Stage 6: the report of a run from what every stage did.
+    pub(crate) fn assemble(
+        run: &Run<'_>,
+        files: Vec<ExportedFile>,
+        outcomes: Vec<JobOutcome>,
+        resume: ResumeReport,
+        tables: Vec<TableReport>,
+        described: Described,
+    ) -> Self {
+        let options = run.options;
+        let backup = &run.opened.backup;
+        let mut skipped_rows = Vec::new();
+        let mut skipped = SkipCounters::default();
+        let mut totals = Totals::default();
+        for outcome in outcomes {
+            skipped_rows.extend(outcome.skipped_rows);
+            skipped += outcome.skipped;
+            totals.write_cf_entries += outcome.write_cf_entries;
+            totals.ssts_read += outcome.ssts_read;
+            totals.delete_rows += outcome.deletes;
+        }
+        let mut report = ExportReport {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            backup: BackupSummary {
+                cluster_id: backup.cluster_id,
+                cluster_version: backup.cluster_version.clone(),
+                start_version: backup.start_version,
+                end_version: backup.end_version,
+                meta_version: match backup.meta_version {
+                    MetaVersion::V1 => "v1".into(),
+                    MetaVersion::V2 => "v2".into(),
+                },
+            },
+            input: run.opened.input.description().to_string(),
+            output: run.output.description().to_string(),
+            compression: options.compression_name.clone(),
+            verification: if options.verify {
+                "on: SST SHA-256, per-file and per-table BR checksums"
+            } else {
+                "off (--no-verify)"
+            }
+            .into(),
+            tables: Vec::new(),
+            files,
+            skipped,
+            mode: if options.lenient { "lenient" } else { "strict" }.into(),
+            skipped_rows,
+            skipped_files: run
+                .opened
+                .plan
+                .skipped_files
+                .iter()
+                .map(|f| SkippedFileReport {
+                    name: f.name.clone(),
+                    reason: f.reason.clone(),
+                })
+                .collect(),
+            totals,
+            resume,
+            shard: options.shard.map(|shard| ShardReport {
+                shard: shard.to_string(),
+                jobs: run.jobs.len() as u64,
+                ranges: run.jobs.iter().map(|job| job.ranges.len()).sum::<usize>() as u64,
+            }),
+            iceberg_tables: described.iceberg_tables,
+            iceberg_manifest: described.manifest,
+            elapsed_seconds: 0.0,
+        };
+        report.summarize(tables);
+        report
+    }
+
     /// Fills `tables` and `totals` from `files`. `all_tables` lists every exported table (with
     /// zero counts), so that a table with no rows still appears.
     pub(crate) fn summarize(&mut self, all_tables: Vec<TableReport>) {

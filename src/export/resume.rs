@@ -4,7 +4,7 @@
 //! Nothing is published before a whole run is verified, so a run that fails after exporting most
 //! ranges leaves their files staged. When a job's files are all staged, a *job marker* is written
 //! next to them, `<prefix>/_br_parquet_staging/.br-parquet-jobs/<key>.json`, recording the job's
-//! whole [`RangeOutcome`] (files with sizes and SHA-256, counters, checksums, column statistics).
+//! whole [`JobOutcome`] (files with sizes and SHA-256, counters, checksums, column statistics).
 //! A later run reuses that outcome instead of exporting the job when the marker parses and every
 //! file it lists is either staged with its recorded size, or, when a run was killed while
 //! publishing, already at its final name with its recorded size and SHA-256; publishing then
@@ -39,15 +39,17 @@ use crate::sink::parquet::ParquetOptions;
 use crate::storage::ExternalStorage;
 use crate::{Error, Result};
 
-use super::layout::{job_marker_name, jobs_dir_name, staging_object_name};
-use super::range::RangeOutcome;
-use super::report::{FileReport, RejectedMarker};
-use super::ExportOptions;
+use super::options::ExportOptions;
+use super::report::RejectedMarker;
+use super::scan::JobOutcome;
+use crate::sink::layout::{job_marker_name, jobs_dir_name, staging_object_name};
+use crate::sink::ExportedFile;
 
 /// The version of the marker format, of the key's description, and of the bytes written for the
-/// same options (2: dictionaries chosen from a file's first batch); a change makes every older
+/// same options (2: dictionaries chosen from a file's first batch; 3: one record per file, with
+/// its table id and column statistics); a change makes every older
 /// marker unreachable, so one export never mixes files of two encoders.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 /// What decides a job's files and outcome besides its own ranges, as hashed into the key.
 #[derive(Debug, Serialize)]
@@ -144,10 +146,8 @@ impl JobKeys {
             target_file_size: *target_file_size,
             lenient: *lenient,
             verify: *verify,
-            column_stats: super::collects_column_stats(
-                *write_iceberg_table,
-                *write_iceberg_manifest,
-            ),
+            // What `ExportOptions::collects_column_stats` says.
+            column_stats: *write_iceberg_table || *write_iceberg_manifest,
         };
         let run = serde_json::to_vec(&description)
             .map_err(|e| Error::meta("the description of the run's job keys", e.to_string()))?;
@@ -184,7 +184,7 @@ fn hash_field(hasher: &mut Sha256, bytes: &[u8]) {
     hasher.update(bytes);
 }
 
-/// A job marker's content: written from borrowed fields (`JobMarker<&str, &RangeOutcome>`), read
+/// A job marker's content: written from borrowed fields (`JobMarker<&str, &JobOutcome>`), read
 /// into owned ones.
 #[derive(Debug, Serialize, Deserialize)]
 struct JobMarker<Key, Outcome> {
@@ -200,7 +200,7 @@ pub(crate) enum Previous {
     /// No marker: export it.
     NotFound,
     /// The marker and its files are intact: reuse this outcome.
-    Finished(RangeOutcome),
+    Finished(JobOutcome),
     /// A marker that cannot be trusted: export again.
     Rejected(RejectedMarker),
 }
@@ -263,7 +263,7 @@ impl<'a> JobMarkers<'a> {
             }))
         };
         let bytes = self.output.read(&name)?;
-        let marker: JobMarker<String, RangeOutcome> = match serde_json::from_slice(&bytes) {
+        let marker: JobMarker<String, JobOutcome> = match serde_json::from_slice(&bytes) {
             Ok(marker) => marker,
             Err(e) => return reject(format!("does not parse: {e}")),
         };
@@ -301,7 +301,7 @@ impl<'a> JobMarkers<'a> {
 
     /// How the object at `file.path` differs from the file `file` records (checking the size,
     /// then the SHA-256), or `None` when it is that file.
-    fn published_mismatch(&self, file: &FileReport) -> Result<Option<String>> {
+    fn published_mismatch(&self, file: &ExportedFile) -> Result<Option<String>> {
         let path = &file.path;
         match self.output.size(path)? {
             None => return Ok(Some(format!("{path} does not exist"))),
@@ -325,7 +325,7 @@ impl<'a> JobMarkers<'a> {
     }
 
     /// Records that job `key` finished with `outcome`; call once all its files are staged.
-    pub(crate) fn record(&self, key: &str, outcome: &RangeOutcome) -> Result<()> {
+    pub(crate) fn record(&self, key: &str, outcome: &JobOutcome) -> Result<()> {
         let name = job_marker_name(self.prefix, key);
         let marker = JobMarker { key, outcome };
         let bytes = serde_json::to_vec(&marker).map_err(|e| Error::meta(&name, e.to_string()))?;
@@ -349,7 +349,7 @@ mod tests {
     use crate::sink::parquet::Codec;
     use crate::storage::url;
 
-    use super::super::range::TableKvs;
+    use super::super::scan::TableKvs;
 
     fn backup() -> Backup {
         Backup {
@@ -540,12 +540,12 @@ mod tests {
     }
 
     /// An outcome of one range with one staged file of `bytes`.
-    fn staged_outcome(output: &ExternalStorage, bytes: &[u8]) -> RangeOutcome {
+    fn staged_outcome(output: &ExternalStorage, bytes: &[u8]) -> JobOutcome {
         let path = "p/db/t/1-5.parquet".to_string();
         let staged = staging_object_name("p", &path);
         output.put_bytes(&staged, bytes.to_vec().into()).unwrap();
-        let mut outcome = RangeOutcome {
-            files: vec![FileReport {
+        let mut outcome = JobOutcome {
+            files: vec![ExportedFile {
                 path,
                 db: "db".into(),
                 table: "t".into(),
@@ -555,11 +555,12 @@ mod tests {
                 sha256: "00".repeat(32),
                 invalid_dates: [("d".to_string(), 1)].into(),
                 staged: Some(staged),
+                ..ExportedFile::default()
             }],
             write_cf_entries: 4,
             ssts_read: 2,
             range_checksums: vec![KvChecksum::new(0xfeed, 4, 100)],
-            ..RangeOutcome::default()
+            ..JobOutcome::default()
         };
         outcome.skipped.index_keys = 1;
         outcome.table_kvs.insert(
@@ -572,7 +573,7 @@ mod tests {
         outcome
     }
 
-    fn finished(previous: Previous) -> RangeOutcome {
+    fn finished(previous: Previous) -> JobOutcome {
         match previous {
             Previous::Finished(outcome) => outcome,
             other => panic!("not resumed: {other:?}"),
@@ -657,7 +658,7 @@ mod tests {
         let bytes = b"PAR1 published PAR1";
         let path = "p/db/t/1-6.parquet".to_string();
         output.put_bytes(&path, bytes.to_vec().into()).unwrap();
-        outcome.files.push(FileReport {
+        outcome.files.push(ExportedFile {
             path: path.clone(),
             size: bytes.len() as u64,
             sha256: hex::encode(Sha256::digest(bytes)),

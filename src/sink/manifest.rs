@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value as Json};
 
 use super::iceberg::schema::{field_id, iceberg_schema};
-use super::iceberg::{BackupIdentity, ExportedFile, IcebergTableReport, TableInput};
+use super::iceberg::{BackupIdentity, IcebergTableReport, TableInput};
+use super::layout::manifest_object_name;
+use super::ExportedFile;
 use crate::batch::TABLE_ID_FIELD_ID;
 use crate::storage::ExternalStorage;
 use crate::{Error, Result};
@@ -21,16 +23,6 @@ use crate::{Error, Result};
 pub const MANIFEST_FORMAT: &str = "br-parquet-manifest";
 /// The `format_version` of this layout.
 pub const MANIFEST_FORMAT_VERSION: u32 = 1;
-
-/// The object name of the manifest of a backup.
-pub fn manifest_object_name(prefix: &str, end_version: u64) -> String {
-    let name = format!("iceberg-manifest-{end_version}.json");
-    if prefix.is_empty() {
-        name
-    } else {
-        format!("{prefix}/{name}")
-    }
-}
 
 /// The manifest document.
 pub fn manifest_json(
@@ -70,7 +62,7 @@ pub fn manifest_json(
         })
         .collect();
     let mut sorted: Vec<&ExportedFile> = files.iter().collect();
-    sorted.sort_by(|a, b| a.object.cmp(&b.object));
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
     let files_json: Vec<Json> = sorted
         .into_iter()
         .map(|file| {
@@ -109,8 +101,8 @@ pub fn manifest_json(
                 })
                 .collect();
             json!({
-                "path": file.object,
-                "uri": output.url_of(&file.object),
+                "path": file.path,
+                "uri": output.url_of(&file.path),
                 "format": "parquet",
                 "db": table.map(|t| t.db.as_str()),
                 "table": table.map(|t| t.table.as_str()),
@@ -153,7 +145,7 @@ pub fn write_manifest(
     let name = manifest_object_name(prefix, backup.end_version);
     let document = manifest_json(output, backup, tables, files, iceberg);
     let bytes = serde_json::to_vec_pretty(&document)
-        .map_err(|e| Error::meta(&name, format!("serializing the manifest: {e}")))?;
+        .map_err(|e| Error::iceberg(&name, format!("serializing the manifest: {e}")))?;
     output.put_bytes(&name, bytes.into())?;
     Ok(name)
 }
@@ -195,7 +187,7 @@ mod tests {
             incremental: false,
         };
         let file = ExportedFile {
-            object: "parquet/shop/orders/1-2_7.parquet".into(),
+            path: "parquet/shop/orders/1-2_7.parquet".into(),
             table_id: 102,
             rows: 3,
             size: 1234,
@@ -223,6 +215,7 @@ mod tests {
                 ],
                 split_offsets: vec![4],
             },
+            ..ExportedFile::default()
         };
         let backup = BackupIdentity {
             cluster_id: 7,

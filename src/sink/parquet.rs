@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use super::dictionary::columns_without_dictionary;
 use super::iceberg::{FileStats, StatsCollector};
+use crate::error::Setting;
 use crate::{Error, Result};
 
 /// Rows per row group by default (arrow-rs's own default): large groups compress and scan best.
@@ -67,37 +68,37 @@ impl Codec {
     ];
 
     /// Builds the Parquet compression setting, validating the level.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] for [`Setting::CompressionLevel`] when the codec takes no level
+    /// or not this one.
     pub fn with_level(self, level: Option<i32>) -> Result<ParquetCompression> {
-        let bad = |e: parquet::errors::ParquetError| {
-            Error::Usage(format!("--compression-level for {self}: {e}"))
-        };
-        let no_level = |c: ParquetCompression| {
-            match level {
+        let bad = |message: String| Error::setting(Setting::CompressionLevel, message);
+        let out_of_range = |range: &str| bad(format!("{self} takes levels {range}"));
+        let no_level = |c: ParquetCompression| match level {
             None => Ok(c),
-            Some(_) => Err(Error::Usage(format!(
-                "--compression-level is not accepted by {self}; only zstd, gzip and brotli have levels"
+            Some(_) => Err(bad(format!(
+                "not accepted by {self}; only zstd, gzip and brotli have levels"
             ))),
-        }
         };
         match self {
             Codec::None => no_level(ParquetCompression::UNCOMPRESSED),
             Codec::Snappy => no_level(ParquetCompression::SNAPPY),
             Codec::Lz4Raw => no_level(ParquetCompression::LZ4_RAW),
             Codec::Zstd => Ok(ParquetCompression::ZSTD(
-                ZstdLevel::try_new(level.unwrap_or(1)).map_err(bad)?,
+                ZstdLevel::try_new(level.unwrap_or(1)).map_err(|_| out_of_range("1..=22"))?,
             )),
             Codec::Gzip => {
-                let level = u32::try_from(level.unwrap_or(6))
-                    .map_err(|_| Error::Usage("gzip levels are 0..=9".into()))?;
+                let level = u32::try_from(level.unwrap_or(6)).map_err(|_| out_of_range("0..=9"))?;
                 Ok(ParquetCompression::GZIP(
-                    GzipLevel::try_new(level).map_err(bad)?,
+                    GzipLevel::try_new(level).map_err(|_| out_of_range("0..=9"))?,
                 ))
             }
             Codec::Brotli => {
-                let level = u32::try_from(level.unwrap_or(1))
-                    .map_err(|_| Error::Usage("brotli levels are 0..=11".into()))?;
+                let level =
+                    u32::try_from(level.unwrap_or(1)).map_err(|_| out_of_range("0..=11"))?;
                 Ok(ParquetCompression::BROTLI(
-                    BrotliLevel::try_new(level).map_err(bad)?,
+                    BrotliLevel::try_new(level).map_err(|_| out_of_range("0..=11"))?,
                 ))
             }
         }

@@ -38,24 +38,6 @@ impl BackupIdentity {
     }
 }
 
-/// One Parquet file the export wrote, with what Iceberg needs to know about it. Serializable, to
-/// be kept in a finished job's record (`export::resume`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct ExportedFile {
-    /// Object name in the output storage.
-    pub object: String,
-    /// Logical TiDB table id of the table it belongs to.
-    pub table_id: i64,
-    /// Rows.
-    pub rows: u64,
-    /// Size in bytes.
-    pub size: u64,
-    /// Lowercase hex SHA-256 of the file.
-    pub sha256: String,
-    /// Column statistics.
-    pub stats: FileStats,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

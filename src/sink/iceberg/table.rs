@@ -42,8 +42,9 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::schema::{iceberg_schema, name_mapping};
-use super::{BackupIdentity, ExportedFile};
+use super::BackupIdentity;
 use crate::batch::{HANDLE_FIELD_ID, TABLE_ID_COLUMN, TABLE_ID_FIELD_ID};
+use crate::sink::ExportedFile;
 use crate::storage::ExternalStorage;
 use crate::{Error, Result};
 
@@ -193,7 +194,7 @@ impl<'a> IcebergWriter<'a> {
         let schema = iceberg_schema(&input.schema, 0, identifier).map_err(|reason| {
             Error::Unsupported(format!(
                 "table {}: {reason}; Iceberg metadata cannot describe this table (export it \
-                 without --write-iceberg-table)",
+                 without Iceberg metadata)",
                 input.name()
             ))
         })?;
@@ -225,7 +226,7 @@ impl<'a> IcebergWriter<'a> {
             version = std::str::from_utf8(&text)
                 .ok()
                 .and_then(|t| t.trim().parse().ok())
-                .ok_or_else(|| Error::meta(&hint_name, "is not a metadata version number"))?;
+                .ok_or_else(|| Error::iceberg(&hint_name, "is not a metadata version number"))?;
         }
         while self
             .output
@@ -239,7 +240,7 @@ impl<'a> IcebergWriter<'a> {
         let name = format!("{dir}/{}", metadata_file_name(version));
         let bytes = self.output.read(&name)?;
         let metadata: TableMetadata = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::meta(&name, format!("not Iceberg table metadata: {e}")))?;
+            .map_err(|e| Error::iceberg(&name, format!("not Iceberg table metadata: {e}")))?;
         if metadata.format_version() != FormatVersion::V2 {
             return Err(Error::Unsupported(format!(
                 "{name}: the table has Iceberg format version {:?}; br-parquet adds snapshots \
@@ -248,22 +249,28 @@ impl<'a> IcebergWriter<'a> {
             )));
         }
         if metadata.location().trim_end_matches('/') != location {
-            return Err(Error::Usage(format!(
-                "{name}: the existing table's location is {}, but this export writes to \
-                 {location}; Iceberg metadata holds absolute paths, so export into a new \
-                 --output-prefix (or remove {dir}/)",
-                metadata.location()
-            )));
+            return Err(Error::OutputConflict {
+                object: name,
+                message: format!(
+                    "the existing table's location is {}, but this export writes to \
+                     {location}; Iceberg metadata holds absolute paths, so export into another \
+                     output prefix (or remove {dir}/)",
+                    metadata.location()
+                ),
+            });
         }
         let timestamp = self.backup.timestamp_ms();
         if metadata.last_updated_ms() > timestamp.saturating_add(60_000) {
-            return Err(Error::Usage(format!(
-                "{name}: the table was last updated at {} ms, after this backup ({timestamp} ms, \
-                 end version {}); snapshots must not go back in time, so export older backups \
-                 into another --output-prefix",
-                metadata.last_updated_ms(),
-                self.backup.end_version
-            )));
+            return Err(Error::OutputConflict {
+                object: name,
+                message: format!(
+                    "the table was last updated at {} ms, after this backup ({timestamp} ms, end \
+                     version {}); snapshots must not go back in time, so export older backups \
+                     into another output prefix",
+                    metadata.last_updated_ms(),
+                    self.backup.end_version
+                ),
+            });
         }
         let live = self.live_files(&metadata, input, location)?;
         Ok(Some(Previous {
@@ -307,7 +314,7 @@ impl<'a> IcebergWriter<'a> {
             let loaded = loaded.map_err(|e| iceberg_error(&name, e))?;
             for entry in loaded.entries().iter().filter(|e| e.is_alive()) {
                 let sequence_number = entry.sequence_number().ok_or_else(|| {
-                    Error::meta(
+                    Error::iceberg(
                         &name,
                         format!("entry {} has no sequence number", entry.file_path()),
                     )
@@ -332,7 +339,7 @@ impl<'a> IcebergWriter<'a> {
         let mut reports = Vec::with_capacity(self.tables.len());
         for table in &self.tables {
             let mut files = by_table.remove(&table.input.table_id).unwrap_or_default();
-            files.sort_by(|a, b| a.object.cmp(&b.object));
+            files.sort_by(|a, b| a.path.cmp(&b.path));
             reports.push(self.commit_table(table, &files)?);
         }
         Ok(reports)
@@ -352,7 +359,7 @@ impl<'a> IcebergWriter<'a> {
             Some(p) => (p.metadata.clone(), Some(p.uri.clone()), p.version + 1),
             None => (
                 initial_metadata(location, &table.schema, &table.spec, timestamp_ms)
-                    .map_err(|e| Error::meta(&meta_dir, e))?,
+                    .map_err(|e| Error::iceberg(&meta_dir, e))?,
                 None,
                 1,
             ),
@@ -376,7 +383,7 @@ impl<'a> IcebergWriter<'a> {
         .map_err(err)?
         .metadata;
         let schema: SchemaRef = staged.current_schema().clone();
-        check_field_ids(&table.schema, &schema).map_err(|m| Error::meta(&meta_dir, m))?;
+        check_field_ids(&table.schema, &schema).map_err(|m| Error::iceberg(&meta_dir, m))?;
         let spec: PartitionSpec = staged.default_partition_spec().as_ref().clone();
 
         let io = FileIO::new_with_memory();
@@ -417,7 +424,7 @@ impl<'a> IcebergWriter<'a> {
             let old_spec = staged
                 .partition_spec_by_id(spec_id)
                 .ok_or_else(|| {
-                    Error::meta(&meta_dir, format!("no partition spec with id {spec_id}"))
+                    Error::iceberg(&meta_dir, format!("no partition spec with id {spec_id}"))
                 })?
                 .as_ref()
                 .clone();
@@ -523,23 +530,25 @@ impl<'a> IcebergWriter<'a> {
             || metadata.default_partition_spec_id() != spec.spec_id()
             || metadata.current_snapshot_id() != Some(snapshot_id)
         {
-            return Err(Error::meta(
+            return Err(Error::iceberg(
                 &meta_dir,
                 "the metadata builder assigned other schema, spec or snapshot ids on commit",
             ));
         }
         check_field_ids(&table.schema, metadata.current_schema())
-            .map_err(|m| Error::meta(&meta_dir, m))?;
+            .map_err(|m| Error::iceberg(&meta_dir, m))?;
         let json = metadata_json(&metadata)
-            .map_err(|e| Error::meta(&meta_dir, format!("serializing table metadata: {e}")))?;
+            .map_err(|e| Error::iceberg(&meta_dir, format!("serializing table metadata: {e}")))?;
 
         // Upload: manifests and list first, then the metadata file, then the hint.
         let metadata_name = format!("{meta_dir}/{}", metadata_file_name(version));
         if self.output.exists(&metadata_name)? {
-            return Err(Error::Usage(format!(
-                "{metadata_name} appeared while this export ran; another export is writing the \
-                 same table"
-            )));
+            return Err(Error::OutputConflict {
+                object: metadata_name,
+                message: "appeared while this export ran; another export is writing the same \
+                          table"
+                    .into(),
+            });
         }
         let mut uris: Vec<String> = manifests.iter().map(|m| m.manifest_path.clone()).collect();
         uris.push(list_uri);
@@ -558,7 +567,7 @@ impl<'a> IcebergWriter<'a> {
 
         let new_paths: HashMap<String, u64> = files
             .iter()
-            .map(|f| (self.output.url_of(&f.object), f.size))
+            .map(|f| (self.output.url_of(&f.path), f.size))
             .collect();
         let rewritten_files = previous_live
             .iter()
@@ -610,8 +619,8 @@ impl<'a> IcebergWriter<'a> {
             };
             let datum = |value: &super::value::Value| -> Result<Datum> {
                 Datum::try_from_bytes(&value.to_bytes(), primitive.clone()).map_err(|e| {
-                    Error::meta(
-                        &file.object,
+                    Error::iceberg(
+                        &file.path,
                         format!("bound {value:?} of column {:?}: {e}", field.name),
                     )
                 })
@@ -638,7 +647,7 @@ impl<'a> IcebergWriter<'a> {
                 Error::Unsupported(format!(
                     "{}: table {}: the file holds rows of more than one partition, but the \
                      Iceberg table is partitioned by {TABLE_ID_COLUMN}, one value per file",
-                    file.object,
+                    file.path,
                     input.name()
                 ))
             })?;
@@ -646,7 +655,7 @@ impl<'a> IcebergWriter<'a> {
         };
         DataFileBuilder::default()
             .content(DataContentType::Data)
-            .file_path(self.output.url_of(&file.object))
+            .file_path(self.output.url_of(&file.path))
             .file_format(DataFileFormat::Parquet)
             .partition(partition)
             .partition_spec_id(spec.spec_id())
@@ -661,7 +670,7 @@ impl<'a> IcebergWriter<'a> {
             .split_offsets(Some(file.stats.split_offsets.clone()))
             .sort_order_id(SortOrder::unsorted_order().order_id as i32)
             .build()
-            .map_err(|e| Error::meta(&file.object, format!("Iceberg data file: {e}")))
+            .map_err(|e| Error::iceberg(&file.path, format!("Iceberg data file: {e}")))
     }
 
     /// Table properties, refreshed on every run.
@@ -865,7 +874,7 @@ fn parquet_codec(name: &str) -> (String, Option<String>) {
 }
 
 fn iceberg_error(object: &str, error: iceberg::Error) -> Error {
-    Error::meta(object, format!("iceberg: {error}"))
+    Error::iceberg(object, format!("iceberg: {error}"))
 }
 
 #[cfg(test)]

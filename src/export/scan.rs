@@ -1,4 +1,5 @@
-//! Exporting one backed-up range: a write-CF SST joined with its default-CF twin.
+//! Scanning one job: its ranges, each a write-CF SST joined with its default-CF twin, decoded
+//! into record batches for a [`BatchSink`].
 //!
 //! Both SSTs are sorted by `z ‖ memcomparable(key) ‖ !ts`. A Put without an inline value points at
 //! the default-CF entry with the same key and its `start_ts`; since that entry's SST key is the write
@@ -8,69 +9,46 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-
-use arrow_array::RecordBatch;
 
 use crate::batch::{BackupKind, BatchLimits, RowData, RowKey, TableBatchBuilder};
 use crate::codec::checksum::KvChecksum;
-use crate::codec::key::{decode_data_key, parse_tidb_key, TidbKey};
+use crate::codec::key::{data_key_with_ts, decode_data_key, parse_tidb_key, TidbKey};
 use crate::codec::mvcc::{WriteRecord, WriteType};
 use crate::crypter::Crypter;
 use crate::integrity::{self, PrefixHasher};
 use crate::meta::{RangePlan, TableSchema};
 use crate::proto::backup::File as FileMeta;
-use crate::sink::iceberg::ExportedFile;
-use crate::sink::parquet::{ParquetFileWriter, ParquetOptions};
+use crate::sink::{BatchSink, ExportedFile, TableRows};
 use crate::sst::{BlockSource, SstEntries, SstError, SstReader, ValueType};
 use crate::storage::ExternalStorage;
 use crate::{Error, Result};
 
-use super::layout::{parquet_object_name, staging_object_name};
-use super::report::{FileReport, SkipCounters, SkippedRow, SkippedRowsReport};
+use super::report::{SkipCounters, SkippedRow, SkippedRowsReport};
 
-/// Where a range's record batches go.
-#[derive(Clone, Copy)]
-pub(crate) enum BatchDestination<'a> {
-    /// Parquet files, staged in the output: the export.
-    Parquet,
-    /// A callback, and no file: [`super::BatchReader`].
-    Callback(&'a (dyn Fn(&TableSchema, RecordBatch) + Sync)),
-}
-
-/// Everything one range export needs, shared by all workers.
-pub(crate) struct RangeContext<'a> {
-    /// Where record batches go; the fields below about files matter only for `Parquet`.
-    pub destination: BatchDestination<'a>,
+/// What scanning needs, shared by all workers: where the SSTs are and how rows are decoded.
+pub(crate) struct ScanContext<'a> {
+    /// The backup storage.
     pub input: &'a ExternalStorage,
-    pub output: &'a ExternalStorage,
-    pub output_prefix: &'a str,
-    pub staging: &'a Path,
-    pub parquet: &'a ParquetOptions,
-    pub batch: BatchLimits,
+    /// Decrypts SSTs of an encrypted backup.
+    pub crypter: Arc<Crypter>,
+    /// Physical table id → the logical table it belongs to (the tables exported).
+    pub tables: &'a HashMap<i64, Arc<TableSchema>>,
     /// Full or incremental backup.
     pub kind: BackupKind,
-    /// Physical table id → the logical table it belongs to.
-    pub tables: &'a HashMap<i64, Arc<TableSchema>>,
-    /// Footer metadata common to every file.
-    pub metadata: &'a [(String, String)],
-    /// Collect per-column statistics of every file (for Iceberg metadata and the JSON manifest).
-    pub column_stats: bool,
+    /// When a record batch is full.
+    pub batch: BatchLimits,
     /// Drop and record undecodable rows instead of failing.
     pub lenient: bool,
     /// Check SHA-256 and BR checksums of every SST.
     pub verify: bool,
-    /// Finish a file once it has this many bytes (`--target-file-size`).
-    pub target_file_size: Option<u64>,
-    /// Decrypts SSTs of an encrypted backup.
-    pub crypter: Arc<Crypter>,
 }
 
-/// What one range produced.
+/// What one job produced. Recorded whole in the job's marker (`resume.rs`).
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-pub(crate) struct RangeOutcome {
-    pub files: Vec<FileReport>,
+pub(crate) struct JobOutcome {
+    /// The files written, in the order they were finished.
+    pub files: Vec<ExportedFile>,
     pub skipped: SkipCounters,
     pub write_cf_entries: u64,
     /// SSTs read to produce this outcome. Not recorded in a job's marker, so that a run that
@@ -79,8 +57,6 @@ pub(crate) struct RangeOutcome {
     pub ssts_read: u64,
     /// Delete records exported (incremental backups).
     pub deletes: u64,
-    /// The files written, with their column statistics (when `column_stats` is set).
-    pub exported: Vec<ExportedFile>,
     /// Rows dropped in lenient mode.
     pub skipped_rows: Vec<SkippedRowsReport>,
     /// BR's checksum over every pair of each range's SSTs, in the job's range order.
@@ -98,39 +74,69 @@ pub(crate) struct TableKvs {
     pub index_kvs: u64,
 }
 
-/// One table's output in progress: its batch builder and its current Parquet file.
-struct TableOutput {
+/// One table's rows being decoded in a job.
+struct TableDecoder {
     table: Arc<TableSchema>,
     builder: TableBatchBuilder,
-    writer: Option<ParquetFileWriter>,
-    /// The write-CF SST whose stem names the files: the job's first range of this table.
-    stem: String,
-    /// The first SST the rows came from, for the report and the footer.
-    source_sst: String,
-    /// Files finished so far (a file is split at the target size).
-    part: u32,
+    /// The write-CF SST the table's rows were first read from in this job.
+    first_sst: String,
+    /// Invalid dates counted up to the last batch handed to the sink, by column.
+    invalid_dates_sent: Vec<(String, u64)>,
+}
+
+impl TableDecoder {
+    /// Hands the rows collected so far to `sink` as one batch, if there are any.
+    fn flush(&mut self, sink: &mut impl BatchSink) -> Result<()> {
+        let Some(batch) = self.builder.finish_batch()? else {
+            return Ok(());
+        };
+        // The builder counts since its start; the sink gets this batch's share.
+        let counted = self.builder.invalid_dates();
+        let in_batch: Vec<(String, u64)> = counted
+            .iter()
+            .map(|(column, count)| {
+                let sent = self
+                    .invalid_dates_sent
+                    .iter()
+                    .find(|(c, _)| c == column)
+                    .map_or(0, |(_, n)| *n);
+                (column.clone(), count - sent)
+            })
+            .filter(|(_, count)| *count > 0)
+            .collect();
+        self.invalid_dates_sent = counted;
+        sink.write(TableRows {
+            table: &self.table,
+            source_sst: &self.first_sst,
+            batch,
+            invalid_dates: &in_batch,
+        })
+    }
 }
 
 /// Exports a job: one or more consecutive ranges whose rows go to the same files (several only
-/// with `--target-file-size`). Files are finished and staged at the end of the job, or earlier
-/// when they reach the target size.
-pub(crate) fn export_job(ctx: &RangeContext<'_>, ranges: &[&RangePlan]) -> Result<RangeOutcome> {
-    let mut outcome = RangeOutcome::default();
-    let mut outputs: HashMap<i64, TableOutput> = HashMap::new();
+/// with `--target-file-size`), batch by batch into `sink`, which is finished at the end.
+pub(crate) fn export_job(
+    ctx: &ScanContext<'_>,
+    ranges: &[&RangePlan],
+    sink: &mut impl BatchSink,
+) -> Result<JobOutcome> {
+    let mut outcome = JobOutcome::default();
+    let mut decoders: HashMap<i64, TableDecoder> = HashMap::new();
     for range in ranges {
-        let checksum = scan_range(ctx, range, &mut outputs, &mut outcome)?;
+        let checksum = scan_range(ctx, range, &mut decoders, sink, &mut outcome)?;
         outcome.range_checksums.push(checksum);
     }
-    let mut outputs: Vec<TableOutput> = outputs.into_values().collect();
-    outputs.sort_by_key(|o| o.table.table_id);
-    for mut output in outputs {
-        flush(ctx, &mut output, &mut outcome)?;
-        let (count, first) = output.builder.skipped_rows();
+    let mut decoders: Vec<TableDecoder> = decoders.into_values().collect();
+    decoders.sort_by_key(|d| d.table.table_id);
+    for mut decoder in decoders {
+        decoder.flush(sink)?;
+        let (count, first) = decoder.builder.skipped_rows();
         if count > 0 {
             outcome.skipped_rows.push(SkippedRowsReport {
-                db: output.table.db_name.clone(),
-                table: output.table.table_name.clone(),
-                source_sst: output.source_sst.clone(),
+                db: decoder.table.db_name.clone(),
+                table: decoder.table.table_name.clone(),
+                source_sst: decoder.first_sst.clone(),
                 count,
                 first: first
                     .iter()
@@ -141,22 +147,24 @@ pub(crate) fn export_job(ctx: &RangeContext<'_>, ranges: &[&RangePlan]) -> Resul
                     .collect(),
             });
         }
-        finish_file(ctx, &mut output, &mut outcome)?;
+        sink.finish_table(&decoder.table)?;
     }
+    outcome.files = sink.finish()?;
     Ok(outcome)
 }
 
-/// Reads one range into `outputs`; returns BR's checksum over all of its key/value pairs.
+/// Reads one range into `decoders`; returns BR's checksum over all of its key/value pairs.
 ///
 /// Each SST's SHA-256 is computed from the scan's own reads (see [`SstFile`]) and checked once
 /// the scan has read the file. The rows read before the check only reach the staging area, which
 /// a failed run never publishes. When the scan fails, a SHA-256 mismatch is the error reported:
 /// a corrupt file explains whatever else went wrong.
 fn scan_range(
-    ctx: &RangeContext<'_>,
+    ctx: &ScanContext<'_>,
     range: &RangePlan,
-    outputs: &mut HashMap<i64, TableOutput>,
-    outcome: &mut RangeOutcome,
+    decoders: &mut HashMap<i64, TableDecoder>,
+    sink: &mut impl BatchSink,
+    outcome: &mut JobOutcome,
 ) -> Result<KvChecksum> {
     let write_reader = open_sst(ctx, &range.write)?;
     let default_reader = match &range.default {
@@ -171,7 +179,8 @@ fn scan_range(
         default_reader
             .as_ref()
             .map(|(file, reader)| (file.name.as_str(), reader)),
-        outputs,
+        decoders,
+        sink,
         outcome,
     );
     let verified =
@@ -195,18 +204,19 @@ fn verify_sha256(file: &FileMeta, reader: &SstReader<SstFile>) -> Result<()> {
 
 /// The scan of [`scan_range`].
 fn scan_ssts(
-    ctx: &RangeContext<'_>,
+    ctx: &ScanContext<'_>,
     range: &RangePlan,
     write_reader: &SstReader<SstFile>,
     default_reader: Option<(&str, &SstReader<SstFile>)>,
-    outputs: &mut HashMap<i64, TableOutput>,
-    outcome: &mut RangeOutcome,
+    decoders: &mut HashMap<i64, TableDecoder>,
+    sink: &mut impl BatchSink,
+    outcome: &mut JobOutcome,
 ) -> Result<KvChecksum> {
     let write_name = range.write.name.as_str();
     let mut defaults =
         default_reader.map(|(name, reader)| DefaultCursor::new(name, reader.entries()));
     let mut raw_key = Vec::new();
-    let mut target = Vec::new();
+    let mut default_key = Vec::new();
     // What BR's `crc64xor`/`total_kvs`/`total_bytes` of the write-CF file cover: pairs whose value
     // is inline in the write record (and deletes); long values count in the default-CF file.
     let mut write_checksum = KvChecksum::default();
@@ -217,25 +227,25 @@ fn scan_ssts(
         source,
     })? {
         outcome.write_cf_entries += 1;
-        let key_error = |message: String| Error::Decode {
-            file: write_name.to_string(),
-            table: "?".into(),
-            key: hex::encode(entry.user_key),
-            message,
-        };
         if entry.value_type != ValueType::Value {
-            return Err(key_error(format!(
-                "unexpected RocksDB entry type {:?}; BR SSTs hold only puts",
-                entry.value_type
-            )));
+            return Err(Error::decode(
+                write_name,
+                "?",
+                entry.user_key,
+                format!(
+                    "unexpected RocksDB entry type {:?}; BR SSTs hold only puts",
+                    entry.value_type
+                ),
+            ));
         }
-        let commit_ts =
-            decode_data_key(entry.user_key, &mut raw_key).map_err(|e| key_error(e.to_string()))?;
+        let commit_ts = decode_data_key(entry.user_key, &mut raw_key)
+            .map_err(|e| Error::codec(write_name, "?", entry.user_key, e))?;
         let record = WriteRecord::parse(entry.value).map_err(|e| Error::Decode {
             file: write_name.to_string(),
             table: "?".into(),
             key: hex::encode(&raw_key),
             message: format!("write record at commit_ts {commit_ts}: {e}"),
+            source: Some(Box::new(e)),
         })?;
         match (record.write_type, record.short_value) {
             (WriteType::Put, Some(value)) => write_checksum.update(&raw_key, value),
@@ -259,42 +269,40 @@ fn scan_ssts(
                 outcome.skipped.non_table_keys += 1;
                 continue;
             }
-            Err(e) => return Err(key_error(e.to_string())),
+            Err(e) => return Err(Error::codec(write_name, "?", &raw_key, e)),
         };
         let table = ctx.tables.get(&physical_id);
         // Named only when an error is built: formatting the name costs an allocation per row.
-        let record_error = |message: String| Error::Decode {
-            file: write_name.to_string(),
-            table: table.map_or_else(|| physical_id.to_string(), |t| t.qualified_name()),
-            key: hex::encode(&raw_key),
-            message,
-        };
+        let table_name = || table.map_or_else(|| physical_id.to_string(), |t| t.qualified_name());
         // A long value is found even for rows that are not exported, so that the default-CF
         // file is read (and checksummed) completely and only true orphans are counted.
         let long_value = match (record.write_type, record.short_value) {
             (WriteType::Put, None) => {
                 let Some(cursor) = defaults.as_mut() else {
-                    return Err(record_error(format!(
-                        "the row value lives in the default CF (start_ts {}), but the backup lists \
-                         no default-CF SST for this range",
-                        record.start_ts
-                    )));
+                    return Err(Error::decode(
+                        write_name,
+                        table_name(),
+                        &raw_key,
+                        format!(
+                            "the row value lives in the default CF (start_ts {}), but the backup \
+                             lists no default-CF SST for this range",
+                            record.start_ts
+                        ),
+                    ));
                 };
-                target.clear();
-                target.extend_from_slice(
-                    entry
-                        .user_key
-                        .get(..entry.user_key.len().saturating_sub(8))
-                        .unwrap_or_default(),
-                );
-                target.extend_from_slice(&(!record.start_ts).to_be_bytes());
-                match cursor.find(&target)? {
+                data_key_with_ts(entry.user_key, record.start_ts, &mut default_key);
+                match cursor.find(&default_key)? {
                     Some(value) => Some(value),
                     None => {
-                        return Err(record_error(format!(
-                            "default-CF value for start_ts {} is missing from {}",
-                            record.start_ts, cursor.name
-                        )))
+                        return Err(Error::decode(
+                            write_name,
+                            table_name(),
+                            &raw_key,
+                            format!(
+                                "default-CF value for start_ts {} is missing from {}",
+                                record.start_ts, cursor.name
+                            ),
+                        ))
                     }
                 }
             }
@@ -317,10 +325,12 @@ fn scan_ssts(
                 RowData::Delete
             }
             WriteType::Delete => {
-                return Err(record_error(
+                return Err(Error::decode(
+                    write_name,
+                    table_name(),
+                    &raw_key,
                     "a Delete record in a full backup (start_version 0); BR writes deletes only \
-                     into incremental backups"
-                        .into(),
+                     into incremental backups",
                 ))
             }
             WriteType::Lock | WriteType::Rollback => {
@@ -328,32 +338,30 @@ fn scan_ssts(
                 continue;
             }
         };
-        let output = match outputs.entry(table.table_id) {
+        let decoder = match decoders.entry(table.table_id) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(TableOutput {
-                table: table.clone(),
-                builder: {
-                    let builder =
-                        TableBatchBuilder::new(table.clone(), ctx.kind, write_name, ctx.batch)?;
-                    if ctx.lenient {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let builder =
+                    TableBatchBuilder::new(table.clone(), ctx.kind, write_name, ctx.batch)?;
+                v.insert(TableDecoder {
+                    table: table.clone(),
+                    builder: if ctx.lenient {
                         builder.lenient()
                     } else {
                         builder
-                    }
-                },
-                writer: None,
-                stem: range.write.name.clone(),
-                source_sst: range.write.name.clone(),
-                part: 0,
-            }),
+                    },
+                    first_sst: range.write.name.clone(),
+                    invalid_dates_sent: Vec::new(),
+                })
+            }
         };
         let key = RowKey {
             physical_id,
             handle,
             commit_ts,
         };
-        if output.builder.push_row(&key, data)? {
-            flush(ctx, output, outcome)?;
+        if decoder.builder.push_row(&key, data)? {
+            decoder.flush(sink)?;
         }
     }
     let mut range_checksum = write_checksum;
@@ -370,133 +378,9 @@ fn scan_ssts(
     Ok(range_checksum)
 }
 
-/// The object name of the output's current file: `<stem>.parquet`, then `<stem>-partNNNN.parquet`
-/// for the further parts of a file split at the target size.
-fn object_name(ctx: &RangeContext<'_>, output: &TableOutput) -> String {
-    let name = parquet_object_name(
-        ctx.output_prefix,
-        &output.table.db_name,
-        &output.table.table_name,
-        &output.stem,
-    );
-    match output.part {
-        0 => name,
-        part => format!(
-            "{}-part{part:04}.parquet",
-            name.trim_end_matches(".parquet")
-        ),
-    }
-}
-
-/// Finishes the output's current file, if any, and uploads it to staging.
-fn finish_file(
-    ctx: &RangeContext<'_>,
-    output: &mut TableOutput,
-    outcome: &mut RangeOutcome,
-) -> Result<()> {
-    let Some(writer) = output.writer.take() else {
-        return Ok(());
-    };
-    let written = writer.finish()?;
-    let name = object_name(ctx, output);
-    output.part += 1;
-    // Staged until the whole run is verified; `export::publish` moves it into place.
-    let staged = staging_object_name(ctx.output_prefix, &name);
-    ctx.output.move_file(&written.path, &staged)?;
-    if let Some(stats) = written.stats {
-        outcome.exported.push(ExportedFile {
-            object: name.clone(),
-            table_id: output.table.table_id,
-            rows: written.rows,
-            size: written.size,
-            sha256: written.sha256.clone(),
-            stats,
-        });
-    }
-    outcome.files.push(FileReport {
-        path: name,
-        db: output.table.db_name.clone(),
-        table: output.table.table_name.clone(),
-        source_sst: output.source_sst.clone(),
-        rows: written.rows,
-        size: written.size,
-        sha256: written.sha256,
-        invalid_dates: output.builder.invalid_dates().into_iter().collect(),
-        staged: Some(staged),
-    });
-    Ok(())
-}
-
-/// Turns the collected rows into a batch and appends it to the table's file, creating the file on
-/// first use and finishing it once it reaches the target size.
-fn flush(
-    ctx: &RangeContext<'_>,
-    output: &mut TableOutput,
-    outcome: &mut RangeOutcome,
-) -> Result<()> {
-    let Some(batch) = output.builder.finish_batch()? else {
-        return Ok(());
-    };
-    if let BatchDestination::Callback(callback) = ctx.destination {
-        callback(&output.table, batch);
-        return Ok(());
-    }
-    // With a target size, write in row-group slices (zero-copy) so a file can end between them.
-    let step = match ctx.target_file_size {
-        Some(_) => ctx.parquet.row_group_rows.max(1),
-        None => batch.num_rows().max(1),
-    };
-    let mut offset = 0;
-    while offset < batch.num_rows() {
-        let len = step.min(batch.num_rows() - offset);
-        let slice = batch.slice(offset, len);
-        offset += len;
-        let writer = match &mut output.writer {
-            Some(writer) => writer,
-            None => {
-                let writer = create_writer(ctx, output)?;
-                output.writer.insert(writer)
-            }
-        };
-        writer.write(&slice)?;
-        if ctx
-            .target_file_size
-            .is_some_and(|target| writer.bytes_written() >= target)
-        {
-            finish_file(ctx, output, outcome)?;
-        }
-    }
-    Ok(())
-}
-
-/// Starts the output's next Parquet file in the local staging directory.
-fn create_writer(ctx: &RangeContext<'_>, output: &TableOutput) -> Result<ParquetFileWriter> {
-    let staging = ctx.staging.join(format!(
-        "{}-{}-{}.parquet.partial",
-        super::layout::sst_stem(&output.stem),
-        output.table.table_id,
-        output.part
-    ));
-    let mut metadata = ctx.metadata.to_vec();
-    metadata.push(("tidb.db".into(), output.table.db_name.clone()));
-    metadata.push(("tidb.table".into(), output.table.table_name.clone()));
-    metadata.push(("tidb.table_id".into(), output.table.table_id.to_string()));
-    metadata.push(("br.source_sst".into(), output.source_sst.clone()));
-    let mut writer = ParquetFileWriter::create(
-        &staging,
-        output.builder.schema().clone(),
-        ctx.parquet,
-        metadata,
-    )?;
-    if ctx.column_stats {
-        writer.collect_column_stats();
-    }
-    Ok(writer)
-}
-
 /// Opens an SST of the backup, hashing it as it is read when it is to be verified against
 /// `backupmeta`'s SHA-256, and decrypting block by block when the backup is encrypted.
-fn open_sst(ctx: &RangeContext<'_>, file: &FileMeta) -> Result<SstReader<SstFile>> {
+fn open_sst(ctx: &ScanContext<'_>, file: &FileMeta) -> Result<SstReader<SstFile>> {
     let object = ctx.input.open_local(&file.name)?;
     let sha256 = (ctx.verify && !file.sha256.is_empty()).then(|| Mutex::new(PrefixHasher::new()));
     let decrypt = if ctx.crypter.is_encrypted() {
@@ -602,10 +486,7 @@ fn verify_file_checksum(file: &FileMeta, actual: &KvChecksum) -> Result<()> {
     }
     Err(Error::Integrity {
         object: file.name.clone(),
-        message: format!(
-            "checksum mismatch: backupmeta says {expected}, the SST holds {actual} \
-             (pass --no-verify to export anyway)"
-        ),
+        message: format!("checksum mismatch: backupmeta says {expected}, the SST holds {actual}"),
     })
 }
 
@@ -649,12 +530,8 @@ impl<'r> DefaultCursor<'r> {
             source,
         })? {
             Some(entry) => {
-                decode_data_key(entry.user_key, &mut self.raw_key).map_err(|e| Error::Decode {
-                    file: self.name.to_string(),
-                    table: "?".into(),
-                    key: hex::encode(entry.user_key),
-                    message: e.to_string(),
-                })?;
+                decode_data_key(entry.user_key, &mut self.raw_key)
+                    .map_err(|e| Error::codec(self.name, "?", entry.user_key, e))?;
                 self.checksum.update(&self.raw_key, entry.value);
                 self.key.clear();
                 self.key.extend_from_slice(entry.user_key);

@@ -1,4 +1,14 @@
-//! Where output files go: `<prefix>/<db>/<table>/<write-sst stem>.parquet`.
+//! Every object name the export writes, made here and nowhere else:
+//!
+//! ```text
+//! <prefix>/<db>/<table>/<write-sst stem>.parquet          a table's file of one job
+//! <prefix>/<db>/<table>/<write-sst stem>-partNNNN.parquet  further parts (--target-file-size)
+//! <prefix>/<db>/<table>/_SUCCESS                           the table is complete
+//! <prefix>/<db>/<table>/metadata/                          its Iceberg metadata
+//! <prefix>/iceberg-manifest-<end_version>.json             the JSON manifest
+//! <prefix>/_br_parquet_staging/<db>/<table>/...            files until the run is published
+//! <prefix>/_br_parquet_staging/.br-parquet-jobs/<key>.json markers of finished jobs
+//! ```
 //!
 //! Database and table names come from the backup, so they are untrusted and may hold anything TiDB
 //! allows (unicode, spaces, `/`, `.`). Each path segment is percent-encoded: bytes outside
@@ -58,20 +68,49 @@ pub fn sst_stem(name: &str) -> String {
         .join("-")
 }
 
+/// The object name of a table's directory, `<prefix>/<db>/<table>`: its Parquet files, its
+/// `_SUCCESS` and its Iceberg `metadata/`.
+pub fn table_dir(prefix: &str, db: &str, table: &str) -> String {
+    join(
+        prefix,
+        &format!("{}/{}", encode_segment(db), encode_segment(table)),
+    )
+}
+
 /// The object name of a table's Parquet file made from one backed-up range.
 pub fn parquet_object_name(prefix: &str, db: &str, table: &str, write_sst_name: &str) -> String {
-    let mut name = String::new();
-    if !prefix.is_empty() {
-        name.push_str(prefix);
-        name.push('/');
+    format!(
+        "{}/{}.parquet",
+        table_dir(prefix, db, table),
+        sst_stem(write_sst_name)
+    )
+}
+
+/// The object name of part `part` of a table's file whose first part is named by
+/// [`parquet_object_name`]: the name itself for part 0, `<stem>-partNNNN.parquet` after it (a
+/// file split at `--target-file-size`).
+pub fn parquet_part_name(first_part: &str, part: u32) -> String {
+    match part {
+        0 => first_part.to_string(),
+        part => format!(
+            "{}-part{part:04}.parquet",
+            first_part.trim_end_matches(".parquet")
+        ),
     }
-    name.push_str(&encode_segment(db));
-    name.push('/');
-    name.push_str(&encode_segment(table));
-    name.push('/');
-    name.push_str(&sst_stem(write_sst_name));
-    name.push_str(".parquet");
-    name
+}
+
+/// The local file name a part is written under until it is finished and staged; unique within
+/// one run's directory of files being written.
+pub fn partial_file_name(write_sst_name: &str, table_id: i64, part: u32) -> String {
+    format!(
+        "{}-{table_id}-{part}.parquet.partial",
+        sst_stem(write_sst_name)
+    )
+}
+
+/// The object name of the JSON manifest of a backup (`--write-iceberg-manifest`).
+pub fn manifest_object_name(prefix: &str, end_version: u64) -> String {
+    join(prefix, &format!("iceberg-manifest-{end_version}.json"))
 }
 
 /// Where files wait until every range has been exported and verified; readers of a table's
@@ -116,14 +155,7 @@ pub fn staging_object_name(prefix: &str, name: &str) -> String {
 
 /// The object name of a table's `_SUCCESS` marker.
 pub fn success_marker_name(prefix: &str, db: &str, table: &str) -> String {
-    join(
-        prefix,
-        &format!(
-            "{}/{}/{SUCCESS_MARKER}",
-            encode_segment(db),
-            encode_segment(table)
-        ),
-    )
+    format!("{}/{SUCCESS_MARKER}", table_dir(prefix, db, table))
 }
 
 fn join(prefix: &str, rest: &str) -> String {
@@ -181,6 +213,19 @@ mod tests {
             parquet_object_name("", "d", "t", "x_write.sst"),
             "d/t/x.parquet"
         );
+        assert_eq!(parquet_part_name("d/t/x.parquet", 0), "d/t/x.parquet");
+        assert_eq!(
+            parquet_part_name("d/t/x.parquet", 12),
+            "d/t/x-part0012.parquet"
+        );
+        assert_eq!(
+            partial_file_name("1/5_2_write.sst", 7, 1),
+            "1-5_2-7-1.parquet.partial"
+        );
+        assert_eq!(table_dir("p", "d b", "t"), "p/d%20b/t");
+        assert_eq!(success_marker_name("", "d", "t"), "d/t/_SUCCESS");
+        assert_eq!(manifest_object_name("p", 42), "p/iceberg-manifest-42.json");
+        assert_eq!(manifest_object_name("", 42), "iceberg-manifest-42.json");
     }
 
     #[test]

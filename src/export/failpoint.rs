@@ -1,0 +1,24 @@
+//! Test hooks that stop the process abruptly, like `kill -9`, at a chosen point:
+//! `BR_PARQUET_FAILPOINT=range:N` after N exported jobs, `publish:N` after N published files,
+//! `describe:1` after publishing, before the Iceberg metadata and the manifest are written.
+//! Used by tests of interrupted runs; unset, it costs one relaxed load per job or file.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+static POINT: OnceLock<Option<(String, u64)>> = OnceLock::new();
+static HITS: AtomicU64 = AtomicU64::new(0);
+
+/// Aborts the process at the `count`-th hit of the configured point `name`.
+pub(super) fn hit(name: &str) {
+    let point = POINT.get_or_init(|| {
+        let value = std::env::var("BR_PARQUET_FAILPOINT").ok()?;
+        let (point, count) = value.split_once(':')?;
+        Some((point.to_string(), count.parse().ok()?))
+    });
+    if let Some((point, count)) = point {
+        if point == name && HITS.fetch_add(1, Ordering::Relaxed) + 1 >= *count {
+            std::process::abort();
+        }
+    }
+}

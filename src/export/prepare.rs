@@ -1,0 +1,240 @@
+//! Stage 1, prepare: open the backup and the output, plan the tables and the jobs, check that
+//! every table can be written (types, Iceberg pre-flight), and find what a previous run of the
+//! same export finished. No data of the backup is read here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::batch::{export_schema, BackupKind};
+use crate::crypter::Crypter;
+use crate::meta::{self, RangePlan, TableSchema};
+use crate::sink::iceberg::{BackupIdentity, IcebergWriter, TableInput};
+use crate::sink::layout::table_dir;
+use crate::sink::parquet::ParquetOptions;
+use crate::storage::ExternalStorage;
+use crate::{Error, Result};
+
+use super::jobs::{plan_jobs, range_bytes, Job};
+use super::options::ExportOptions;
+use super::report::TableReport;
+use super::resume::{JobKeys, JobMarkers};
+use super::staging::PartialFiles;
+
+/// The name of the root metadata object BR writes last.
+const BACKUPMETA: &str = "backupmeta";
+
+/// The backup, opened and planned.
+pub(crate) struct OpenedBackup {
+    /// The backup storage.
+    pub input: ExternalStorage,
+    /// Decrypts the backup's SSTs.
+    pub crypter: Arc<Crypter>,
+    /// Its `backupmeta`.
+    pub backup: meta::Backup,
+    /// Its tables and ranges.
+    pub plan: meta::ExportPlan,
+}
+
+impl OpenedBackup {
+    /// Opens the backup at `options.input` and plans it.
+    pub(crate) fn open(options: &ExportOptions) -> Result<Self> {
+        let input = ExternalStorage::open_with(&options.input, true, &options.storage)?;
+        if !input.exists(BACKUPMETA)? {
+            return Err(Error::NotABackup {
+                location: input.description().to_string(),
+            });
+        }
+        let crypter = Arc::new(options.crypter.clone());
+        let backup = meta::load_backup(
+            &mut |name| input.read(name),
+            crypter.is_encrypted().then_some(crypter.as_ref()),
+        )?;
+        let plan = meta::build_plan(&backup)?;
+        Ok(OpenedBackup {
+            input,
+            crypter,
+            backup,
+            plan,
+        })
+    }
+
+    /// Full or incremental.
+    pub(crate) fn kind(&self) -> BackupKind {
+        if self.backup.start_version > 0 {
+            BackupKind::Incremental
+        } else {
+            BackupKind::Full
+        }
+    }
+}
+
+/// The backup and the output a run works on; [`Run`] borrows them.
+pub(crate) struct Locations {
+    /// The backup.
+    pub opened: OpenedBackup,
+    /// The output storage.
+    pub output: ExternalStorage,
+    /// The output prefix, trimmed of `/`.
+    pub prefix: String,
+}
+
+impl Locations {
+    /// Opens the backup and the output.
+    pub(crate) fn open(options: &ExportOptions) -> Result<Self> {
+        let opened = OpenedBackup::open(options)?;
+        let output = ExternalStorage::open_with(&options.output, false, &options.storage)?;
+        Ok(Locations {
+            opened,
+            output,
+            prefix: options.trimmed_prefix().to_string(),
+        })
+    }
+}
+
+/// Everything a run decided before reading data; every later stage reads it.
+pub(crate) struct Run<'a> {
+    pub options: &'a ExportOptions,
+    pub opened: &'a OpenedBackup,
+    pub output: &'a ExternalStorage,
+    pub prefix: &'a str,
+    pub kind: BackupKind,
+    /// Physical table id → the logical table it belongs to.
+    pub tables: HashMap<i64, Arc<TableSchema>>,
+    /// Each table as Iceberg metadata and the JSON manifest describe it.
+    pub table_inputs: Vec<TableInput>,
+    /// Each table's report, before any data is read.
+    pub table_reports: Vec<TableReport>,
+    pub identity: BackupIdentity,
+    /// Footer metadata of every file: the backup's identity.
+    pub footer: Vec<(String, String)>,
+    /// The writer settings files are written with.
+    pub parquet: ParquetOptions,
+    /// Pre-flighted Iceberg tables, committed when describing (`None` without
+    /// `--write-iceberg-table`, and on a shard, which publishes nothing).
+    pub iceberg: Option<IcebergWriter<'a>>,
+    /// This run's jobs: every job of the plan, or a shard's share.
+    pub jobs: Vec<Job>,
+    /// Markers of the jobs a previous run finished.
+    pub markers: JobMarkers<'a>,
+    /// The local directory files are written in; removed when the run ends.
+    pub partial: PartialFiles,
+}
+
+impl<'a> Run<'a> {
+    /// Plans the run over `locations`.
+    pub(crate) fn prepare(options: &'a ExportOptions, locations: &'a Locations) -> Result<Self> {
+        let opened = &locations.opened;
+        let (backup, plan) = (&opened.backup, &opened.plan);
+        let prefix = locations.prefix.as_str();
+        let output = &locations.output;
+        let kind = opened.kind();
+        let mut tables = HashMap::new();
+        let mut table_inputs = Vec::with_capacity(plan.tables.len());
+        let mut table_reports = Vec::with_capacity(plan.tables.len());
+        for table in &plan.tables {
+            // Fail before reading any data if a table has a type we cannot write.
+            let schema = export_schema(table, kind)?;
+            table_inputs.push(TableInput {
+                db: table.db_name.clone(),
+                table: table.table_name.clone(),
+                table_id: table.table_id,
+                dir: table_dir(prefix, &table.db_name, &table.table_name),
+                schema: schema.arrow.clone(),
+                partition_ids: if table.partitions.is_empty() {
+                    Vec::new()
+                } else {
+                    table.physical_ids()
+                },
+                incremental: kind == BackupKind::Incremental,
+            });
+            table_reports.push(TableReport {
+                db: table.db_name.clone(),
+                table: table.table_name.clone(),
+                table_id: table.table_id,
+                virtual_columns: schema.virtual_columns.into_iter().collect(),
+                ..Default::default()
+            });
+            for id in table.physical_ids() {
+                tables.insert(id, table.clone());
+            }
+        }
+        let identity = BackupIdentity {
+            cluster_id: backup.cluster_id,
+            start_version: backup.start_version,
+            end_version: backup.end_version,
+        };
+        let footer = vec![
+            ("br.cluster_id".to_string(), backup.cluster_id.to_string()),
+            (
+                "br.start_version".to_string(),
+                backup.start_version.to_string(),
+            ),
+            ("br.end_version".to_string(), backup.end_version.to_string()),
+        ];
+        // Iceberg pre-flight: schemas and existing tables are checked before any data is written.
+        let iceberg = if options.write_iceberg_table && options.shard.is_none() {
+            Some(IcebergWriter::prepare(
+                output,
+                identity,
+                &options.compression_name,
+                table_inputs.clone(),
+            )?)
+        } else {
+            None
+        };
+        let partial = PartialFiles::create(output, prefix)?;
+        let parquet = options.effective_parquet();
+        let keys = JobKeys::new(backup, options, &parquet, prefix)?;
+        let mut jobs = plan_jobs(&plan.ranges, &tables, options.target_file_size, &keys);
+        // Markers are kept or dropped by the keys of every job, whichever shard this run is.
+        let all_keys: Vec<String> = jobs.iter().map(|job| job.key.clone()).collect();
+        let markers = JobMarkers::open(output, prefix, &all_keys, options.resume)?;
+        if let Some(shard) = options.shard {
+            let bytes: Vec<u64> = jobs.iter().map(|job| job.bytes(&plan.ranges)).collect();
+            let mine = shard.jobs(&bytes);
+            jobs = jobs
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| mine.binary_search(i).is_ok())
+                .map(|(_, job)| job)
+                .collect();
+        }
+        Ok(Run {
+            options,
+            opened,
+            output,
+            prefix,
+            kind,
+            tables,
+            table_inputs,
+            table_reports,
+            identity,
+            footer,
+            parquet,
+            iceberg,
+            jobs,
+            markers,
+            partial,
+        })
+    }
+
+    /// Whether this run publishes (a shard only stages).
+    pub(crate) fn publishes(&self) -> bool {
+        self.options.shard.is_none()
+    }
+
+    /// The ranges of a job.
+    pub(crate) fn ranges_of(&self, job: &Job) -> Vec<&'a RangePlan> {
+        let ranges = &self.opened.plan.ranges;
+        job.ranges.iter().filter_map(|i| ranges.get(*i)).collect()
+    }
+
+    /// SST bytes of this run's jobs.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.jobs
+            .iter()
+            .flat_map(|job| self.ranges_of(job))
+            .map(range_bytes)
+            .sum()
+    }
+}
