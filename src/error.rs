@@ -35,6 +35,15 @@ pub enum Error {
         location: String,
     },
 
+    /// The table filter selects no table of the backup.
+    #[error("the table filter selects none of the backup's {tables} tables; the closest: {}", closest.join(", "))]
+    NothingSelected {
+        /// Tables in the backup.
+        tables: usize,
+        /// The backup's table names closest to the rules, nearest first.
+        closest: Vec<String>,
+    },
+
     /// The output holds something this export would overwrite or contradict: another export
     /// writing the same table, or a table written for another location or a later backup.
     #[error("{object}: {message}")]

@@ -15,6 +15,7 @@ use clap::{value_parser, Arg, ArgAction, ArgMatches, Args, Command, FromArgMatch
 use crate::crypter::{CipherMethod, Crypter};
 use crate::error::Setting;
 use crate::export::{ExportOptions, ProgressMode, Shard, DEFAULT_OUTPUT_PREFIX};
+use crate::meta::filter::TableFilter;
 use crate::proto::backup::StorageBackend;
 use crate::sink::parquet::{Codec, ParquetOptions, DEFAULT_ROW_GROUP_ROWS};
 use crate::storage::{url, StorageOptions};
@@ -55,6 +56,9 @@ impl SpelledAs for BrSpelling {
 /// One export flag: its id and its two spellings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flag {
+    Filter,
+    CaseSensitive,
+    DryRun,
     Output,
     OutputStorageBase64,
     OutputPrefix,
@@ -82,7 +86,10 @@ pub enum Flag {
 
 impl Flag {
     /// Every export flag, in `--help` order.
-    pub(crate) const ALL: [Flag; 23] = [
+    pub(crate) const ALL: [Flag; 26] = [
+        Flag::Filter,
+        Flag::CaseSensitive,
+        Flag::DryRun,
         Flag::Output,
         Flag::OutputStorageBase64,
         Flag::OutputPrefix,
@@ -111,6 +118,9 @@ impl Flag {
     /// The clap id: the `tikv-ctl` spelling.
     fn id(self) -> &'static str {
         match self {
+            Flag::Filter => "filter",
+            Flag::CaseSensitive => "case-sensitive",
+            Flag::DryRun => "dry-run",
             Flag::Output => "output",
             Flag::OutputStorageBase64 => "output-storage-base64",
             Flag::OutputPrefix => "output-prefix",
@@ -137,11 +147,15 @@ impl Flag {
         }
     }
 
-    /// Whether `br` spells it as BR does (no `--parquet-` prefix): BR's own flags.
+    /// Whether `br` spells it without the `--parquet-` prefix: BR's own flags (the table
+    /// filter, the rate limit, encryption), and `--no-verify` and `--dry-run`.
     fn shared_with_br(self) -> bool {
         matches!(
             self,
-            Flag::Ratelimit
+            Flag::Filter
+                | Flag::CaseSensitive
+                | Flag::DryRun
+                | Flag::Ratelimit
                 | Flag::NoVerify
                 | Flag::CrypterMethod
                 | Flag::CrypterKey
@@ -180,6 +194,23 @@ impl Flag {
         let value = |arg: Arg, name: &'static str| arg.value_name(name).action(ArgAction::Set);
         let switch = |arg: Arg| arg.action(ArgAction::SetTrue);
         match self {
+            Flag::Filter => arg
+                .short('f')
+                .value_name("RULE")
+                .action(ArgAction::Append)
+                .help(
+                    "Export only the tables these rules select, in TiDB's table-filter syntax \
+                     (`db.*`, `!db.secret`, `/regex/.t`, `@rules-file`); the last matching rule \
+                     decides [default: every table but the system schemas] (docs/table-filter.md)",
+                ),
+            Flag::CaseSensitive => {
+                switch(arg).help("Match table-filter rules case-sensitively (BR's --case-sensitive)")
+            }
+            Flag::DryRun => switch(arg).help(
+                "Print the plan (tables selected and left out, ranges, SST bytes, estimated \
+                 rows, files, shards, what resume would reuse) and stop: only metadata is read, \
+                 nothing is written (--report gets it as JSON)",
+            ),
             Flag::Output => value(arg, "URL").help(match spelling {
                 Spelling::TikvCtl => {
                     "Output storage URL: a path, local://, s3://, gcs://, azure:// or noop:// with \
@@ -303,6 +334,9 @@ impl Flag {
 /// The export flags as given on a command line spelled `S`, each checked alone.
 #[derive(Debug, Clone)]
 pub struct ExportFlags<S> {
+    pub filter: Vec<String>,
+    pub case_sensitive: bool,
+    pub dry_run: bool,
     pub output: Option<String>,
     pub output_storage_base64: Option<String>,
     pub output_prefix: String,
@@ -343,6 +377,12 @@ impl<S: SpelledAs> FromArgMatches for ExportFlags<S> {
         let one = |flag: Flag| m.get_one::<String>(flag.id()).cloned();
         let switch = |flag: Flag| m.get_flag(flag.id());
         Ok(ExportFlags {
+            filter: m
+                .get_many::<String>(Flag::Filter.id())
+                .map(|rules| rules.cloned().collect())
+                .unwrap_or_default(),
+            case_sensitive: switch(Flag::CaseSensitive),
+            dry_run: switch(Flag::DryRun),
             output: one(Flag::Output),
             output_storage_base64: one(Flag::OutputStorageBase64),
             output_prefix: one(Flag::OutputPrefix).unwrap_or_default(),
@@ -396,6 +436,8 @@ pub struct Resolved {
     pub report: Option<PathBuf>,
     /// Print nothing on success.
     pub quiet: bool,
+    /// Print the plan instead of exporting.
+    pub dry_run: bool,
 }
 
 impl<S: SpelledAs> ExportFlags<S> {
@@ -454,11 +496,18 @@ impl<S: SpelledAs> ExportFlags<S> {
         options.write_iceberg_table = self.write_iceberg_table;
         options.write_iceberg_manifest = self.write_iceberg_manifest;
         options.storage = StorageOptions::with_ratelimit_mib(self.ratelimit);
+        options.filter = if self.filter.is_empty() {
+            TableFilter::br_default()
+        } else {
+            TableFilter::parse(&self.filter, self.case_sensitive)
+                .map_err(|e| Error::Usage(format!("{}: {e}", spelled(Flag::Filter))))?
+        };
         options.validate()?;
         Ok(Resolved {
             options,
             report: self.report,
             quiet: self.quiet,
+            dry_run: self.dry_run,
         })
     }
 }

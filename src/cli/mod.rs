@@ -152,10 +152,19 @@ impl BrBackupArgs {
 }
 
 fn run(request: Resolved) -> Result<()> {
+    if request.dry_run {
+        let plan = export::dry_run(&request.options)?;
+        return present(&request, &plan);
+    }
     let report = export::run(&request.options)?;
+    present(&request, &report)
+}
+
+/// Writes the JSON report (`--report`) and prints the summary (unless `--quiet`).
+fn present<R: serde::Serialize + std::fmt::Display>(request: &Resolved, report: &R) -> Result<()> {
     if let Some(path) = &request.report {
-        let json =
-            serde_json::to_vec_pretty(&report).map_err(|e| Error::Usage(format!("report: {e}")))?;
+        let json = serde_json::to_vec_pretty(report)
+            .map_err(|e| Error::io(path.display().to_string(), e.into()))?;
         std::fs::write(path, json).map_err(|e| Error::io(path.display().to_string(), e))?;
     }
     if !request.quiet {

@@ -302,6 +302,15 @@ impl KvChecksum {
         }
     }
 
+    /// The checksum of one pair (see [`Self::update`]), to be merged into several sums without
+    /// hashing the pair again.
+    #[inline]
+    pub fn of_pair(raw_key: &[u8], value: &[u8]) -> Self {
+        let mut pair = KvChecksum::default();
+        pair.update(raw_key, value);
+        pair
+    }
+
     /// Adds one pair: `raw_key` is the TiDB key (no `z` prefix, memcomparable-decoded, without
     /// the timestamp) and `value` the row value (empty for a Delete record). The digest runs
     /// over the two slices in turn; nothing is concatenated or allocated.

@@ -9,9 +9,11 @@
 //! 5. [`describe`]: Iceberg metadata and the JSON manifest over the published files;
 //! 6. [`report`]: what the run did.
 //!
-//! [`BatchReader`] ([`reader`]) runs the scan of stage 2 alone, handing batches to a callback.
+//! [`BatchReader`] ([`reader`]) runs the scan of stage 2 alone, handing batches to a callback;
+//! [`dry_run`] runs the planning of stage 1 alone, reading only metadata.
 
-pub mod describe;
+mod describe;
+pub mod dry_run;
 mod failpoint;
 mod jobs;
 mod options;
@@ -30,6 +32,7 @@ use std::time::Instant;
 
 use crate::Result;
 
+pub use dry_run::{dry_run, DryRunReport};
 pub use options::{default_concurrency, ExportOptions, DEFAULT_OUTPUT_PREFIX};
 pub use progress::ProgressMode;
 pub use reader::BatchReader;

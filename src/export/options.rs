@@ -4,6 +4,7 @@
 use crate::batch::BatchLimits;
 use crate::crypter::Crypter;
 use crate::error::Setting;
+use crate::meta::filter::TableFilter;
 use crate::proto::backup::StorageBackend;
 use crate::sink::parquet::ParquetOptions;
 use crate::storage::StorageOptions;
@@ -55,6 +56,9 @@ pub struct ExportOptions {
     /// Export only this machine's share of the jobs and publish nothing; a run without it
     /// publishes every shard's files (see `export/shard.rs`).
     pub shard: Option<Shard>,
+    /// Which tables to export (TiDB's table filter, `docs/table-filter.md`); by default every
+    /// table but those of system schemas and BR's temporary databases.
+    pub filter: TableFilter,
 }
 
 impl ExportOptions {
@@ -78,6 +82,7 @@ impl ExportOptions {
             storage: StorageOptions::default(),
             resume: true,
             shard: None,
+            filter: TableFilter::br_default(),
         }
     }
 

@@ -49,7 +49,17 @@ impl OpenedBackup {
             &mut |name| input.read(name),
             crypter.is_encrypted().then_some(crypter.as_ref()),
         )?;
-        let plan = meta::build_plan(&backup)?;
+        let plan = meta::build_plan(&backup, &options.filter)?;
+        if plan.tables.is_empty() && !plan.excluded.is_empty() {
+            let names = plan
+                .excluded
+                .iter()
+                .map(|e| (e.table.db_name.as_str(), e.table.table_name.as_str()));
+            return Err(Error::NothingSelected {
+                tables: plan.excluded.len(),
+                closest: options.filter.closest_names(names, 3),
+            });
+        }
         Ok(OpenedBackup {
             input,
             crypter,

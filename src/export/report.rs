@@ -33,6 +33,11 @@ pub struct ExportReport {
     pub verification: String,
     /// One entry per exported table, by `db.table`.
     pub tables: Vec<TableReport>,
+    /// The tables the table filter left out, each with the reason (the rule that excluded it,
+    /// or that no rule matched); none of their SSTs was read unless it also held selected
+    /// tables, whose rows of them are counted in `skipped.other_table_rows`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excluded_tables: Vec<ExcludedTableReport>,
     /// Every Parquet file written.
     #[serde(serialize_with = "serialize_files")]
     pub files: Vec<ExportedFile>,
@@ -78,6 +83,22 @@ pub struct BackupSummary {
     pub meta_version: String,
 }
 
+impl BackupSummary {
+    /// The summary of `backup`.
+    pub(crate) fn of(backup: &crate::meta::Backup) -> Self {
+        BackupSummary {
+            cluster_id: backup.cluster_id,
+            cluster_version: backup.cluster_version.clone(),
+            start_version: backup.start_version,
+            end_version: backup.end_version,
+            meta_version: match backup.meta_version {
+                MetaVersion::V1 => "v1".into(),
+                MetaVersion::V2 => "v2".into(),
+            },
+        }
+    }
+}
+
 /// One exported table.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TableReport {
@@ -110,6 +131,31 @@ pub struct TableReport {
     /// Virtual generated columns, not exported: `column → expression`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub virtual_columns: BTreeMap<String, String>,
+}
+
+/// A table the filter left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExcludedTableReport {
+    /// Database name.
+    pub db: String,
+    /// Table name.
+    pub table: String,
+    /// Why, e.g. `excluded by rule 2 "!shop.audit"` or `excluded: no rule matches it`.
+    pub reason: String,
+}
+
+impl ExcludedTableReport {
+    /// The report of each excluded table of `plan`.
+    pub(crate) fn of_plan(plan: &crate::meta::ExportPlan) -> Vec<Self> {
+        plan.excluded
+            .iter()
+            .map(|e| ExcludedTableReport {
+                db: e.table.db_name.clone(),
+                table: e.table.table_name.clone(),
+                reason: e.reason.clone(),
+            })
+            .collect()
+    }
 }
 
 /// A checksum comparison.
@@ -229,6 +275,19 @@ pub struct SkippedFileReport {
     pub reason: String,
 }
 
+impl SkippedFileReport {
+    /// The files `plan` leaves out.
+    pub(crate) fn of_plan(plan: &crate::meta::ExportPlan) -> Vec<Self> {
+        plan.skipped_files
+            .iter()
+            .map(|f| SkippedFileReport {
+                name: f.name.clone(),
+                reason: f.reason.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Keys that did not become rows, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkipCounters {
@@ -300,16 +359,7 @@ impl ExportReport {
         }
         let mut report = ExportReport {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            backup: BackupSummary {
-                cluster_id: backup.cluster_id,
-                cluster_version: backup.cluster_version.clone(),
-                start_version: backup.start_version,
-                end_version: backup.end_version,
-                meta_version: match backup.meta_version {
-                    MetaVersion::V1 => "v1".into(),
-                    MetaVersion::V2 => "v2".into(),
-                },
-            },
+            backup: BackupSummary::of(backup),
             input: run.opened.input.description().to_string(),
             output: run.output.description().to_string(),
             compression: options.compression_name.clone(),
@@ -320,20 +370,12 @@ impl ExportReport {
             }
             .into(),
             tables: Vec::new(),
+            excluded_tables: ExcludedTableReport::of_plan(&run.opened.plan),
             files,
             skipped,
             mode: if options.lenient { "lenient" } else { "strict" }.into(),
             skipped_rows,
-            skipped_files: run
-                .opened
-                .plan
-                .skipped_files
-                .iter()
-                .map(|f| SkippedFileReport {
-                    name: f.name.clone(),
-                    reason: f.reason.clone(),
-                })
-                .collect(),
+            skipped_files: SkippedFileReport::of_plan(&run.opened.plan),
             totals,
             resume,
             shard: options.shard.map(|shard| ShardReport {
@@ -445,6 +487,25 @@ impl fmt::Display for ExportReport {
             )?;
         }
         writeln!(f, "  to   {}", self.output)?;
+        if !self.excluded_tables.is_empty() {
+            let shown: Vec<String> = self
+                .excluded_tables
+                .iter()
+                .take(5)
+                .map(|t| format!("{}.{}", t.db, t.table))
+                .collect();
+            writeln!(
+                f,
+                "  left out {} tables the table filter excludes: {}{}",
+                self.excluded_tables.len(),
+                shown.join(", "),
+                if self.excluded_tables.len() > shown.len() {
+                    ", ... (reasons in the report)"
+                } else {
+                    " (reasons in the report)"
+                }
+            )?;
+        }
         let resume = &self.resume;
         if resume.resumed_jobs > 0 {
             writeln!(
@@ -546,7 +607,7 @@ impl fmt::Display for ExportReport {
 }
 
 /// A size for people, in binary units: `512 B`, `3.0 GiB`.
-pub(super) fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

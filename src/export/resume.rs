@@ -47,7 +47,7 @@ use crate::sink::ExportedFile;
 
 /// The version of the marker format, of the key's description, and of the bytes written for the
 /// same options (2: dictionaries chosen from a file's first batch; 3: one record per file, with
-/// its table id and column statistics); a change makes every older
+/// its table id and column statistics, and per-table checksums); a change makes every older
 /// marker unreachable, so one export never mixes files of two encoders.
 const FORMAT_VERSION: u32 = 3;
 
@@ -116,6 +116,7 @@ impl JobKeys {
             storage: _,             // transfers only
             resume: _,              // whether to look for markers at all
             shard: _,               // which jobs a machine exports, not what they hold
+            filter: _,              // through each range's selected tables, in `key`
         } = options;
         let ParquetOptions {
             compression,
@@ -154,8 +155,9 @@ impl JobKeys {
         Ok(JobKeys { run })
     }
 
-    /// The key of the job made of `ranges`: lowercase hex SHA-256 of the run's description and
-    /// of each range's SSTs as `backupmeta` describes them (name, size, SHA-256, BR checksum).
+    /// The key of the job made of `ranges`: lowercase hex SHA-256 of the run's description, of
+    /// each range's SSTs as `backupmeta` describes them (name, size, SHA-256, BR checksum) and of
+    /// the tables the filter selects in it.
     pub(crate) fn key(&self, ranges: &[&RangePlan]) -> String {
         let mut hasher = Sha256::new();
         hash_field(&mut hasher, &self.run);
@@ -171,6 +173,10 @@ impl JobKeys {
                 for number in [file.size, file.crc64xor, file.total_kvs, file.total_bytes] {
                     hasher.update(number.to_le_bytes());
                 }
+            }
+            hasher.update((range.table_ids.len() as u64).to_le_bytes());
+            for id in &range.table_ids {
+                hasher.update(id.to_le_bytes());
             }
         }
         hex::encode(hasher.finalize())
@@ -211,6 +217,21 @@ pub(crate) struct JobMarkers<'a> {
     prefix: &'a str,
     /// Keys of this run's jobs whose marker was found when the run started.
     found: HashSet<String>,
+}
+
+/// The keys of the job markers under `prefix`, found with one listing; nothing is changed.
+pub(crate) fn marker_keys(output: &ExternalStorage, prefix: &str) -> Result<HashSet<String>> {
+    let dir = jobs_dir_name(prefix);
+    Ok(output
+        .list(&dir)?
+        .iter()
+        .filter_map(|name| {
+            name.strip_prefix(&dir)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|rest| rest.strip_suffix(".json"))
+                .map(str::to_string)
+        })
+        .collect())
 }
 
 impl<'a> JobMarkers<'a> {
@@ -518,6 +539,8 @@ mod tests {
             ("crc64xor", Box::new(|r| r.write.crc64xor ^= 1)),
             ("total_kvs", Box::new(|r| r.write.total_kvs += 1)),
             ("total_bytes", Box::new(|r| r.write.total_bytes += 1)),
+            // Another filter selects other tables of a shared SST.
+            ("selected tables", Box::new(|r| r.table_ids.push(999))),
         ];
         let mut seen = HashSet::from([base.clone()]);
         for (what, change) in ssts {
@@ -568,6 +591,7 @@ mod tests {
             TableKvs {
                 record_kvs: 3,
                 index_kvs: 1,
+                checksum: KvChecksum::new(0xfeed, 4, 100),
             },
         );
         outcome

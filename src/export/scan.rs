@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::batch::{BackupKind, BatchLimits, RowData, RowKey, TableBatchBuilder};
 use crate::codec::checksum::KvChecksum;
-use crate::codec::key::{data_key_with_ts, decode_data_key, parse_tidb_key, TidbKey};
+use crate::codec::key::{data_key_with_ts, decode_data_key, parse_tidb_key, table_id_of, TidbKey};
 use crate::codec::mvcc::{WriteRecord, WriteType};
 use crate::crypter::Crypter;
 use crate::integrity::{self, PrefixHasher};
@@ -65,13 +65,70 @@ pub(crate) struct JobOutcome {
     pub table_kvs: HashMap<i64, TableKvs>,
 }
 
-/// Keys of one table found in a range.
+/// Keys of one table found in a job.
 #[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TableKvs {
     /// Row (record) keys.
     pub record_kvs: u64,
     /// Index keys.
     pub index_kvs: u64,
+    /// BR's checksum over the table's pairs (row and index keys, both column families): what
+    /// its `Schema` checksum covers, attributed key by key, so that SSTs holding several tables
+    /// are checked too.
+    pub checksum: KvChecksum,
+}
+
+/// BR's checksum per physical table id over one SST's pairs. Keys are sorted, so consecutive
+/// pairs nearly always belong to the same table: the last one is looked up first.
+#[derive(Debug, Default)]
+struct PhysicalChecksums {
+    sums: Vec<(i64, KvChecksum)>,
+    last: usize,
+}
+
+impl PhysicalChecksums {
+    #[inline]
+    fn add(&mut self, physical_id: i64, pair: KvChecksum) {
+        if let Some((id, sum)) = self.sums.get_mut(self.last) {
+            if *id == physical_id {
+                sum.merge(pair);
+                return;
+            }
+        }
+        match self.sums.iter().position(|(id, _)| *id == physical_id) {
+            Some(i) => self.last = i,
+            None => {
+                self.last = self.sums.len();
+                self.sums.push((physical_id, KvChecksum::default()));
+            }
+        }
+        if let Some((_, sum)) = self.sums.get_mut(self.last) {
+            sum.merge(pair);
+        }
+    }
+
+    fn get(&self, physical_id: i64) -> KvChecksum {
+        self.sums
+            .iter()
+            .find(|(id, _)| *id == physical_id)
+            .map(|(_, sum)| *sum)
+            .unwrap_or_default()
+    }
+
+    /// Adds each physical table's sum to its logical table in `outcome` (tables not exported
+    /// are left out).
+    fn attribute(&self, tables: &HashMap<i64, Arc<TableSchema>>, outcome: &mut JobOutcome) {
+        for (physical_id, sum) in &self.sums {
+            if let Some(table) = tables.get(physical_id) {
+                outcome
+                    .table_kvs
+                    .entry(table.table_id)
+                    .or_default()
+                    .checksum
+                    .merge(*sum);
+            }
+        }
+    }
 }
 
 /// One table's rows being decoded in a job.
@@ -220,6 +277,7 @@ fn scan_ssts(
     // What BR's `crc64xor`/`total_kvs`/`total_bytes` of the write-CF file cover: pairs whose value
     // is inline in the write record (and deletes); long values count in the default-CF file.
     let mut write_checksum = KvChecksum::default();
+    let mut write_tables = PhysicalChecksums::default();
 
     let mut entries = write_reader.entries();
     while let Some(entry) = entries.next().map_err(|source| Error::Sst {
@@ -247,12 +305,19 @@ fn scan_ssts(
             message: format!("write record at commit_ts {commit_ts}: {e}"),
             source: Some(Box::new(e)),
         })?;
-        match (record.write_type, record.short_value) {
-            (WriteType::Put, Some(value)) => write_checksum.update(&raw_key, value),
-            (WriteType::Delete, _) => write_checksum.update(&raw_key, &[]),
-            _ => {}
+        let pair = match (record.write_type, record.short_value) {
+            (WriteType::Put, Some(value)) => Some(KvChecksum::of_pair(&raw_key, value)),
+            (WriteType::Delete, _) => Some(KvChecksum::of_pair(&raw_key, &[])),
+            _ => None,
+        };
+        let key = parse_tidb_key(&raw_key);
+        if let Some(pair) = pair {
+            write_checksum.merge(pair);
+            if let Ok(TidbKey::Record { table_id, .. } | TidbKey::Index { table_id, .. }) = &key {
+                write_tables.add(*table_id, pair);
+            }
         }
-        let (physical_id, handle) = match parse_tidb_key(&raw_key) {
+        let (physical_id, handle) = match key {
             Ok(TidbKey::Record { table_id, handle }) => (table_id, handle),
             Ok(TidbKey::Index { table_id, .. }) => {
                 outcome.skipped.index_keys += 1;
@@ -367,15 +432,52 @@ fn scan_ssts(
     let mut range_checksum = write_checksum;
     if ctx.verify {
         verify_file_checksum(&range.write, &write_checksum)?;
+        verify_table_metas(&range.write, &write_tables)?;
     }
+    write_tables.attribute(ctx.tables, outcome);
     if let (Some(cursor), Some(file)) = (defaults.as_mut(), &range.default) {
         outcome.skipped.orphan_default_values += cursor.drain()?;
         if ctx.verify {
             verify_file_checksum(file, &cursor.checksum)?;
+            verify_table_metas(file, &cursor.tables)?;
         }
+        cursor.tables.attribute(ctx.tables, outcome);
         range_checksum.merge(cursor.checksum);
     }
     Ok(range_checksum)
+}
+
+/// Compares each table's pairs in an SST with its `File.table_metas` entry, when BR recorded
+/// them (an SST holding several tables): a table listed with other sums, or holding keys
+/// without being listed, is a mismatch.
+fn verify_table_metas(file: &FileMeta, actual: &PhysicalChecksums) -> Result<()> {
+    if file.table_metas.is_empty() {
+        return Ok(());
+    }
+    let mismatch = |physical_id: i64, expected: KvChecksum, actual: KvChecksum| Error::Integrity {
+        object: file.name.clone(),
+        message: format!(
+            "checksum mismatch of physical table {physical_id}: backupmeta's table_metas say \
+             {expected}, the SST holds {actual}"
+        ),
+    };
+    for meta in &file.table_metas {
+        let expected = KvChecksum::new(meta.crc64xor, meta.total_kvs, meta.total_bytes);
+        let found = actual.get(meta.physical_id);
+        if found != expected {
+            return Err(mismatch(meta.physical_id, expected, found));
+        }
+    }
+    for (physical_id, found) in &actual.sums {
+        if !file
+            .table_metas
+            .iter()
+            .any(|m| m.physical_id == *physical_id)
+        {
+            return Err(mismatch(*physical_id, KvChecksum::default(), *found));
+        }
+    }
+    Ok(())
 }
 
 /// Opens an SST of the backup, hashing it as it is read when it is to be verified against
@@ -500,6 +602,8 @@ struct DefaultCursor<'r> {
     raw_key: Vec<u8>,
     /// BR's checksum over every pair of the file.
     checksum: KvChecksum,
+    /// The same, per physical table.
+    tables: PhysicalChecksums,
     /// Whether `key`/`value` hold an entry not yet consumed.
     pending: bool,
     exhausted: bool,
@@ -515,6 +619,7 @@ impl<'r> DefaultCursor<'r> {
             value: Vec::new(),
             raw_key: Vec::new(),
             checksum: KvChecksum::default(),
+            tables: PhysicalChecksums::default(),
             pending: false,
             exhausted: false,
             orphans: 0,
@@ -532,7 +637,11 @@ impl<'r> DefaultCursor<'r> {
             Some(entry) => {
                 decode_data_key(entry.user_key, &mut self.raw_key)
                     .map_err(|e| Error::codec(self.name, "?", entry.user_key, e))?;
-                self.checksum.update(&self.raw_key, entry.value);
+                let pair = KvChecksum::of_pair(&self.raw_key, entry.value);
+                self.checksum.merge(pair);
+                if let Some(physical_id) = table_id_of(&self.raw_key) {
+                    self.tables.add(physical_id, pair);
+                }
                 self.key.clear();
                 self.key.extend_from_slice(entry.user_key);
                 self.value.clear();

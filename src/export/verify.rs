@@ -1,6 +1,7 @@
 //! Stage 3, verify tables: BR's per-table checksum (`Schema.crc64xor/total_kvs/total_bytes`)
-//! against the checksums of the ranges read, combined per table, and the keys read per table.
-//! (Each SST was already checked against its own `File` checksum while it was scanned.)
+//! against the pairs of the table read, attributed to it key by key while scanning, and the
+//! keys read per table. (Each SST was already checked against its own `File` checksum, and its
+//! `table_metas` when BR recorded them, while it was scanned.)
 
 use std::collections::HashMap;
 
@@ -16,33 +17,15 @@ use super::scan::{JobOutcome, TableKvs};
 pub(crate) fn verify_tables(run: &Run<'_>, outcomes: &[JobOutcome]) -> Result<Vec<TableReport>> {
     let plan = &run.opened.plan;
     let options = run.options;
-    // Per logical table: BR's checksum over every KV read, and keys by kind.
-    let mut table_checksums: HashMap<i64, KvChecksum> = HashMap::new();
-    let mut mixed_tables: Vec<i64> = Vec::new();
-    let range_checksums = run.jobs.iter().zip(outcomes).flat_map(|(job, outcome)| {
-        job.ranges
-            .iter()
-            .filter_map(|i| plan.ranges.get(*i))
-            .zip(outcome.range_checksums.iter().copied())
-    });
-    for (range, checksum) in range_checksums {
-        let mut logical: Vec<i64> = range
-            .table_ids
-            .iter()
-            .filter_map(|id| run.tables.get(id).map(|t| t.table_id))
-            .collect();
-        logical.dedup();
-        match logical.as_slice() {
-            [one] => table_checksums.entry(*one).or_default().merge(checksum),
-            many => mixed_tables.extend_from_slice(many),
-        }
-    }
+    // Per logical table: keys by kind and BR's checksum over its pairs, attributed key by key
+    // while scanning (so SSTs holding several tables are covered).
     let mut table_kvs: HashMap<i64, TableKvs> = HashMap::new();
     for outcome in outcomes {
         for (id, kvs) in &outcome.table_kvs {
             let entry = table_kvs.entry(*id).or_default();
             entry.record_kvs += kvs.record_kvs;
             entry.index_kvs += kvs.index_kvs;
+            entry.checksum.merge(kvs.checksum);
         }
     }
     let mut reports = run.table_reports.clone();
@@ -54,10 +37,7 @@ pub(crate) fn verify_tables(run: &Run<'_>, outcomes: &[JobOutcome]) -> Result<Ve
             continue;
         };
         let expected = KvChecksum::new(table.crc64xor, table.total_kvs, table.total_bytes);
-        let actual = table_checksums
-            .get(&table.table_id)
-            .copied()
-            .unwrap_or_default();
+        let actual = kvs.checksum;
         let status = if let Some(shard) = options.shard {
             format!(
                 "skipped: shard {shard} holds part of the table; the run that publishes checks it"
@@ -68,8 +48,6 @@ pub(crate) fn verify_tables(run: &Run<'_>, outcomes: &[JobOutcome]) -> Result<Ve
             "skipped: BR records no table checksum for incremental backups".to_string()
         } else if expected.is_zero() {
             "skipped: the backup recorded no checksum (BR ran with --checksum=false)".to_string()
-        } else if mixed_tables.contains(&table.table_id) {
-            "skipped: an SST holds this and other tables".to_string()
         } else if expected != actual {
             return Err(Error::Integrity {
                 object: format!("table {}", table.qualified_name()),

@@ -33,7 +33,7 @@ pub mod plan;
 pub mod schema;
 
 pub use backupmeta::{decode_backup_meta, load_backup, Backup, MetaVersion, BACKUP_META_OBJECT};
-pub use plan::{build_plan, ExportPlan, RangePlan, SkippedFile};
+pub use plan::{build_plan, ExcludedTable, ExportPlan, RangePlan, SkippedFile};
 pub use schema::{
     parse_schema, ColumnSchema, CommonHandleColumn, FieldType, GeneratedColumn, PartitionSchema,
     TableSchema, TypeCode,

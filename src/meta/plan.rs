@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::meta::backupmeta::Backup;
+use crate::meta::filter::TableFilter;
 use crate::meta::schema::{parse_schema, TableSchema};
 use crate::proto::backup::File;
 use crate::{Error, Result};
@@ -31,9 +32,12 @@ const CF_DEFAULT: &str = "default";
 /// Everything an export run needs from the metadata.
 #[derive(Debug, Clone)]
 pub struct ExportPlan {
-    /// Tables holding rows, in schema order.
+    /// The tables the filter selects, in schema order.
     pub tables: Vec<Arc<TableSchema>>,
-    /// SST pairs holding rows of those tables, in backupmeta order of their write-CF files.
+    /// The tables the filter leaves out, in schema order, each with the reason.
+    pub excluded: Vec<ExcludedTable>,
+    /// SST pairs holding rows of the selected tables, in backupmeta order of their write-CF
+    /// files.
     pub ranges: Vec<RangePlan>,
     /// Data files that hold no row of an exported table, each with the reason.
     pub skipped_files: Vec<SkippedFile>,
@@ -67,6 +71,15 @@ pub struct RangePlan {
     pub table_ids: Vec<i64>,
 }
 
+/// A table the filter leaves out.
+#[derive(Debug, Clone)]
+pub struct ExcludedTable {
+    /// The table.
+    pub table: Arc<TableSchema>,
+    /// The filter's decision in words: the rule that excluded it, or that no rule matched.
+    pub reason: String,
+}
+
 /// A data file left out of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedFile {
@@ -76,13 +89,14 @@ pub struct SkippedFile {
     pub reason: String,
 }
 
-/// Builds the plan from a loaded backup.
+/// Builds the plan from a loaded backup, exporting the tables `filter` selects.
 ///
-/// Parses every schema (views, sequences and database-only entries hold no rows); pairs each
-/// write-CF file with the default-CF file of the same stem (by name, not by position); maps
-/// each pair's key range to the exported physical ids it overlaps. Pairs overlapping none (a
-/// table without a schema in the backup, global-index ranges of partitioned tables, non-table
-/// keys) go to `skipped_files` with a reason.
+/// Parses every schema (views, sequences and database-only entries hold no rows); selects
+/// tables with `filter` (a partitioned table's partitions follow it); pairs each write-CF file
+/// with the default-CF file of the same stem (by name, not by position); maps each pair's key
+/// range to the selected physical ids it overlaps. Pairs overlapping none (only tables the filter
+/// excludes, a table without a schema in the backup, global-index ranges of partitioned tables,
+/// non-table keys) go to `skipped_files` with a reason: they are never read.
 ///
 /// # Errors
 /// * a schema that does not parse ([`parse_schema`]);
@@ -90,11 +104,24 @@ pub struct SkippedFile {
 /// * a default-CF file without a write-CF twin (its values cannot be exported, and dropping it
 ///   silently would lose rows), or two files with the same stem and column family;
 /// * [`Error::Unsupported`] for a column family other than `write`/`default`.
-pub fn build_plan(backup: &Backup) -> Result<ExportPlan> {
-    let mut tables = Vec::new();
+pub fn build_plan(backup: &Backup, filter: &TableFilter) -> Result<ExportPlan> {
+    let mut all_tables = Vec::new();
     for schema in &backup.schemas {
         if let Some(table) = parse_schema(schema)? {
-            tables.push(Arc::new(table));
+            all_tables.push(Arc::new(table));
+        }
+    }
+    // Built over every table, so that two tables claiming one id fail whatever is selected.
+    let all = TableIndex::new(&all_tables)?;
+    let mut tables = Vec::new();
+    let mut excluded = Vec::new();
+    for table in all_tables {
+        let decision = filter.decide(&table.db_name_in_backup, &table.table_name);
+        if decision.included {
+            tables.push(table);
+        } else {
+            let reason = decision.to_string();
+            excluded.push(ExcludedTable { table, reason });
         }
     }
     let index = TableIndex::new(&tables)?;
@@ -135,7 +162,12 @@ pub fn build_plan(backup: &Backup) -> Result<ExportPlan> {
         let default = defaults.remove(&stem).cloned();
         let table_ids = index.overlapping(&write.start_key, &write.end_key);
         if table_ids.is_empty() {
-            let reason = index.skip_reason(&write.start_key, &write.end_key);
+            let left_out = all.overlapping(&write.start_key, &write.end_key);
+            let reason = if left_out.is_empty() {
+                index.skip_reason(&write.start_key, &write.end_key)
+            } else {
+                excluded_reason(&excluded, &left_out)
+            };
             for file in std::iter::once(write).chain(default.as_ref()) {
                 skipped_files.push(SkippedFile {
                     name: file.name.clone(),
@@ -154,9 +186,24 @@ pub fn build_plan(backup: &Backup) -> Result<ExportPlan> {
 
     Ok(ExportPlan {
         tables,
+        excluded,
         ranges,
         skipped_files,
     })
+}
+
+/// Why a range holding only excluded tables (physical ids `ids`) is not read.
+fn excluded_reason(excluded: &[ExcludedTable], ids: &[i64]) -> String {
+    let mut names: Vec<String> = excluded
+        .iter()
+        .filter(|e| e.table.physical_ids().iter().any(|id| ids.contains(id)))
+        .map(|e| e.table.qualified_name())
+        .collect();
+    names.dedup();
+    format!(
+        "holds only tables the filter excludes ({})",
+        names.join(", ")
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -343,6 +390,10 @@ fn table_range(keyspace: &[u8], id: i64) -> (Vec<u8>, Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn build_plan_all(backup: &Backup) -> Result<ExportPlan> {
+        build_plan(backup, &TableFilter::br_default())
+    }
     use crate::meta::backupmeta::MetaVersion;
     use crate::proto::backup::Schema;
 
@@ -452,7 +503,7 @@ mod tests {
             file("2/6_3_bb_write.sst", record_key(21, 5), record_key(21, 9)),
             file("1/5_2_aa_write.sst", record_key(10, 0), record_end(10)),
         ];
-        let plan = build_plan(&backup(files.clone())).unwrap();
+        let plan = build_plan_all(&backup(files.clone())).unwrap();
 
         let tables: Vec<String> = plan.tables.iter().map(|t| t.qualified_name()).collect();
         assert_eq!(tables, vec!["app.a", "app.p", "app.c"]);
@@ -498,7 +549,7 @@ mod tests {
             vec![],
         );
         default.cf.clear();
-        let plan = build_plan(&backup(vec![write, default])).unwrap();
+        let plan = build_plan_all(&backup(vec![write, default])).unwrap();
         assert_eq!(plan.ranges.len(), 1);
         assert_eq!(plan.ranges[0].stem, "4_9_7_cc_1690000000000");
         assert!(plan.ranges[0].default.is_some());
@@ -512,7 +563,7 @@ mod tests {
             file("1/5_2_aa_write.sst", record_key(10, 0), record_end(10)),
             file("1/5_2_ab_default.sst", record_key(10, 0), record_end(10)),
         ];
-        let err = build_plan(&backup(files)).unwrap_err();
+        let err = build_plan_all(&backup(files)).unwrap_err();
         assert_eq!(
             err.to_string(),
             "1/5_2_ab_default.sst: default-CF SST has no write-CF twin with the same stem in \
@@ -527,19 +578,19 @@ mod tests {
             file("1/5_2_aa_write.sst", record_key(10, 0), record_end(10)),
         ];
         assert_eq!(
-            build_plan(&backup(files)).unwrap_err().to_string(),
+            build_plan_all(&backup(files)).unwrap_err().to_string(),
             "1/5_2_aa_write.sst: backupmeta lists two write-CF files with stem 1/5_2_aa"
         );
 
         let mut lock = file("1/5_2_aa_lock.sst", record_key(10, 0), record_end(10));
         lock.cf = "lock".to_string();
-        let err = build_plan(&backup(vec![lock])).unwrap_err();
+        let err = build_plan_all(&backup(vec![lock])).unwrap_err();
         assert!(matches!(err, Error::Unsupported(_)));
 
         let mut odd = file("odd.bin", record_key(10, 0), record_end(10));
         odd.cf.clear();
         assert_eq!(
-            build_plan(&backup(vec![odd])).unwrap_err().to_string(),
+            build_plan_all(&backup(vec![odd])).unwrap_err().to_string(),
             "odd.bin: data file has no column family (cf is empty and the name does not end in \
              _write.sst or _default.sst)"
         );
@@ -556,7 +607,7 @@ mod tests {
             file("1/1_4_a4_write.sst", b"m_meta".to_vec(), b"m_metb".to_vec()),
             file("1/1_5_a5_write.sst", record_key(10, 0), record_end(10)),
         ];
-        let plan = build_plan(&backup(files)).unwrap();
+        let plan = build_plan_all(&backup(files)).unwrap();
         let kept: Vec<(&str, Vec<i64>)> = plan
             .ranges
             .iter()
@@ -601,7 +652,7 @@ mod tests {
             // Starts at table 30's index keys and ends inside its rows.
             file("1/1_5_s5_write.sst", index_key(30, 1), record_key(30, 0)),
         ];
-        let plan = build_plan(&backup(files)).unwrap();
+        let plan = build_plan_all(&backup(files)).unwrap();
         let ids: Vec<Vec<i64>> = plan.ranges.iter().map(|r| r.table_ids.clone()).collect();
         assert_eq!(
             ids,
@@ -631,7 +682,7 @@ mod tests {
                 with_ks(record_end(77)),
             ),
         ];
-        let plan = build_plan(&backup(files)).unwrap();
+        let plan = build_plan_all(&backup(files)).unwrap();
         assert_eq!(plan.ranges.len(), 1);
         assert_eq!(plan.ranges[0].table_ids, vec![22]);
         assert_eq!(
@@ -652,7 +703,7 @@ mod tests {
             r#"{"enable":true,"definitions":[{"id":21,"name":{"O":"x","L":"x"}}]}"#,
         ));
         assert_eq!(
-            build_plan(&b).unwrap_err().to_string(),
+            build_plan_all(&b).unwrap_err().to_string(),
             "backupmeta: physical table id 21 belongs to both app.p and app.q"
         );
     }

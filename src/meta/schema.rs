@@ -713,6 +713,9 @@ pub struct TableSchema {
     pub total_kvs: u64,
     /// `Schema.total_bytes`.
     pub total_bytes: u64,
+    /// Public indexes with keys of their own (not the clustered primary key): each row has one
+    /// key in each, so `total_kvs / (1 + index_count)` estimates the rows.
+    pub index_count: usize,
 }
 
 impl TableSchema {
@@ -723,6 +726,12 @@ impl TableSchema {
         } else {
             self.partitions.iter().map(|p| p.id).collect()
         }
+    }
+
+    /// The rows BR's checksum counts, when it recorded one: its keys, one per row and one per
+    /// row in each index.
+    pub fn estimated_rows(&self) -> Option<u64> {
+        (self.total_kvs > 0).then(|| self.total_kvs / (1 + self.index_count as u64))
     }
 
     /// `db.table`.
@@ -955,6 +964,12 @@ fn validate(db_name_in_backup: String, table: &TableInfo, schema: &Schema) -> Re
         crc64xor: schema.crc64xor,
         total_kvs: schema.total_kvs,
         total_bytes: schema.total_bytes,
+        index_count: table
+            .index_info
+            .iter()
+            .filter(|index| index.state == STATE_PUBLIC)
+            .filter(|index| !(index.is_primary && table.is_common_handle))
+            .count(),
     })
 }
 

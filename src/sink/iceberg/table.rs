@@ -249,28 +249,22 @@ impl<'a> IcebergWriter<'a> {
             )));
         }
         if metadata.location().trim_end_matches('/') != location {
-            return Err(Error::OutputConflict {
-                object: name,
-                message: format!(
-                    "the existing table's location is {}, but this export writes to \
-                     {location}; Iceberg metadata holds absolute paths, so export into another \
-                     output prefix (or remove {dir}/)",
-                    metadata.location()
-                ),
-            });
+            return Err(Error::Usage(format!(
+                "{name}: the existing table's location is {}, but this export writes to \
+                 {location}; Iceberg metadata holds absolute paths, so export into another \
+                 output prefix (or remove {dir}/)",
+                metadata.location()
+            )));
         }
         let timestamp = self.backup.timestamp_ms();
         if metadata.last_updated_ms() > timestamp.saturating_add(60_000) {
-            return Err(Error::OutputConflict {
-                object: name,
-                message: format!(
-                    "the table was last updated at {} ms, after this backup ({timestamp} ms, end \
-                     version {}); snapshots must not go back in time, so export older backups \
-                     into another output prefix",
-                    metadata.last_updated_ms(),
-                    self.backup.end_version
-                ),
-            });
+            return Err(Error::Usage(format!(
+                "{name}: the table was last updated at {} ms, after this backup ({timestamp} ms, \
+                 end version {}); snapshots must not go back in time, so export older backups \
+                 into another output prefix",
+                metadata.last_updated_ms(),
+                self.backup.end_version
+            )));
         }
         let live = self.live_files(&metadata, input, location)?;
         Ok(Some(Previous {
