@@ -1,5 +1,9 @@
-//! Helpers shared by the integration tests: the real binaries, the Python readers, file walks.
+//! Helpers shared by the integration tests: the real binaries, the Python readers, the Rust
+//! reader of an export's Parquet files ([`readback`]), file walks.
 #![allow(dead_code)] // each test crate uses its own subset
+
+pub mod readback;
+pub mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
