@@ -33,9 +33,11 @@ pub fn python(modules: &str) -> Option<PathBuf> {
     None
 }
 
-/// Reads every exported file back with pyarrow and DuckDB (`tests/python/check_parquet.py`) and
+/// Reads every exported file back in Rust ([`readback::check_values`]), then with pyarrow and
+/// DuckDB (`tests/python/check_parquet.py`, where the venv is present; required under CI), and
 /// compares every value and column type with `tables` (`TestTable::expected_json` objects).
 pub fn check_parquet(output: &Path, tables: Vec<Value>) {
+    readback::check_values(output, &tables);
     let Some(python) = python("pyarrow, duckdb") else {
         return;
     };

@@ -131,7 +131,9 @@ pub fn check_values(root: &Path, tables: &[Value]) -> usize {
             .iter()
             .map(|c| c.as_str().unwrap())
             .collect();
-        let want_rows = table["rows"].as_array().expect("expected table without rows");
+        let want_rows = table["rows"]
+            .as_array()
+            .expect("expected table without rows");
         let files = parquet_files_in(&root.join(dir));
         if files.is_empty() && !want_rows.is_empty() {
             failures.push(format!("{dir}: no parquet files"));
@@ -163,7 +165,10 @@ pub fn check_values(root: &Path, tables: &[Value]) -> usize {
             for name in table["required"].as_array().into_iter().flatten() {
                 let i = columns.iter().position(|c| c == name).unwrap();
                 if file.nullable[i] {
-                    failures.push(format!("{}: column {name} should be required", path.display()));
+                    failures.push(format!(
+                        "{}: column {name} should be required",
+                        path.display()
+                    ));
                 }
             }
             rows.extend(file.rows);
@@ -182,7 +187,11 @@ pub fn check_values(root: &Path, tables: &[Value]) -> usize {
             .collect();
         want.sort_by(order);
         if rows.len() != want.len() {
-            failures.push(format!("{dir}: {} rows, expected {}", rows.len(), want.len()));
+            failures.push(format!(
+                "{dir}: {} rows, expected {}",
+                rows.len(),
+                want.len()
+            ));
         }
         for (got, want) in rows.iter().zip(&want) {
             for ((name, g), w) in columns.iter().zip(got).zip(want) {
