@@ -1,7 +1,9 @@
 //! Every TiDB type, exactly: backups with every column type and its extremes, clustered and
 //! `_tidb_rowid` tables, partitions, added columns, row format v1, generated columns and
-//! incremental deletes are exported by the real binary and read back by pyarrow and DuckDB
-//! (`tests/python/check_parquet.py`), which compare every value and every column type.
+//! incremental deletes are exported by the real binary and read back in Rust
+//! (`common::readback`) and by pyarrow and DuckDB (`tests/python/check_parquet.py`), which
+//! compare every value and every column type; Spark reads every table too
+//! (`tests/python/check_spark.py`).
 
 mod common;
 
@@ -57,8 +59,8 @@ fn all_types_are_exact() {
     check(out.path(), vec![tables[0].expected_json("parquet")]);
 }
 
-#[test]
-fn clustered_primary_keys_come_from_the_key() {
+/// A clustered table whose primary key (INT UNSIGNED, VARCHAR, DECIMAL, DATE) is the handle.
+fn clustered_table() -> TestTable {
     let mut table = TestTable::new(
         "db",
         "clustered",
@@ -94,7 +96,12 @@ fn clustered_primary_keys_come_from_the_key() {
             ],
         ));
     }
-    let tables = vec![table];
+    table
+}
+
+#[test]
+fn clustered_primary_keys_come_from_the_key() {
+    let tables = vec![clustered_table()];
     let backup = write(
         &tables,
         BackupWriter {
@@ -107,8 +114,8 @@ fn clustered_primary_keys_come_from_the_key() {
     check(out.path(), vec![tables[0].expected_json("parquet")]);
 }
 
-#[test]
-fn partitions_added_columns_and_generated_columns() {
+/// A partitioned table with generated columns and columns added after some rows were written.
+fn events_table() -> TestTable {
     let mut table = TestTable::new(
         "db",
         "events",
@@ -159,7 +166,12 @@ fn partitions_added_columns_and_generated_columns() {
         row.physical_id = Some(if id < 60 { 701 } else { 702 });
         table.rows.push(row);
     }
-    let tables = vec![table];
+    table
+}
+
+#[test]
+fn partitions_added_columns_and_generated_columns() {
+    let tables = vec![events_table()];
     let backup = write(
         &tables,
         BackupWriter {
@@ -177,8 +189,15 @@ fn partitions_added_columns_and_generated_columns() {
     check(out.path(), vec![tables[0].expected_json("parquet")]);
 }
 
-#[test]
-fn incremental_backups_export_deletes() {
+fn incremental_writer() -> BackupWriter {
+    BackupWriter {
+        start_version: 459_177_000_000_000_000,
+        ..Default::default()
+    }
+}
+
+/// Rows of an incremental backup, every third one a delete.
+fn accounts_table() -> TestTable {
     let mut table = TestTable::new(
         "db",
         "accounts",
@@ -200,11 +219,13 @@ fn incremental_backups_export_deletes() {
         row.deleted = id % 3 == 0;
         table.rows.push(row);
     }
-    let writer = BackupWriter {
-        start_version: 459_177_000_000_000_000,
-        ..Default::default()
-    };
-    let tables = vec![table];
+    table
+}
+
+#[test]
+fn incremental_backups_export_deletes() {
+    let tables = vec![accounts_table()];
+    let writer = incremental_writer();
     let backup = write(&tables, writer.clone());
     let out = tempfile::tempdir().unwrap();
     let (stdout, report) = export(backup.path(), out.path());
@@ -216,8 +237,8 @@ fn incremental_backups_export_deletes() {
     );
 }
 
-#[test]
-fn names_with_unicode_spaces_and_reserved_characters() {
+/// Database, table and column names that need escaping.
+fn names_table() -> TestTable {
     let mut table = TestTable::new(
         "my db/../x",
         "表 名.v1",
@@ -232,7 +253,12 @@ fn names_with_unicode_spaces_and_reserved_characters() {
         1,
         vec![(2, Cell::Str("a".into())), (3, Cell::Str("b".into()))],
     ));
-    let tables = vec![table];
+    table
+}
+
+#[test]
+fn names_with_unicode_spaces_and_reserved_characters() {
+    let tables = vec![names_table()];
     let backup = write(&tables, BackupWriter::default());
     let out = tempfile::tempdir().unwrap();
     let (_, report) = export(backup.path(), out.path());
@@ -242,6 +268,77 @@ fn names_with_unicode_spaces_and_reserved_characters() {
         "{path}"
     );
     check(out.path(), vec![tables[0].expected_json("parquet")]);
+}
+
+/// Apache Spark, the engine most users read with, reads every table of the tests above whole
+/// (local mode on the machine's JDK, one session for all tables: `tests/python/check_spark.py`),
+/// and its DECIMAL, DATE and TIMESTAMP values equal pyarrow's. Under `CI=true` a missing
+/// pyspark or `java` fails the test.
+#[test]
+fn spark_reads_every_table_and_agrees_with_pyarrow() {
+    let Some(python) = common::python("pyarrow, pyspark") else {
+        return;
+    };
+    if Command::new("java").arg("-version").output().is_err() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "java (a JDK for Spark) is missing"
+        );
+        eprintln!("NOTICE: java not found; Spark check skipped");
+        return;
+    }
+    let cases = [
+        ("all_types", vec![all_types()], BackupWriter::default()),
+        (
+            "clustered",
+            vec![clustered_table()],
+            BackupWriter {
+                rows_per_range: 15,
+                ..Default::default()
+            },
+        ),
+        (
+            "events",
+            vec![events_table()],
+            BackupWriter {
+                rows_per_range: 40,
+                ..Default::default()
+            },
+        ),
+        ("accounts", vec![accounts_table()], incremental_writer()),
+        ("names", vec![names_table()], BackupWriter::default()),
+    ];
+    let root = tempfile::tempdir().unwrap();
+    let mut dirs = Vec::new();
+    for (name, tables, writer) in &cases {
+        let backup = write(tables, writer.clone());
+        let out = root.path().join(name);
+        export(backup.path(), &out);
+        for dir in common::readback::read_export(&out).keys() {
+            dirs.push(out.join(dir));
+        }
+    }
+    assert_eq!(dirs.len(), cases.len(), "{dirs:?}");
+    let list = root.path().join("tables.json");
+    std::fs::write(
+        &list,
+        serde_json::to_vec(&json!({ "tables": dirs })).unwrap(),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_spark.py"))
+        .arg(&list)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" 0 mismatches"),
+        "Spark check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{} ({:.1?} in all)", stdout.trim(), started.elapsed());
 }
 
 /// Bytes TiDB and TiKV wrote (docs/formats.md §10, from a PingCAP BR
