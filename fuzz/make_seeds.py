@@ -3,7 +3,7 @@
 
 Run from anywhere: `python3 fuzz/make_seeds.py`. Deterministic; the output is committed.
 Sources: examples/sample-backup (written by the test kit), tests/data/sst (written by RocksDB),
-and byte vectors quoted in shared/spec/br-tidb-formats.md section 10.
+and byte vectors quoted in docs/formats.md section 10.
 """
 import glob
 import os

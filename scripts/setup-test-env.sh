@@ -2,7 +2,9 @@
 # Installs what the test suite needs, once per machine:
 #   - Debian rocksdb-tools (sst_dump, ldb): the real RocksDB the SST reader is checked against;
 #   - a Python venv at .venv with pyarrow and duckdb, which read our Parquet output back, and
-#     pyiceberg and fastavro, which read our Iceberg tables and their Avro manifests.
+#     pyiceberg and fastavro, which read our Iceberg tables and their Avro manifests;
+#   - PySpark 3.5 in the same venv, with a JDK 17 (Debian's openjdk-17-jre-headless when no `java`
+#     is on PATH): Spark in local mode reads the type tests' tables (tests/python/check_spark.py).
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,19 @@ if ! .venv/bin/python -c "import pyarrow, duckdb, pyiceberg, fastavro" >/dev/nul
   echo "setup: creating .venv with pyarrow, duckdb, pyiceberg and fastavro" >&2
   [ -x .venv/bin/pip ] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb pyiceberg fastavro
+fi
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "setup: installing openjdk-17-jre-headless (java for Spark)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+
+if ! .venv/bin/python -c "import pyspark" >/dev/null 2>&1; then
+  echo "setup: installing pyspark 3.5.6 into .venv" >&2
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check 'pyspark==3.5.6'
 fi
 
 # Local object-store servers for tests/storage_servers.rs, all started by the tests on 127.0.0.1:

@@ -1,7 +1,7 @@
 //! BR's backup encryption: `--crypter.method`, `--crypter.key` / `--crypter.key-file`, and
 //! AES-CTR over `backupmeta`, MetaFile leaves and SSTs.
 //!
-//! Spec: `shared/spec/br-tidb-formats.md` §2.8 (reading procedure, AES-CTR) and §3.3 (SSTs); the
+//! Format: `docs/formats.md` §3 (AES-CTR over `backupmeta`, leaves and SSTs); the
 //! facts checked against BR and TiKV sources are recorded in `docs/integrity.md`.
 //!
 //! ```text

@@ -1,6 +1,6 @@
 //! SHA-256 checks of backup objects against the hashes `backupmeta` lists.
 //!
-//! Spec: `shared/spec/br-tidb-formats.md` §3.4. An SST's `File.sha256` is the hash of the object
+//! Format: `docs/formats.md` §4. An SST's `File.sha256` is the hash of the object
 //! *as stored* (the ciphertext when the backup is encrypted), so it is computed on the bytes read
 //! before they are decrypted: by the export's scan itself ([`PrefixHasher`]), and checked when the
 //! scan ends, before anything is published; a MetaFile leaf's is the hash of its plaintext

@@ -18,7 +18,8 @@
 //! * [`cli`]: the `tikv-ctl` and `br` command lines; the binaries only call into it.
 //!
 //! [`proto`] holds the generated protobuf wire types and [`error`] the crate's error type;
-//! [`testkit`] writes BR-shaped backups for tests and benchmarks.
+//! `testkit` (cargo feature `testkit`, on for tests, benches and examples only) writes BR-shaped
+//! backups for tests and benchmarks.
 //! `docs/architecture.md` describes the design in prose.
 
 pub mod batch;
@@ -33,6 +34,7 @@ pub mod proto;
 pub mod sink;
 pub mod sst;
 pub mod storage;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! End to end: backups written by the test kit (and the bundled sample) are exported by the real
-//! `tikv-ctl` binary, and the Parquet files are read back by pyarrow and DuckDB
-//! (`tests/python/check_parquet.py`), which compare every value with what the backup holds.
+//! `tikv-ctl` binary, and the Parquet files are read back in Rust (`common::readback`) and by
+//! pyarrow and DuckDB (`tests/python/check_parquet.py`), which compare every value with what the
+//! backup holds.
 
 mod common;
 
@@ -19,7 +20,7 @@ fn tikv_ctl(args: &[&str]) -> Output {
         .expect("run tikv-ctl")
 }
 
-/// Reads every exported file back with pyarrow and DuckDB and compares all values.
+/// Reads every exported file back in Rust, with pyarrow and with DuckDB, and compares all values.
 fn check_values(output: &Path, tables: &[TestTable], prefix: &str) {
     common::check_parquet(
         output,
@@ -368,6 +369,11 @@ fn progress_json_lines_end_with_the_totals() {
     let quiet = export(&sample, out.path(), &["--quiet"]);
     assert_success(&quiet);
     assert!(quiet.stdout.is_empty() && quiet.stderr.is_empty());
+    let expected: Vec<_> = sample_tables()
+        .iter()
+        .map(|t| t.expected_json("parquet"))
+        .collect();
+    assert!(common::readback::check_values(out.path(), &expected) > 0);
 }
 
 #[test]

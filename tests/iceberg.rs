@@ -2,7 +2,8 @@
 //! with `--write-iceberg-table` / `--write-iceberg-manifest`, and the tables are read back by
 //! PyIceberg (`StaticTable.from_metadata`), fastavro and DuckDB
 //! (`tests/python/check_iceberg.py`), which compare rows, types, field ids, statistics and
-//! snapshot history with what the backups hold.
+//! snapshot history with what the backups hold. Every export's Parquet files are also read back
+//! in Rust (`common::readback`) and compared value by value.
 
 mod common;
 
@@ -31,6 +32,29 @@ fn assert_success(out: &Output) {
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `table`'s expected Parquet (`TestTable::expected_json`) as an Iceberg table's data files hold
+/// it: TIME is a plain `int64` of microseconds there (Iceberg has no duration type, and such
+/// files carry no Arrow schema that would say `duration[us]`).
+fn iceberg_data_files(table: &TestTable, prefix: &str) -> Value {
+    let mut expected = table.expected_json(prefix);
+    for (_, arrow_type) in expected["arrow_types"].as_object_mut().unwrap().iter_mut() {
+        if arrow_type == "duration[us]" {
+            *arrow_type = json!("int64");
+        }
+    }
+    expected
+}
+
+/// Reads every Parquet file under `output` back in Rust and compares all values with `tables`,
+/// exported as Iceberg tables.
+fn check_values(output: &Path, tables: &[TestTable], prefix: &str) {
+    let expected: Vec<Value> = tables
+        .iter()
+        .map(|t| iceberg_data_files(t, prefix))
+        .collect();
+    assert!(common::readback::check_values(output, &expected) > 0);
 }
 
 /// Runs `check_iceberg.py` over `tables` (each an expected-table JSON object).
@@ -253,6 +277,7 @@ fn iceberg_tables_are_read_by_pyiceberg_fastavro_and_duckdb() {
     assert_success(&run);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("iceberg shop.customers:"), "{stdout}");
+    check_values(out.path(), &tables, "parquet");
     let report = read_json(&report_path);
 
     // One new table version per table, each with one appended snapshot timed at the backup TSO.
@@ -432,6 +457,7 @@ fn a_second_export_adds_a_snapshot_and_keeps_the_first() {
         ],
     ));
     let report1 = read_json(&report1_path);
+    check_values(out.path(), &first_tables, "parquet");
     let v1 = out
         .path()
         .join("parquet/shop/customers/metadata/v1.metadata.json");
@@ -465,6 +491,12 @@ fn a_second_export_adds_a_snapshot_and_keeps_the_first() {
         ],
     ));
     let report2 = read_json(&report2_path);
+    // The table directories also hold the first export's files: only the second's are current.
+    let current: Vec<Value> = second_tables
+        .iter()
+        .map(|t| iceberg_data_files(t, "parquet"))
+        .collect();
+    assert!(common::readback::check_report_values(out.path(), &report2, &current) > 0);
 
     assert_eq!(
         std::fs::read(&v1).unwrap(),
@@ -584,6 +616,7 @@ fn br_writes_the_manifest_without_tables() {
         .map(|f| f["record_count"].as_u64().unwrap())
         .sum();
     assert_eq!(total, 125);
+    check_values(backup.path(), &sample_tables(), "lake");
 }
 
 /// The files of the JSON manifest under `root`, with `root` itself left out of their URIs.
@@ -640,6 +673,8 @@ fn a_resumed_run_describes_its_files_like_an_uninterrupted_one() {
     assert_success(&export(backup.path(), out.path(), &resumed_flags));
     let report = read_json(&report_path);
     assert_eq!(report["resume"]["resumed_jobs"], 3);
+    check_values(clean.path(), &tables, "parquet");
+    check_values(out.path(), &tables, "parquet");
 
     let files = manifest_files(out.path());
     assert_eq!(files, manifest_files(clean.path()));
@@ -691,6 +726,8 @@ fn a_run_killed_before_its_iceberg_commit_is_resumed_from_the_published_files() 
         clean_report["resume"]["exported_jobs"]
     );
     assert_eq!(report["totals"]["ssts_read"], 0);
+    check_values(clean.path(), &tables, "parquet");
+    check_values(out.path(), &tables, "parquet");
 
     // The same files, described as an uninterrupted run describes them: a first snapshot each.
     assert_eq!(manifest_files(out.path()), manifest_files(clean.path()));

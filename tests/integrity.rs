@@ -1,7 +1,10 @@
 //! Lose nothing, trust nothing: corrupt, truncated, mis-described and encrypted backups, and runs
 //! killed part-way. Every corruption must stop the run with a message naming the object and the
 //! expected and actual values, and publish nothing; encrypted backups export exactly; a killed
-//! run, re-run, gives the same files as an uninterrupted one.
+//! run, re-run, gives the same files as an uninterrupted one. The uninterrupted exports every
+//! other output is compared with have their values read back in Rust (`common::readback`).
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -36,6 +39,16 @@ fn backup(writer: BackupWriter) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     writer.write(dir.path(), &sample_tables()).unwrap();
     dir
+}
+
+/// Reads the export under `root` back in Rust and compares every value with the sample tables
+/// (what [`backup`] writes).
+fn check_values(root: &Path) {
+    let expected: Vec<_> = sample_tables()
+        .iter()
+        .map(|t| t.expected_json("parquet"))
+        .collect();
+    assert!(common::readback::check_values(root, &expected) > 0);
 }
 
 fn v1() -> BackupWriter {
@@ -209,6 +222,7 @@ fn encrypted_backups_export_exactly_like_their_plaintext_twin() {
     let plain_out = tempfile::tempdir().unwrap();
     let run = tikv_ctl(plain.path(), plain_out.path(), &[], &[]);
     assert!(run.status.success(), "{}", stderr(&run));
+    check_values(plain_out.path());
     let expected = published(plain_out.path());
     assert_eq!(
         expected.len(),
@@ -290,6 +304,7 @@ fn a_killed_run_rerun_gives_the_same_files() {
     let clean = tempfile::tempdir().unwrap();
     let run = tikv_ctl(dir.path(), clean.path(), &["--concurrency", "1"], &[]);
     assert!(run.status.success(), "{}", stderr(&run));
+    check_values(clean.path());
     let expected = published(clean.path());
 
     for failpoint in ["range:2", "range:5", "publish:1", "publish:4"] {
@@ -433,6 +448,7 @@ fn a_killed_run_is_resumed_from_its_staged_jobs() {
     let dir = backup(v1());
     let clean = tempfile::tempdir().unwrap();
     let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    check_values(clean.path());
     let expected = published(clean.path());
     let ranges = clean_report["resume"]["exported_ranges"].as_u64().unwrap();
     assert!(ranges > 4, "{ranges} ranges");
@@ -526,6 +542,7 @@ fn another_codec_or_no_resume_exports_everything_again() {
     let dir = backup(v1());
     let clean = tempfile::tempdir().unwrap();
     let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    check_values(clean.path());
     let ranges = clean_report["resume"]["exported_ranges"].clone();
     let snappy_clean = tempfile::tempdir().unwrap();
     run_with_report(
@@ -534,6 +551,7 @@ fn another_codec_or_no_resume_exports_everything_again() {
         &["--compression", "snappy"],
         &[],
     );
+    check_values(snappy_clean.path());
 
     // Killed with zstd, re-run with snappy: no zstd file is taken for a snappy one.
     let out = tempfile::tempdir().unwrap();
@@ -560,6 +578,7 @@ fn a_deleted_or_truncated_staged_file_is_exported_again() {
     let dir = backup(v1());
     let clean = tempfile::tempdir().unwrap();
     let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    check_values(clean.path());
     let ranges = clean_report["resume"]["exported_ranges"].as_u64().unwrap();
 
     let out = tempfile::tempdir().unwrap();
@@ -632,6 +651,7 @@ fn a_run_killed_while_publishing_is_resumed_without_exporting_anything() {
     let dir = backup(v1());
     let clean = tempfile::tempdir().unwrap();
     let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    check_values(clean.path());
     let expected = published(clean.path());
     let files = published_parquet(clean.path());
     let successes: Vec<&String> = expected
@@ -697,6 +717,7 @@ fn a_published_file_changed_after_the_kill_is_exported_again() {
     let dir = backup(v1());
     let clean = tempfile::tempdir().unwrap();
     let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    check_values(clean.path());
     let jobs = clean_report["resume"]["exported_jobs"].as_u64().unwrap();
 
     let out = tempfile::tempdir().unwrap();
@@ -783,6 +804,7 @@ fn shards_stage_their_jobs_and_a_final_run_publishes_them_all() {
     let dir = backup(v1());
     let clean = tempfile::tempdir().unwrap();
     let (_, clean_report) = run_with_report(dir.path(), clean.path(), &[], &[]);
+    check_values(clean.path());
     let ranges = clean_report["resume"]["exported_ranges"].as_u64().unwrap();
     assert!(ranges >= 3, "{ranges} ranges");
 

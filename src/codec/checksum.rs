@@ -1,7 +1,7 @@
 //! CRC-64/XZ and the per-file key/value checksum BR records (`crc64xor`, `total_kvs`,
 //! `total_bytes`).
 //!
-//! Spec: `shared/spec/br-tidb-formats.md` §3.5; what goes into the digest was checked against
+//! Format: `docs/formats.md` §4; what goes into the digest was checked against
 //! TiKV's backup writer and is recorded in `docs/integrity.md`.
 //!
 //! ```text

@@ -1,7 +1,7 @@
 //! TiKV / TiDB byte formats: the value-level primitives needed to read a BR backup.
 //!
-//! Spec: `shared/spec/br-tidb-formats.md` §4 (keys, MVCC), §5 (TiDB keys), §6 (row formats,
-//! datums) and §7 (per-type decoding). Findings checked against public TiDB/TiKV sources are
+//! Formats: `docs/formats.md` §5 (keys, MVCC), §6 (TiDB keys), §7 (row formats, datums)
+//! and §8 (per-type decoding). Findings checked against public TiDB/TiKV sources are
 //! recorded in `docs/codec-notes.md`.
 //!
 //! ```text

@@ -1,8 +1,8 @@
 //! Backup metadata: `backupmeta` (meta v1 and the v2 MetaFile index), TiDB schema JSON, and the
 //! export plan built from them.
 //!
-//! Spec: `shared/spec/br-tidb-formats.md` §1 (layout), §2 (kvproto `brpb.proto`, the v2 walk),
-//! §5 (keys and partitions), §8 (schema JSON). Findings checked against public pingcap/tidb
+//! Formats: `docs/formats.md` §1 (layout, `backupmeta` v1 and v2), §6 (keys and partitions),
+//! §9 (schema JSON). Findings checked against public pingcap/tidb
 //! sources are recorded in `docs/meta-notes.md`.
 //!
 //! ```text

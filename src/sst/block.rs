@@ -3,7 +3,7 @@
 //! `data_block_hash_index.h`).
 //!
 //! Spec: <https://github.com/facebook/rocksdb/wiki/Rocksdb-BlockBasedTable-Format> and
-//! <https://github.com/facebook/rocksdb/wiki/Data-Block-Hash-Index>; `shared/spec/rocksdb-sst.md` §2.6.
+//! <https://github.com/facebook/rocksdb/wiki/Data-Block-Hash-Index>; `docs/formats.md` §11.
 //!
 //! ```text
 //! +---------+-----+---------+----------------------------+---------------------------+--------------+

@@ -1,7 +1,7 @@
 //! Block compression (RocksDB `include/rocksdb/compression_type.h`, `util/compression.h`).
 //!
 //! Spec: <https://github.com/facebook/rocksdb/wiki/Rocksdb-BlockBasedTable-Format> and
-//! `shared/spec/rocksdb-sst.md` §2.5.
+//! `docs/formats.md` §11.
 //!
 //! The trailer's type byte says how the block contents are stored. From format_version 2
 //! (every version this module reads), Zlib, BZip2, LZ4, LZ4HC and ZSTD payloads start with the

@@ -1,7 +1,7 @@
 //! The fixed-size footer at the end of every block-based table (RocksDB `table/format.{h,cc}`).
 //!
 //! Spec: <https://github.com/facebook/rocksdb/wiki/Rocksdb-BlockBasedTable-Format> ("Footer");
-//! `shared/spec/rocksdb-sst.md` §2.2.
+//! `docs/formats.md` §11.
 //!
 //! ```text
 //! format_version 1..=5 (53 bytes):

@@ -3,7 +3,7 @@
 //!
 //! Spec: <https://github.com/facebook/rocksdb/wiki/Rocksdb-BlockBasedTable-Format> ("Index Block"),
 //! <https://github.com/facebook/rocksdb/wiki/Partitioned-Index-Filters>;
-//! `shared/spec/rocksdb-sst.md` §2.7.
+//! `docs/formats.md` §11.
 //!
 //! An index block is an ordinary block (see [`super::block`]) whose keys are separators
 //! (`>=` the last key of data block i, `<` the first key of block i+1) and whose values locate the

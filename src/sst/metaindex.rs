@@ -2,7 +2,7 @@
 //! `table/meta_blocks.cc`, `table/block_based/block_based_table_builder.cc`).
 //!
 //! Spec: <https://github.com/facebook/rocksdb/wiki/Rocksdb-BlockBasedTable-Format> ("Meta Block");
-//! `shared/spec/rocksdb-sst.md` §2.8.
+//! `docs/formats.md` §11.
 //!
 //! ```text
 //! ordinary block (restart interval 1), entries sorted by name:

@@ -2,7 +2,7 @@
 //! BR.
 //!
 //! Spec: <https://github.com/facebook/rocksdb/wiki/Rocksdb-BlockBasedTable-Format>; the facts used
-//! here are summarised in `shared/spec/rocksdb-sst.md` §2.
+//! here are summarised in `docs/formats.md` §11.
 //!
 //! ```text
 //! [data block 1][trailer] ... [data block N][trailer]

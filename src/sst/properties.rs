@@ -2,7 +2,7 @@
 //! `table/table_properties.cc`, `include/rocksdb/table_properties.h`).
 //!
 //! Spec: <https://github.com/facebook/rocksdb/wiki/Rocksdb-BlockBasedTable-Format>
-//! ("Properties Meta Block"); `shared/spec/rocksdb-sst.md` §2.8.
+//! ("Properties Meta Block"); `docs/formats.md` §11.
 //!
 //! ```text
 //! ordinary block (one restart point), entries sorted by name:

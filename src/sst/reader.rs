@@ -1,7 +1,7 @@
 //! The table reader and its full-scan iterator.
 //!
 //! Spec: <https://github.com/facebook/rocksdb/wiki/Rocksdb-BlockBasedTable-Format>;
-//! `shared/spec/rocksdb-sst.md` §2.7 ("Full-scan algorithm").
+//! `docs/formats.md` §11 ("Full scan").
 //!
 //! ```text
 //! open:  footer (1 read of 53 bytes) -> metaindex -> properties -> [compression dict] -> index

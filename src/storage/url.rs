@@ -2,7 +2,7 @@
 //! base64 `StorageBackend` protobuf that `br operator base64ify` prints.
 //!
 //! Both forms are parsed into the same `StorageBackend` message, as BR's `ParseBackend` does
-//! (pingcap/tidb `br/pkg/storage/parse.go`; table in ../shared/spec/br-tidb-formats.md §1.3), so the
+//! (pingcap/tidb `br/pkg/storage/parse.go`; table in `docs/formats.md` §2), so the
 //! rest of the crate deals with one type only.
 //!
 //! ```text

@@ -14,7 +14,7 @@ use crate::codec::time::PackedTime;
 use crate::proto::backup::Schema;
 use crate::{Error, Result};
 
-/// TiDB type codes (`mysql.Type*`, ../shared/spec/br-tidb-formats.md §8.4).
+/// TiDB type codes (`mysql.Type*`, `docs/formats.md` §9).
 pub mod tp {
     /// TINYINT
     pub const TINY: u8 = 1;

@@ -1,5 +1,9 @@
-//! Helpers shared by the integration tests: the real binaries, the Python readers, file walks.
+//! Helpers shared by the integration tests: the real binaries, the Python readers, the Rust
+//! reader of an export's Parquet files ([`readback`]), file walks.
 #![allow(dead_code)] // each test crate uses its own subset
+
+pub mod readback;
+pub mod tables;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -29,9 +33,11 @@ pub fn python(modules: &str) -> Option<PathBuf> {
     None
 }
 
-/// Reads every exported file back with pyarrow and DuckDB (`tests/python/check_parquet.py`) and
+/// Reads every exported file back in Rust ([`readback::check_values`]), then with pyarrow and
+/// DuckDB (`tests/python/check_parquet.py`, where the venv is present; required under CI), and
 /// compares every value and column type with `tables` (`TestTable::expected_json` objects).
 pub fn check_parquet(output: &Path, tables: Vec<Value>) {
+    readback::check_values(output, &tables);
     let Some(python) = python("pyarrow, duckdb") else {
         return;
     };
