@@ -23,9 +23,12 @@
 //! * [`backupmeta`]: decoding the root object and walking the v2 index.
 //! * [`schema`]: serde models of TiDB's `DBInfo`/`TableInfo` JSON and the validated
 //!   [`TableSchema`].
+//! * [`filter`]: TiDB's `-f` table filter rules and the decision for each table
+//!   (`docs/table-filter.md`).
 //! * [`plan`]: pairing write/default SSTs and mapping key ranges to physical table ids.
 
 pub mod backupmeta;
+pub mod filter;
 pub mod plan;
 pub mod schema;
 
