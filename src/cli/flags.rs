@@ -2,8 +2,8 @@
 //!
 //! Each flag has one id and two spellings: `tikv-ctl br parquet-export` spells it plainly
 //! (`--row-group-size`), `br backup` with BR's `--parquet-` prefix (`--parquet-row-group-size`),
-//! except the flags BR itself has (`--ratelimit`, `--crypter.*`) and `--no-verify`, spelled the
-//! same on both. Like ripgrep's low-level and high-level arguments, parsing gives [`ExportFlags`]
+//! except the flags BR itself has (`--ratelimit`, `--crypter.*`, `-f/--filter`,
+//! `--case-sensitive`) and `--no-verify`, spelled the same on both. Like ripgrep's low-level and high-level arguments, parsing gives [`ExportFlags`]
 //! (the values as typed, each checked alone by clap), and [`ExportFlags::resolve`] turns them once
 //! into the settled [`ExportOptions`], checking how they combine.
 
@@ -78,11 +78,13 @@ pub enum Flag {
     CrypterMethod,
     CrypterKey,
     CrypterKeyFile,
+    Filter,
+    CaseSensitive,
 }
 
 impl Flag {
     /// Every export flag, in `--help` order.
-    pub(crate) const ALL: [Flag; 23] = [
+    pub(crate) const ALL: [Flag; 25] = [
         Flag::Output,
         Flag::OutputStorageBase64,
         Flag::OutputPrefix,
@@ -106,6 +108,8 @@ impl Flag {
         Flag::CrypterMethod,
         Flag::CrypterKey,
         Flag::CrypterKeyFile,
+        Flag::Filter,
+        Flag::CaseSensitive,
     ];
 
     /// The clap id: the `tikv-ctl` spelling.
@@ -134,6 +138,8 @@ impl Flag {
             Flag::CrypterMethod => "crypter.method",
             Flag::CrypterKey => "crypter.key",
             Flag::CrypterKeyFile => "crypter.key-file",
+            Flag::Filter => "filter",
+            Flag::CaseSensitive => "case-sensitive",
         }
     }
 
@@ -146,7 +152,25 @@ impl Flag {
                 | Flag::CrypterMethod
                 | Flag::CrypterKey
                 | Flag::CrypterKeyFile
+                | Flag::Filter
+                | Flag::CaseSensitive
         )
+    }
+
+    /// Whether `br backup --export-parquet` also hands it to BR: BR's own flags, which mean the
+    /// same backup to both (`--no-verify` is the export's alone). See docs/architecture.md.
+    pub(crate) fn passed_to_br(self) -> bool {
+        self.shared_with_br() && self != Flag::NoVerify
+    }
+
+    /// Whether it takes a value (`--flag VALUE`), rather than being a switch.
+    pub(crate) fn takes_value(self) -> bool {
+        self.arg(Spelling::Br).get_action().takes_values()
+    }
+
+    /// Its one-letter spelling on `spelling`'s command line, if any.
+    pub(crate) fn short(self, spelling: Spelling) -> Option<char> {
+        self.arg(spelling).get_short()
     }
 
     /// The long name in `spelling`, without `--`.
@@ -296,6 +320,18 @@ impl Flag {
             Flag::CrypterKeyFile => value(arg, "FILE")
                 .value_parser(value_parser!(PathBuf))
                 .help("A file holding the backup's key in hex"),
+            Flag::Filter => arg
+                .short('f')
+                .value_name("RULE")
+                .action(ArgAction::Append)
+                .help(
+                    "Export only the tables the rules select, in TiDB's table-filter syntax \
+                     (repeatable; `!` excludes, the last matching rule decides, @FILE reads \
+                     rules from a file) [default: all but the system schemas]",
+                ),
+            Flag::CaseSensitive => {
+                switch(arg).help("Match -f/--filter rules case-sensitively, as BR's --case-sensitive")
+            }
         }
     }
 }
@@ -325,6 +361,8 @@ pub struct ExportFlags<S> {
     pub crypter_method: CipherMethod,
     pub crypter_key: Option<String>,
     pub crypter_key_file: Option<PathBuf>,
+    pub filter: Vec<String>,
+    pub case_sensitive: bool,
     spelling: PhantomData<S>,
 }
 
@@ -377,6 +415,11 @@ impl<S: SpelledAs> FromArgMatches for ExportFlags<S> {
                 .unwrap_or(CipherMethod::Plaintext),
             crypter_key: one(Flag::CrypterKey),
             crypter_key_file: m.get_one::<PathBuf>(Flag::CrypterKeyFile.id()).cloned(),
+            filter: m
+                .get_many::<String>(Flag::Filter.id())
+                .map(|rules| rules.cloned().collect())
+                .unwrap_or_default(),
+            case_sensitive: switch(Flag::CaseSensitive),
             spelling: PhantomData,
         })
     }
