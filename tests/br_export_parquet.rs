@@ -184,6 +184,15 @@ fn argv_reaches_br_unchanged_then_the_backup_is_exported() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     let streamed = stdout.find("stand-in-br: backup written").unwrap();
     assert!(stdout[streamed..].contains("exported"), "{stdout}");
+    // The summary hands off to TiCDC at the backup's end_version (docs/live-lakehouse.md).
+    let end_version = BackupWriter::default().end_version;
+    assert!(
+        stdout.contains(&format!(
+            "cdc cli changefeed create --server=<your TiCDC> --sink-uri=<your sink> \
+             --start-ts={end_version}\n"
+        )),
+        "{stdout}"
+    );
 
     let rows = rows_read_back(&stand_in.output, &report);
     let expected: BTreeMap<String, u64> = sample_tables()
