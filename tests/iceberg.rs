@@ -247,6 +247,8 @@ fn sha256_hex(path: &Path) -> String {
 }
 
 const END_VERSION: u64 = 459_177_129_704_947_714;
+/// `END_VERSION >> 18` ms as UTC (checked with Python's datetime).
+const END_VERSION_UTC: &str = "2025-07-04T09:35:41.123Z";
 
 #[test]
 fn iceberg_tables_are_read_by_pyiceberg_fastavro_and_duckdb() {
@@ -315,6 +317,13 @@ fn iceberg_tables_are_read_by_pyiceberg_fastavro_and_duckdb() {
         assert_eq!(json["format-version"], 2);
         assert_eq!(json["current-snapshot-id"], entry["snapshot_id"]);
         assert_eq!(json["snapshots"][0]["timestamp-ms"], END_VERSION >> 18);
+        // The snapshot point for the TiCDC hand-off, as UTC time (docs/live-lakehouse.md).
+        assert_eq!(
+            json["snapshots"][0]["summary"]["tidb.backup.end-version-utc"],
+            END_VERSION_UTC
+        );
+        assert_eq!(report["backup"]["end_version_utc"], END_VERSION_UTC);
+        assert_eq!(report["backup"]["ticdc_start_ts"], END_VERSION);
         assert_eq!(
             json["location"],
             format!(

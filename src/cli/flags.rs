@@ -2,8 +2,8 @@
 //!
 //! Each flag has one id and two spellings: `tikv-ctl br parquet-export` spells it plainly
 //! (`--row-group-size`), `br backup` with BR's `--parquet-` prefix (`--parquet-row-group-size`),
-//! except the flags BR itself has (`--ratelimit`, `--crypter.*`) and `--no-verify`, spelled the
-//! same on both. Like ripgrep's low-level and high-level arguments, parsing gives [`ExportFlags`]
+//! except the flags BR itself has (`--ratelimit`, `--crypter.*`, `-f/--filter`,
+//! `--case-sensitive`) and `--no-verify`, spelled the same on both. Like ripgrep's low-level and high-level arguments, parsing gives [`ExportFlags`]
 //! (the values as typed, each checked alone by clap), and [`ExportFlags::resolve`] turns them once
 //! into the settled [`ExportOptions`], checking how they combine.
 
@@ -161,6 +161,23 @@ impl Flag {
                 | Flag::CrypterKey
                 | Flag::CrypterKeyFile
         )
+    }
+
+    /// Whether `br backup --export-parquet` also hands it to BR: BR's own flags, which mean the
+    /// same backup to both (`--no-verify` and `--dry-run` are the export's alone). See
+    /// docs/architecture.md.
+    pub(crate) fn passed_to_br(self) -> bool {
+        self.shared_with_br() && !matches!(self, Flag::NoVerify | Flag::DryRun)
+    }
+
+    /// Whether it takes a value (`--flag VALUE`), rather than being a switch.
+    pub(crate) fn takes_value(self) -> bool {
+        self.arg(Spelling::Br).get_action().takes_values()
+    }
+
+    /// Its one-letter spelling on `spelling`'s command line, if any.
+    pub(crate) fn short(self, spelling: Spelling) -> Option<char> {
+        self.arg(spelling).get_short()
     }
 
     /// The long name in `spelling`, without `--`.

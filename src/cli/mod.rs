@@ -1,5 +1,6 @@
 //! The command lines: `tikv-ctl br parquet-export` (also `tikv-ctl br-parquet-export`, the spelling
-//! of tikv/tikv PR #19321) and `br backup --parquet-only`.
+//! of tikv/tikv PR #19321), `br backup --parquet-only` and `br backup ... --export-parquet`
+//! ([`passthrough`]: the real BR takes the backup, then it is exported).
 //!
 //! Both take the export flags of [`flags`], defined once and spelled for each command line;
 //! they are settled into an [`crate::export::ExportOptions`] and handed to
@@ -9,6 +10,7 @@
 #![allow(rustdoc::invalid_html_tags)]
 
 pub mod flags;
+pub mod passthrough;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -110,18 +112,22 @@ pub struct Br {
 
 #[derive(Debug, Subcommand)]
 enum BrTopCommand {
-    /// Back up a cluster; with --parquet-only, export an existing backup as Parquet instead.
+    /// Back up a cluster with BR, then export it as Parquet (--export-parquet); or export a
+    /// backup that already exists (--parquet-only).
     ///
-    /// This build cannot take backups (that needs a running cluster and BR itself); it runs the
-    /// Parquet export on the backup already at --storage. The export flags are those of
-    /// `tikv-ctl br parquet-export`, prefixed with --parquet- (BR's own --ratelimit and
-    /// --crypter.* keep their names).
+    /// With --export-parquet, the real BR (--br-binary, else $BR_BINARY, else `br` on PATH) runs
+    /// `br backup <KIND> ...` with every argument that is not an export flag, unchanged and in
+    /// order; its output streams through, and its failure is this command's (its exit status,
+    /// nothing exported). Then the backup it wrote to -s/--storage is exported. The export flags
+    /// are those of `tikv-ctl br parquet-export`, prefixed with --parquet-; BR's own -s,
+    /// -f/--filter, --case-sensitive, --ratelimit and --crypter.* keep their names and are given
+    /// to both BR and the export.
     Backup(BrBackupArgs),
 }
 
 #[derive(Debug, Args)]
 struct BrBackupArgs {
-    /// The backup kind BR would take (full, db, table); ignored with --parquet-only.
+    /// The backup kind BR takes (full, db, table); ignored with --parquet-only.
     #[arg(value_name = "KIND")]
     kind: Option<String>,
     /// The backup storage URL (BR's -s/--storage).
@@ -130,19 +136,24 @@ struct BrBackupArgs {
     /// Skip the backup; export the existing backup at --storage as Parquet.
     #[arg(long)]
     parquet_only: bool,
-    /// Back up, then export as Parquet (needs a cluster; not available in this build).
+    /// Take the backup with the real BR (every argument that is not an export flag is passed
+    /// to it: --pd, --db, --table, --lastbackupts, --concurrency, ...), then export it.
     #[arg(long, conflicts_with = "parquet_only")]
     export_parquet: bool,
+    /// The BR executable for --export-parquet [default: $BR_BINARY, else the first `br` on PATH
+    /// that is not this program].
+    #[arg(long, value_name = "PATH", requires = "export_parquet")]
+    br_binary: Option<std::path::PathBuf>,
     #[command(flatten)]
     flags: ExportFlags<BrSpelling>,
 }
 
 impl BrBackupArgs {
     fn resolve(self) -> Result<Resolved> {
-        if self.export_parquet || !self.parquet_only {
-            return Err(Error::Unsupported(
-                "taking a backup needs a TiDB cluster and BR itself; this build exports existing \
-                 backups only: run `br backup --parquet-only -s <backup URL>`"
+        if !self.parquet_only {
+            return Err(Error::Usage(
+                "this `br` takes backups through BR itself: add --export-parquet to run BR and \
+                 then export the backup, or --parquet-only to export a backup that exists"
                     .into(),
             ));
         }
@@ -196,12 +207,97 @@ pub fn tikv_ctl_main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
 
 /// Entry point of the `br` binary.
 pub fn br_main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(rest) = backup_then_export_args(&args) {
+        return backup_then_export(rest);
+    }
     let cli = match Br::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return clap_exit(e),
     };
     let BrTopCommand::Backup(args) = cli.command;
     finish("br", Spelling::Br, args.resolve().and_then(run))
+}
+
+/// The arguments after `br backup` when they ask for `--export-parquet` (and not for help).
+fn backup_then_export_args(args: &[OsString]) -> Option<&[OsString]> {
+    let rest = match args {
+        [_, backup, rest @ ..] if backup == "backup" => rest,
+        _ => return None,
+    };
+    let before_terminator = rest.iter().take_while(|a| *a != "--");
+    let mut export = false;
+    for arg in before_terminator {
+        if arg == "-h" || arg == "--help" {
+            return None;
+        }
+        export |= arg == "--export-parquet";
+    }
+    export.then_some(rest)
+}
+
+/// `br backup ... --export-parquet`: checks the export flags, runs BR, and exports what it wrote.
+/// BR's failure is this command's: its exit status (1 if a signal killed it), nothing exported.
+fn backup_then_export(rest: &[OsString]) -> ExitCode {
+    let usage = |message: String| finish("br", Spelling::Br, Err(Error::Usage(message)));
+    let split = match passthrough::split_br_args(rest.iter().cloned()) {
+        Ok(split) => split,
+        Err(message) => return usage(message),
+    };
+    if !split
+        .export_args
+        .iter()
+        .any(|a| a.to_str().is_some_and(|a| a.starts_with("--storage=")))
+    {
+        return usage(
+            "--export-parquet needs -s/--storage: BR writes the backup there, and the export \
+             reads it from there"
+                .into(),
+        );
+    }
+    // The export flags are checked before BR runs, so that a typo does not cost a backup.
+    let export_argv = ["br", "backup", "--parquet-only"]
+        .into_iter()
+        .map(OsString::from)
+        .chain(split.export_args.iter().cloned());
+    let args = match Br::try_parse_from(export_argv) {
+        Ok(Br {
+            command: BrTopCommand::Backup(args),
+        }) => args,
+        Err(e) => return clap_exit(e),
+    };
+    let request = match args.resolve() {
+        Ok(request) => request,
+        Err(error) => return finish("br", Spelling::Br, Err(error)),
+    };
+    let this_program = std::env::current_exe().ok();
+    let br = match passthrough::find_br(
+        split.br_binary.as_deref(),
+        std::env::var_os(passthrough::BR_BINARY_ENV).as_deref(),
+        std::env::var_os("PATH").as_deref(),
+        this_program.as_deref(),
+    ) {
+        Ok(br) => br,
+        Err(message) => {
+            eprintln!("br: error: {message}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match passthrough::run_br(&br, &split.br_args) {
+        Ok(status) if status.success() => finish("br", Spelling::Br, run(request)),
+        Ok(status) => {
+            eprintln!(
+                "br: error: BR ({}) {}; nothing was exported",
+                br.path.display(),
+                passthrough::describe_failure(status)
+            );
+            ExitCode::from(passthrough::exit_status_of(status))
+        }
+        Err(message) => {
+            eprintln!("br: error: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }
 
 fn clap_exit(error: clap::Error) -> ExitCode {
@@ -651,6 +747,71 @@ mod tests {
         assert!(resolved.options.lenient);
         assert_eq!(resolved.options.target_file_size, Some(1 << 30));
         assert!(resolved.quiet);
+    }
+
+    #[test]
+    fn filter_flags_on_both_command_lines() {
+        let cli = tikv_ctl(&[
+            "br",
+            "parquet-export",
+            "--input",
+            "/b",
+            "--output",
+            "/o",
+            "-f",
+            "shop.*",
+            "--filter",
+            "!shop.t",
+            "--case-sensitive",
+        ])
+        .unwrap();
+        let TikvCtlCommand::Br {
+            command: BrCommand::ParquetExport(args),
+        } = cli.command
+        else {
+            panic!("parsed as another command");
+        };
+        assert_eq!(args.flags.filter, ["shop.*", "!shop.t"]);
+        assert!(args.flags.case_sensitive);
+
+        // `br backup --export-parquet`: the split gives the export BR's -f and -s.
+        let split = passthrough::split_br_args([
+            "full", "--pd", "pd:2379", "-s", "/b", "-f", "a.*", "-f", "!a.b",
+        ])
+        .unwrap();
+        let argv = ["br", "backup", "--parquet-only"]
+            .into_iter()
+            .map(OsString::from)
+            .chain(split.export_args);
+        let BrTopCommand::Backup(args) = Br::try_parse_from(argv).unwrap().command;
+        assert_eq!(args.storage, "/b");
+        assert_eq!(args.flags.filter, ["a.*", "!a.b"]);
+        assert!(!args.flags.case_sensitive);
+    }
+
+    #[test]
+    fn export_parquet_is_taken_apart_before_clap() {
+        let argv = |args: &[&str]| -> Vec<OsString> {
+            std::iter::once("br")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect()
+        };
+        let args = argv(&["backup", "full", "-s", "/b", "--export-parquet"]);
+        assert_eq!(
+            backup_then_export_args(&args),
+            Some(&args[2..]),
+            "everything after `backup`"
+        );
+        // Help is this program's; after `--` nothing is ours; --parquet-only is clap's.
+        for args in [
+            &["backup", "full", "--export-parquet", "--help"][..],
+            &["backup", "full", "-s", "/b", "--", "--export-parquet"],
+            &["backup", "-s", "/b", "--parquet-only"],
+            &["restore", "--export-parquet"],
+        ] {
+            assert_eq!(backup_then_export_args(&argv(args)), None, "{args:?}");
+        }
     }
 
     #[test]

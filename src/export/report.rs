@@ -8,7 +8,7 @@ use std::ops::AddAssign;
 
 use serde::{Deserialize, Serialize};
 
-use crate::meta::MetaVersion;
+use crate::meta::{tso, MetaVersion};
 pub use crate::sink::iceberg::IcebergTableReport;
 use crate::sink::ExportedFile;
 
@@ -79,6 +79,11 @@ pub struct BackupSummary {
     pub start_version: u64,
     /// The backup TSO.
     pub end_version: u64,
+    /// `end_version`'s physical time, RFC 3339 UTC (`end_version >> 18` ms since the epoch).
+    pub end_version_utc: String,
+    /// The `--start-ts` of a TiCDC changefeed that continues this backup with neither gap nor
+    /// overlap: `end_version` itself (docs/live-lakehouse.md).
+    pub ticdc_start_ts: u64,
     /// `v1` or `v2`.
     pub meta_version: String,
 }
@@ -91,6 +96,8 @@ impl BackupSummary {
             cluster_version: backup.cluster_version.clone(),
             start_version: backup.start_version,
             end_version: backup.end_version,
+            end_version_utc: tso::utc_rfc3339(backup.end_version),
+            ticdc_start_ts: backup.end_version,
             meta_version: match backup.meta_version {
                 MetaVersion::V1 => "v1".into(),
                 MetaVersion::V2 => "v2".into(),
@@ -602,7 +609,29 @@ impl fmt::Display for ExportReport {
         if let Some(manifest) = &self.iceberg_manifest {
             writeln!(f, "  manifest: {manifest}")?;
         }
+        if self.shard.is_none() {
+            self.backup.write_handoff(f)?;
+        }
         Ok(())
+    }
+}
+
+impl BackupSummary {
+    /// The hand-off to change data capture: the backup's snapshot point, and the TiCDC command
+    /// that continues from exactly there (docs/live-lakehouse.md).
+    fn write_handoff(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "  backup snapshot at end_version {} (TSO) = {} (UTC); to continue with the changes \
+             committed after it, start a TiCDC changefeed there:",
+            self.end_version, self.end_version_utc
+        )?;
+        writeln!(
+            f,
+            "    cdc cli changefeed create --server=<your TiCDC> --sink-uri=<your sink> \
+             --start-ts={}",
+            self.ticdc_start_ts
+        )
     }
 }
 
@@ -625,6 +654,79 @@ pub(crate) fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(end_version: u64, shard: Option<ShardReport>) -> ExportReport {
+        ExportReport {
+            tool_version: "0".into(),
+            backup: BackupSummary {
+                cluster_id: 7,
+                cluster_version: "v8.5.0".into(),
+                start_version: 0,
+                end_version,
+                end_version_utc: tso::utc_rfc3339(end_version),
+                ticdc_start_ts: end_version,
+                meta_version: "v2".into(),
+            },
+            input: "local:///b".into(),
+            output: "local:///o".into(),
+            compression: "zstd(1)".into(),
+            verification: "on".into(),
+            tables: Vec::new(),
+            excluded_tables: Vec::new(),
+            files: Vec::new(),
+            skipped: SkipCounters::default(),
+            skipped_files: Vec::new(),
+            mode: "strict".into(),
+            skipped_rows: Vec::new(),
+            totals: Totals::default(),
+            resume: ResumeReport::default(),
+            shard,
+            iceberg_tables: Vec::new(),
+            iceberg_manifest: None,
+            elapsed_seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_summary_hands_off_to_ticdc_at_end_version() {
+        // 2023-11-14T22:13:20Z, logical 5.
+        let end_version = (1_700_000_000_000u64 << 18) | 5;
+        let text = report(end_version, None).to_string();
+        assert!(
+            text.contains(&format!(
+                "  backup snapshot at end_version {end_version} (TSO) = 2023-11-14T22:13:20.000Z \
+                 (UTC);"
+            )),
+            "{text}"
+        );
+        let command = text.lines().last().unwrap_or_default();
+        assert_eq!(
+            command,
+            format!(
+                "    cdc cli changefeed create --server=<your TiCDC> --sink-uri=<your sink> \
+                 --start-ts={end_version}"
+            )
+        );
+        assert_eq!(end_version, 445_644_800_000_000_005);
+
+        let json = serde_json::to_value(report(end_version, None)).unwrap();
+        assert_eq!(json["backup"]["end_version"], end_version);
+        assert_eq!(json["backup"]["ticdc_start_ts"], end_version);
+        assert_eq!(
+            json["backup"]["end_version_utc"],
+            "2023-11-14T22:13:20.000Z"
+        );
+
+        // A shard run publishes nothing, so it hands nothing off.
+        let shard = ShardReport {
+            shard: "1/2".into(),
+            jobs: 1,
+            ranges: 1,
+        };
+        assert!(!report(end_version, Some(shard))
+            .to_string()
+            .contains("cdc cli"));
+    }
 
     #[test]
     fn human_sizes() {

@@ -26,11 +26,13 @@
 //! * [`filter`]: TiDB's `-f` table filter rules and the decision for each table
 //!   (`docs/table-filter.md`).
 //! * [`plan`]: pairing write/default SSTs and mapping key ranges to physical table ids.
+//! * [`tso`]: PD timestamps (a backup's `end_version`) as UTC time.
 
 pub mod backupmeta;
 pub mod filter;
 pub mod plan;
 pub mod schema;
+pub mod tso;
 
 pub use backupmeta::{decode_backup_meta, load_backup, Backup, MetaVersion, BACKUP_META_OBJECT};
 pub use plan::{build_plan, ExcludedTable, ExportPlan, RangePlan, SkippedFile};

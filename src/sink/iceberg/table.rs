@@ -44,6 +44,7 @@ use serde_json::json;
 use super::schema::{iceberg_schema, name_mapping};
 use super::BackupIdentity;
 use crate::batch::{HANDLE_FIELD_ID, TABLE_ID_COLUMN, TABLE_ID_FIELD_ID};
+use crate::meta::tso;
 use crate::sink::ExportedFile;
 use crate::storage::ExternalStorage;
 use crate::{Error, Result};
@@ -486,6 +487,11 @@ impl<'a> IcebergWriter<'a> {
             (
                 "tidb.backup.end-version".to_string(),
                 self.backup.end_version.to_string(),
+            ),
+            // The snapshot point as UTC time, for the TiCDC hand-off (docs/live-lakehouse.md).
+            (
+                "tidb.backup.end-version-utc".to_string(),
+                tso::utc_rfc3339(self.backup.end_version),
             ),
         ]);
         if !previous_live.is_empty() {
