@@ -353,3 +353,99 @@ fn a_dry_run_reads_only_metadata_writes_nothing_and_estimates_the_rows() {
     assert_success(&export(backup.path(), &missing, &["--dry-run"]));
     assert!(!missing.exists());
 }
+
+/// TiKV merges the regions of small tables, so in a backup of many small tables most SSTs hold
+/// several tables: each table's BR checksum is still compared, attributed key by key, with and
+/// without `File.table_metas`; a table whose `Schema` checksum is altered is a mismatch.
+#[test]
+fn every_table_of_an_sst_holding_several_is_checked_against_its_checksum() {
+    let mut tables = tables();
+    // Long values go to the default CF, so both column families hold several tables.
+    tables[1].rows[0].cells[1].1 = Cell::Str("x".repeat(400));
+    tables[3].rows[0].cells[1].1 = Cell::Str("y".repeat(300));
+    for table_metas in [false, true] {
+        let backup = tempfile::tempdir().unwrap();
+        let written = BackupWriter::default()
+            .write_shared_range(backup.path(), &tables, table_metas)
+            .unwrap();
+        assert_eq!(
+            (written.write_ssts.len(), written.default_ssts.len()),
+            (1, 1)
+        );
+        let out = tempfile::tempdir().unwrap();
+        let report_path = out.path().join("report.json");
+        let run = export(
+            backup.path(),
+            out.path(),
+            &[
+                "-f",
+                "*.*",
+                "-f",
+                "mysql.*",
+                "--report",
+                report_path.to_str().unwrap(),
+            ],
+        );
+        assert_success(&run);
+        let report = read_json(&report_path);
+        let checked: Vec<(String, String)> = report["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["table"].as_str().unwrap().to_string(),
+                    t["checksum"]["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(checked.len(), 4, "table_metas {table_metas}: {checked:?}");
+        assert!(
+            checked.iter().all(|(_, status)| status == "ok"),
+            "table_metas {table_metas}: {checked:?}"
+        );
+        assert_eq!(parquet_rows(out.path()), 65);
+        common::check_parquet(
+            out.path(),
+            tables.iter().map(|t| t.expected_json("parquet")).collect(),
+        );
+        // Selecting one table of the shared SST checks that one, the others' rows are skipped.
+        let one = tempfile::tempdir().unwrap();
+        let report_path = one.path().join("report.json");
+        assert_success(&export(
+            backup.path(),
+            one.path(),
+            &["-f", "hr.staff", "--report", report_path.to_str().unwrap()],
+        ));
+        let report = read_json(&report_path);
+        assert_eq!(report["tables"][0]["checksum"]["status"], "ok");
+        assert_eq!(report["skipped"]["other_table_rows"], 60);
+    }
+
+    // A table whose Schema checksum is altered is reported as a mismatch, by name.
+    let backup = tempfile::tempdir().unwrap();
+    let mut writer = BackupWriter::default();
+    writer.layout = br_parquet::testkit::MetaLayout::V1;
+    writer
+        .write_shared_range(backup.path(), &tables, false)
+        .unwrap();
+    let meta_path = backup.path().join("backupmeta");
+    let mut meta = <br_parquet::proto::backup::BackupMeta as prost::Message>::decode(
+        std::fs::read(&meta_path).unwrap().as_slice(),
+    )
+    .unwrap();
+    let audit = meta
+        .schemas
+        .iter_mut()
+        .find(|s| String::from_utf8_lossy(&s.table).contains("\"audit\""))
+        .unwrap();
+    audit.total_kvs += 1;
+    std::fs::write(&meta_path, prost::Message::encode_to_vec(&meta)).unwrap();
+    let run = export(backup.path(), tempfile::tempdir().unwrap().path(), &[]);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("table shop.audit") && stderr.contains("checksum mismatch"),
+        "{stderr}"
+    );
+}

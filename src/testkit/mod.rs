@@ -11,6 +11,7 @@ mod table;
 
 pub use table::{tp, Cell, TestColumn, TestRow, TestTable};
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use prost::Message;
@@ -20,7 +21,7 @@ use crate::codec::checksum::KvChecksum;
 use crate::codec::key::{encode_data_key, encode_index_key_prefix};
 use crate::codec::mvcc::{WriteRecord, WriteType};
 use crate::crypter::{CipherMethod, Crypter, IV_LEN};
-use crate::proto::backup::{BackupMeta, File as FileMeta, MetaFile, Schema};
+use crate::proto::backup::{BackupMeta, File as FileMeta, MetaFile, Schema, TableMeta};
 use crate::sst::{SstWriter, WriterOptions};
 use crate::{Error, Result};
 
@@ -77,6 +78,9 @@ impl Default for BackupWriter {
     }
 }
 
+/// A row to write: its raw key, its index (which picks its timestamps), the row and its table.
+type KeyedRow<'a> = (Vec<u8>, usize, &'a TestRow, &'a TestTable);
+
 /// What was written, for assertions.
 #[derive(Debug, Default, Clone)]
 pub struct WrittenBackup {
@@ -112,7 +116,11 @@ impl BackupWriter {
                 for chunk in rows.chunks(self.rows_per_range.max(1)) {
                     region += 1;
                     let stem = format!("1/{region}_7_{:016x}", physical_id);
-                    files.extend(self.write_range(dir, &stem, table, chunk, &mut written)?);
+                    let keyed: Vec<KeyedRow<'_>> = chunk
+                        .iter()
+                        .map(|(key, i, row)| (key.clone(), *i, *row, table))
+                        .collect();
+                    files.extend(self.write_range(dir, &stem, &keyed, false, &mut written)?.0);
                 }
                 if self.with_index_keys && !rows.is_empty() {
                     region += 1;
@@ -192,7 +200,11 @@ impl BackupWriter {
             last_key = keyed.last().map(|(k, ..)| k.clone());
             region += 1;
             let stem = format!("1/{region}_7_{:016x}", table.id);
-            files.extend(self.write_range(dir, &stem, table, &keyed, &mut written)?);
+            let keyed: Vec<KeyedRow<'_>> = keyed
+                .into_iter()
+                .map(|(key, i, row)| (key, i, row, table))
+                .collect();
+            files.extend(self.write_range(dir, &stem, &keyed, false, &mut written)?.0);
         }
         let checksum: KvChecksum = files.iter().map(file_checksum).sum();
         let mut schema = table.schema_message();
@@ -209,29 +221,39 @@ impl BackupWriter {
         &self,
         dir: &Path,
         stem: &str,
-        table: &TestTable,
-        rows: &[(Vec<u8>, usize, &TestRow)],
+        rows: &[KeyedRow<'_>],
+        table_metas: bool,
         written: &mut WrittenBackup,
-    ) -> Result<Vec<FileMeta>> {
+    ) -> Result<(Vec<FileMeta>, BTreeMap<i64, KvChecksum>)> {
         let mut write_entries = Vec::with_capacity(rows.len());
         let mut default_entries = Vec::new();
         // TiKV counts a pair in the default-CF file when its value lives there, else (inline
-        // short value, Delete) in the write-CF file.
-        let mut write_checksum = KvChecksum::default();
-        let mut default_checksum = KvChecksum::default();
-        for (raw_key, index, row) in rows {
+        // short value, Delete) in the write-CF file; per physical table for `table_metas`.
+        let mut write_checksums: BTreeMap<i64, KvChecksum> = BTreeMap::new();
+        let mut default_checksums: BTreeMap<i64, KvChecksum> = BTreeMap::new();
+        for (raw_key, index, row, table) in rows {
+            let physical_id = row.physical_id.unwrap_or(table.id);
             let (start_ts, commit_ts) = (self.start_ts(*index), self.commit_ts(*index));
             let record = if row.deleted {
-                write_checksum.update(raw_key, &[]);
+                write_checksums
+                    .entry(physical_id)
+                    .or_default()
+                    .update(raw_key, &[]);
                 WriteRecord::new(WriteType::Delete, start_ts, None).encode()
             } else {
                 let value = table.encode_row(row)?;
                 let short = (value.len() <= SHORT_VALUE_MAX_LEN).then_some(value.as_slice());
                 if short.is_none() {
-                    default_checksum.update(raw_key, &value);
+                    default_checksums
+                        .entry(physical_id)
+                        .or_default()
+                        .update(raw_key, &value);
                     default_entries.push((encode_data_key(raw_key, start_ts), value.clone()));
                 } else {
-                    write_checksum.update(raw_key, &value);
+                    write_checksums
+                        .entry(physical_id)
+                        .or_default()
+                        .update(raw_key, &value);
                 }
                 WriteRecord::new(WriteType::Put, start_ts, short).encode()
             }
@@ -241,20 +263,84 @@ impl BackupWriter {
         let start_key = rows.first().map(|(k, ..)| k.clone()).unwrap_or_default();
         let mut end_key = rows.last().map(|(k, ..)| k.clone()).unwrap_or_default();
         end_key.push(0);
+        let credit = |file: FileMeta, checksums: &BTreeMap<i64, KvChecksum>| {
+            let mut file = with_checksum(file, checksums.values().copied().sum());
+            if table_metas {
+                file.table_metas = checksums
+                    .iter()
+                    .map(|(id, sum)| TableMeta {
+                        physical_id: *id,
+                        crc64xor: sum.crc64xor,
+                        total_kvs: sum.total_kvs,
+                        total_bytes: sum.total_bytes,
+                    })
+                    .collect();
+            }
+            file
+        };
         let mut files = Vec::new();
         // BR lists the default file right before its write twin; readers must not rely on it.
         if !default_entries.is_empty() {
             let name = format!("{stem}_default.sst");
             let file =
                 self.write_sst(dir, &name, "default", default_entries, &start_key, &end_key)?;
-            files.push(with_checksum(file, default_checksum));
+            files.push(credit(file, &default_checksums));
             written.default_ssts.push(name);
         }
         let name = format!("{stem}_write.sst");
         let file = self.write_sst(dir, &name, "write", write_entries, &start_key, &end_key)?;
-        files.push(with_checksum(file, write_checksum));
+        files.push(credit(file, &write_checksums));
         written.write_ssts.push(name);
-        Ok(files)
+        // Each physical table's pairs over both files: what its `Schema` checksum covers.
+        for (id, sum) in default_checksums {
+            write_checksums.entry(id).or_default().merge(sum);
+        }
+        Ok((files, write_checksums))
+    }
+
+    /// Writes `tables` as a backup of one range whose SSTs hold the rows of every table, as TiKV
+    /// writes them for small tables whose regions were merged. With `table_metas`, each file lists
+    /// every table's share of its checksum (`File.table_metas`). Tables must come in ascending id
+    /// order; no index keys are written.
+    pub fn write_shared_range(
+        &self,
+        dir: &Path,
+        tables: &[TestTable],
+        table_metas: bool,
+    ) -> Result<WrittenBackup> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+        let mut written = WrittenBackup::default();
+        let mut rows: Vec<KeyedRow<'_>> = Vec::new();
+        for table in tables {
+            for (_, keyed) in table.rows_by_physical_id()? {
+                rows.extend(keyed.into_iter().map(|(key, i, row)| (key, i, row, table)));
+            }
+        }
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let (files, by_physical_id) =
+            self.write_range(dir, "1/2_7_shared", &rows, table_metas, &mut written)?;
+        let schemas = tables
+            .iter()
+            .map(|table| {
+                let mut schema = table.schema_message();
+                let ids: Vec<i64> = match table.partitions.is_empty() {
+                    true => vec![table.id],
+                    false => table.partitions.iter().map(|(id, _)| *id).collect(),
+                };
+                let sum: KvChecksum = ids
+                    .iter()
+                    .filter_map(|id| by_physical_id.get(id).copied())
+                    .sum();
+                if self.start_version == 0 {
+                    schema.crc64xor = sum.crc64xor;
+                    schema.total_kvs = sum.total_kvs;
+                    schema.total_bytes = sum.total_bytes;
+                }
+                schema
+            })
+            .collect();
+        self.write_meta(dir, files, schemas)?;
+        Ok(written)
     }
 
     fn write_index_range(
