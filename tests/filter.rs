@@ -424,11 +424,12 @@ fn every_table_of_an_sst_holding_several_is_checked_against_its_checksum() {
 
     // A table whose Schema checksum is altered is reported as a mismatch, by name.
     let backup = tempfile::tempdir().unwrap();
-    let mut writer = BackupWriter::default();
-    writer.layout = br_parquet::testkit::MetaLayout::V1;
-    writer
-        .write_shared_range(backup.path(), &tables, false)
-        .unwrap();
+    BackupWriter {
+        layout: br_parquet::testkit::MetaLayout::V1,
+        ..Default::default()
+    }
+    .write_shared_range(backup.path(), &tables, false)
+    .unwrap();
     let meta_path = backup.path().join("backupmeta");
     let mut meta = <br_parquet::proto::backup::BackupMeta as prost::Message>::decode(
         std::fs::read(&meta_path).unwrap().as_slice(),
