@@ -450,3 +450,43 @@ fn every_table_of_an_sst_holding_several_is_checked_against_its_checksum() {
         "{stderr}"
     );
 }
+
+/// On the bundled sample, whose tables have a secondary index, the plan's row estimate (BR's
+/// `total_kvs` over one row key and one index key per row) equals the rows exported.
+#[test]
+fn the_plan_of_the_sample_estimates_its_rows_exactly() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-backup");
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = dir.path().join("plan.json");
+    assert_success(&export(
+        &sample,
+        &dir.path().join("out"),
+        &["--dry-run", "--report", plan_path.to_str().unwrap()],
+    ));
+    let report_path = dir.path().join("report.json");
+    assert_success(&export(
+        &sample,
+        &dir.path().join("out"),
+        &["--report", report_path.to_str().unwrap()],
+    ));
+    let plan = read_json(&plan_path);
+    let report = read_json(&report_path);
+    let estimated: Vec<(String, u64)> = plan["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                format!(
+                    "{}.{}",
+                    t["db"].as_str().unwrap(),
+                    t["table"].as_str().unwrap()
+                ),
+                t["estimated_rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let mut exported = exported(&report);
+    exported.sort();
+    assert_eq!(estimated, exported);
+}

@@ -142,7 +142,7 @@ impl BackupWriter {
             .iter()
             .zip(table_checksums)
             .map(|(table, checksum)| {
-                let mut schema = table.schema_message();
+                let mut schema = table.schema_message_with_index(self.with_index_keys);
                 // BR skips the checksum of incremental backups, leaving all three fields 0.
                 if self.start_version == 0 {
                     schema.crc64xor = checksum.crc64xor;
@@ -351,7 +351,7 @@ impl BackupWriter {
         rows: usize,
         written: &mut WrittenBackup,
     ) -> Result<FileMeta> {
-        let prefix = encode_index_key_prefix(physical_id, 1);
+        let prefix = encode_index_key_prefix(physical_id, table::SECONDARY_INDEX_ID);
         let ts_base = self.start_ts(0);
         let mut entries = Vec::with_capacity(rows);
         let mut checksum = KvChecksum::default();

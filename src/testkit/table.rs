@@ -14,6 +14,10 @@ use crate::codec::time::PackedTime;
 use crate::proto::backup::Schema;
 use crate::{Error, Result};
 
+/// The id of the unique index whose keys the test kit writes ([`super::BackupWriter`]'s
+/// `with_index_keys`); the clustered primary key, when there is one, has id 1.
+pub const SECONDARY_INDEX_ID: i64 = 2;
+
 /// TiDB type codes (`mysql.Type*`, `docs/formats.md` §9).
 pub mod tp {
     /// TINYINT
@@ -696,6 +700,13 @@ impl TestTable {
 
     /// The `Schema` message BR writes for this table.
     pub fn schema_message(&self) -> Schema {
+        self.schema_message_with_index(false)
+    }
+
+    /// [`Self::schema_message`], declaring the unique index [`SECONDARY_INDEX_ID`] over the
+    /// first column when `secondary_index` is set: the index whose keys
+    /// [`super::BackupWriter::with_index_keys`] writes.
+    pub fn schema_message_with_index(&self, secondary_index: bool) -> Schema {
         let db = json!({
             "id": self.db_id,
             "db_name": {"O": self.db, "L": self.db.to_lowercase()},
@@ -714,10 +725,22 @@ impl TestTable {
                 "num": self.partitions.len()
             })
         };
-        let index_info = if self.clustered_pk.is_empty() {
+        let mut indexes: Vec<Value> = Vec::new();
+        if secondary_index {
+            let first = self.columns.first().map_or("id", |c| c.name.as_str());
+            indexes.push(json!({
+                "id": SECONDARY_INDEX_ID, "idx_name": {"O": "k", "L": "k"},
+                "tbl_name": {"O": "", "L": ""},
+                "idx_cols": [{"name": {"O": first, "L": first.to_lowercase()}, "offset": 0, "length": -1}],
+                "state": 5, "backfill_state": 0, "comment": "", "index_type": 1,
+                "is_unique": true, "is_primary": false, "is_invisible": false, "is_global": false,
+                "mv_index": false
+            }));
+        }
+        let primary = if self.clustered_pk.is_empty() {
             Value::Null
         } else {
-            json!([{
+            json!({
                 "id": 1, "idx_name": {"O": "PRIMARY", "L": "primary"}, "tbl_name": {"O": "", "L": ""},
                 "idx_cols": self.clustered_pk.iter().map(|id| {
                     let offset = self.columns.iter().position(|c| c.id == *id).unwrap_or(0);
@@ -727,7 +750,15 @@ impl TestTable {
                 "state": 5, "backfill_state": 0, "comment": "", "index_type": 1,
                 "is_unique": true, "is_primary": true, "is_invisible": false, "is_global": false,
                 "mv_index": false
-            }])
+            })
+        };
+        if !primary.is_null() {
+            indexes.insert(0, primary);
+        }
+        let index_info = if indexes.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(indexes)
         };
         let table = json!({
             "id": self.id,
