@@ -1,8 +1,10 @@
 //! Batch building: `TableBatchBuilder` turning `bench.orders` row values into Arrow record
 //! batches (`push_row` copies each value into the arena; `finish_batch` decodes column by
-//! column), the export's whole row-to-Arrow step.
+//! column), the export's whole row-to-Arrow step; then the same for `bench.orders_ml`, whose
+//! text is multilingual.
 //!
-//! `cargo bench --bench batch_build` (`BENCH_ROWS=N` to change the 200 000 rows).
+//! `cargo bench --bench batch_build` (`BENCH_ROWS=N` to change the 200 000 rows; `BENCH_TEXT=ascii`
+//! or `multilingual` for one table only).
 
 use std::sync::Arc;
 
@@ -17,11 +19,24 @@ mod orders;
 mod timing;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let only = std::env::var("BENCH_TEXT").ok();
+    for (text, label) in [
+        (orders::Text::Ascii, "ascii"),
+        (orders::Text::Multilingual, "multilingual"),
+    ] {
+        if only.as_deref().is_none_or(|o| o == label) {
+            bench_table(text, label)?;
+        }
+    }
+    Ok(())
+}
+
+fn bench_table(text: orders::Text, label: &str) -> Result<(), Box<dyn std::error::Error>> {
     let rows = timing::rows(200_000);
-    let table = orders::table();
+    let table = orders::table_with(text);
     let schema = Arc::new(parse_schema(&table.schema_message())?.ok_or("no table in schema")?);
     let values = (1..=rows as i64)
-        .map(|handle| table.encode_row(&orders::row(7, handle)))
+        .map(|handle| table.encode_row(&orders::row_with(7, handle, text)))
         .collect::<Result<Vec<_>, _>>()?;
     let value_bytes: u64 = values.iter().map(|v| v.len() as u64).sum();
     let limits = BatchLimits::default();
@@ -49,11 +64,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(out)
     };
-    timing::bench("batch_build/push_row", 5, rows as u64, value_bytes, || {
-        build(false)
-    });
     timing::bench(
-        "batch_build/push_row+finish_batch",
+        &format!("batch_build/{label}/push_row"),
+        5,
+        rows as u64,
+        value_bytes,
+        || build(false),
+    );
+    timing::bench(
+        &format!("batch_build/{label}/push_row+finish_batch"),
         5,
         rows as u64,
         value_bytes,

@@ -2,6 +2,7 @@
 //!
 //! ```sh
 //! cargo run --release --example gen_bench_backup -- --rows 1000000 --out target/bench/backup-1m
+//! cargo run --release --example gen_bench_backup -- --text multilingual --out target/bench/ml-1m
 //! ```
 //!
 //! The table `bench.orders` (`benches/common/orders.rs`) has 15 columns of the types a typical
@@ -10,6 +11,8 @@
 //! 32 KiB blocks, like TiKV's. Rows are generated and written one range (one region) at a time,
 //! so memory does not grow with `--rows`; every value depends only on the seed and the row's
 //! handle, so the output is deterministic and the same for any `--rows-per-range`.
+//! `--text multilingual` writes `bench.orders_ml` instead: the same rows with their three text
+//! columns in many scripts (CJK, Cyrillic, Latin with accents, a few emoji).
 //!
 //! Prints one JSON line: rows, ranges, SST bytes of each CF, and seconds taken.
 
@@ -21,6 +24,8 @@ use br_parquet::testkit::BackupWriter;
 use clap::Parser;
 use serde_json::json;
 
+// The benches use the rest of the shared table (`table`, `row`).
+#[allow(dead_code)]
 #[path = "../benches/common/orders.rs"]
 mod orders;
 
@@ -40,6 +45,9 @@ struct Args {
     /// SST block compression: lz4 (TiKV's default), zstd, snappy or none.
     #[arg(long, default_value = "lz4")]
     sst_compression: String,
+    /// The language of the text columns, and with it the table.
+    #[arg(long, value_enum, default_value = "ascii")]
+    text: orders::Text,
     /// Seed of the value generator.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -64,7 +72,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         with_index_keys: false,
         ..Default::default()
     };
-    let table = orders::table();
+    let text = args.text;
+    let table = orders::table_with(text);
     let per_range = args.rows_per_range.max(1);
     let mut next = 0u64;
     let seed = args.seed;
@@ -75,7 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let end = (next + per_range).min(total);
         let rows = (next..end)
-            .map(|i| orders::row(seed, i as i64 + 1))
+            .map(|i| orders::row_with(seed, i as i64 + 1, text))
             .collect();
         next = end;
         Ok(Some(rows))
@@ -88,6 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let report = json!({
         "dir": args.out,
+        "table": format!("{}.{}", table.db, table.name),
         "rows": args.rows,
         "ranges": written.write_ssts.len(),
         "write_sst_bytes": size(&written.write_ssts)?,
