@@ -1,16 +1,17 @@
-//! One export run, as named stages over one [`prepare::Run`]:
+//! One export run, as named stages over one `Run` value (`prepare.rs`):
 //!
-//! 1. [`prepare`]: open the backup and the output, plan tables and jobs, pre-flight Iceberg, find
-//!    the jobs a previous run finished ([`resume`]) and this machine's share ([`shard`]);
-//! 2. [`jobs`]: run the jobs on worker threads, each [`scan`]ning its ranges into a
-//!    [`crate::sink::BatchSink`] (Parquet files in [`staging`]), with [`progress`];
-//! 3. [`verify`]: check every table against its BR checksum;
-//! 4. [`publish`]: move the staged files into place, `_SUCCESS` last per table;
-//! 5. [`describe`]: Iceberg metadata and the JSON manifest over the published files;
+//! 1. `prepare.rs`: open the backup and the output, plan tables and jobs, pre-flight Iceberg,
+//!    find the jobs a previous run finished (`resume.rs`) and this machine's share (`shard.rs`);
+//! 2. `jobs.rs`: run the jobs on worker threads, each scanning its ranges (`scan.rs`) into a
+//!    [`crate::sink::BatchSink`] (Parquet files written in `staging.rs`'s directory), with
+//!    [`progress`];
+//! 3. `verify.rs`: check every table against its BR checksum;
+//! 4. `publish.rs`: move the staged files into place, `_SUCCESS` last per table;
+//! 5. `describe.rs`: Iceberg metadata and the JSON manifest over the published files;
 //! 6. [`report`]: what the run did.
 //!
-//! [`BatchReader`] ([`reader`]) runs the scan of stage 2 alone, handing batches to a callback;
-//! [`dry_run`] runs the planning of stage 1 alone, reading only metadata.
+//! [`BatchReader`] (`reader.rs`) runs the scan of stage 2 alone, handing batches to a callback;
+//! [`dry_run()`] runs the planning of stage 1 alone, reading only metadata.
 
 mod describe;
 pub mod dry_run;

@@ -142,14 +142,10 @@ impl BackupWriter {
             .iter()
             .zip(table_checksums)
             .map(|(table, checksum)| {
-                let mut schema = table.schema_message_with_index(self.with_index_keys);
-                // BR skips the checksum of incremental backups, leaving all three fields 0.
-                if self.start_version == 0 {
-                    schema.crc64xor = checksum.crc64xor;
-                    schema.total_kvs = checksum.total_kvs;
-                    schema.total_bytes = checksum.total_bytes;
-                }
-                schema
+                self.with_schema_checksum(
+                    table.schema_message_with_index(self.with_index_keys),
+                    checksum,
+                )
             })
             .collect();
         self.write_meta(dir, files, schemas)?;
@@ -207,14 +203,20 @@ impl BackupWriter {
             files.extend(self.write_range(dir, &stem, &keyed, false, &mut written)?.0);
         }
         let checksum: KvChecksum = files.iter().map(file_checksum).sum();
-        let mut schema = table.schema_message();
+        let schema = self.with_schema_checksum(table.schema_message(), checksum);
+        self.write_meta(dir, files, vec![schema])?;
+        Ok(written)
+    }
+
+    /// `schema` with the table's BR checksum; BR skips the checksum of incremental backups,
+    /// leaving all three fields 0.
+    fn with_schema_checksum(&self, mut schema: Schema, checksum: KvChecksum) -> Schema {
         if self.start_version == 0 {
             schema.crc64xor = checksum.crc64xor;
             schema.total_kvs = checksum.total_kvs;
             schema.total_bytes = checksum.total_bytes;
         }
-        self.write_meta(dir, files, vec![schema])?;
-        Ok(written)
+        schema
     }
 
     fn write_range(
@@ -322,7 +324,6 @@ impl BackupWriter {
         let schemas = tables
             .iter()
             .map(|table| {
-                let mut schema = table.schema_message();
                 let ids: Vec<i64> = match table.partitions.is_empty() {
                     true => vec![table.id],
                     false => table.partitions.iter().map(|(id, _)| *id).collect(),
@@ -331,12 +332,7 @@ impl BackupWriter {
                     .iter()
                     .filter_map(|id| by_physical_id.get(id).copied())
                     .sum();
-                if self.start_version == 0 {
-                    schema.crc64xor = sum.crc64xor;
-                    schema.total_kvs = sum.total_kvs;
-                    schema.total_bytes = sum.total_bytes;
-                }
-                schema
+                self.with_schema_checksum(table.schema_message(), sum)
             })
             .collect();
         self.write_meta(dir, files, schemas)?;
