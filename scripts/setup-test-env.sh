@@ -22,6 +22,21 @@ if ! .venv/bin/python -c "import pyarrow, duckdb, pyiceberg, fastavro" >/dev/nul
   .venv/bin/pip install -q --disable-pip-version-check pyarrow duckdb pyiceberg fastavro
 fi
 
+# Iceberg SQL catalogs (tests/catalog.rs): PyIceberg's SqlCatalog needs SQLAlchemy, and psycopg2
+# for PostgreSQL; the PostgreSQL server is Debian's package, started by the tests on 127.0.0.1.
+if ! .venv/bin/python -c "import sqlalchemy, psycopg2" >/dev/null 2>&1; then
+  echo "setup: installing sqlalchemy and psycopg2-binary into .venv" >&2
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check sqlalchemy psycopg2-binary
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  echo "setup: installing postgresql (initdb, pg_ctl)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
 if ! command -v java >/dev/null 2>&1; then
   echo "setup: installing openjdk-17-jre-headless (java for Spark)" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -143,6 +143,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The Iceberg catalog (`--iceberg-catalog`) refused or failed a request. Never carries the
+    /// catalog's password or token.
+    #[error("iceberg catalog {catalog}: {message}")]
+    Catalog {
+        /// The catalog, as its URI without secrets.
+        catalog: String,
+        /// What failed, and what to do.
+        message: String,
+    },
+
     /// Building Arrow arrays failed.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
@@ -164,6 +174,10 @@ pub enum Setting {
     CrypterKey,
     /// The file that holds the backup's encryption key.
     CrypterKeyFile,
+    /// The Iceberg catalog's URI.
+    IcebergCatalog,
+    /// The Iceberg namespace the tables are registered in.
+    IcebergNamespace,
 }
 
 impl std::fmt::Display for Setting {
@@ -175,6 +189,8 @@ impl std::fmt::Display for Setting {
             Setting::CrypterMethod => "encryption method",
             Setting::CrypterKey => "encryption key",
             Setting::CrypterKeyFile => "encryption key file",
+            Setting::IcebergCatalog => "Iceberg catalog",
+            Setting::IcebergNamespace => "Iceberg namespace",
         })
     }
 }

@@ -17,6 +17,7 @@ use crate::error::Setting;
 use crate::export::{ExportOptions, ProgressMode, Shard, DEFAULT_OUTPUT_PREFIX};
 use crate::meta::filter::TableFilter;
 use crate::proto::backup::StorageBackend;
+use crate::sink::iceberg::{CatalogOptions, CatalogUri};
 use crate::sink::parquet::{Codec, ParquetOptions, DEFAULT_ROW_GROUP_ROWS};
 use crate::storage::{url, StorageOptions};
 use crate::{Error, Result};
@@ -71,6 +72,9 @@ pub enum Flag {
     Report,
     WriteIcebergTable,
     WriteIcebergManifest,
+    IcebergCatalog,
+    IcebergCatalogName,
+    IcebergNamespace,
     Progress,
     Strict,
     Lenient,
@@ -86,7 +90,7 @@ pub enum Flag {
 
 impl Flag {
     /// Every export flag, in `--help` order.
-    pub(crate) const ALL: [Flag; 26] = [
+    pub(crate) const ALL: [Flag; 29] = [
         Flag::Filter,
         Flag::CaseSensitive,
         Flag::DryRun,
@@ -102,6 +106,9 @@ impl Flag {
         Flag::Report,
         Flag::WriteIcebergTable,
         Flag::WriteIcebergManifest,
+        Flag::IcebergCatalog,
+        Flag::IcebergCatalogName,
+        Flag::IcebergNamespace,
         Flag::Progress,
         Flag::Strict,
         Flag::Lenient,
@@ -133,6 +140,9 @@ impl Flag {
             Flag::Report => "report",
             Flag::WriteIcebergTable => "write-iceberg-table",
             Flag::WriteIcebergManifest => "write-iceberg-manifest",
+            Flag::IcebergCatalog => "iceberg-catalog",
+            Flag::IcebergCatalogName => "iceberg-catalog-name",
+            Flag::IcebergNamespace => "iceberg-namespace",
             Flag::Progress => "progress",
             Flag::Strict => "strict",
             Flag::Lenient => "lenient",
@@ -202,6 +212,8 @@ impl Flag {
             Setting::CrypterMethod => Flag::CrypterMethod,
             Setting::CrypterKey => Flag::CrypterKey,
             Setting::CrypterKeyFile => Flag::CrypterKeyFile,
+            Setting::IcebergCatalog => Flag::IcebergCatalog,
+            Setting::IcebergNamespace => Flag::IcebergNamespace,
         }
     }
 
@@ -286,6 +298,34 @@ impl Flag {
                 "Also write a JSON manifest of the run: every file with rows, size, SHA-256 and \
                  column statistics (<prefix>/iceberg-manifest-<end_version>.json)",
             ),
+            Flag::IcebergCatalog => value(arg, "URI")
+                .help(
+                    "Register every table in this Iceberg catalog (implies \
+                     --write-iceberg-table): sqlite:///ABSOLUTE/PATH.db or \
+                     postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+                )
+                .long_help(
+                    "Register every table in this Iceberg catalog (implies \
+                     --write-iceberg-table): sqlite:///ABSOLUTE/PATH.db (created when missing) or \
+                     postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, the SQL catalog layout \
+                     PyIceberg's SqlCatalog and Java's JdbcCatalog read.\n\nThe first export \
+                     registers each table; an export of a newer backup commits one overwrite \
+                     snapshot (earlier snapshots stay for time travel); re-running an export \
+                     that already committed changes nothing. Commits are compare-and-swap: a \
+                     writer that loses a race reloads the table and commits again. The password \
+                     is never printed. See docs/iceberg.md.",
+                ),
+            Flag::IcebergCatalogName => value(arg, "NAME")
+                .default_value(crate::sink::iceberg::catalog::DEFAULT_CATALOG_NAME)
+                .requires(Flag::IcebergCatalog.id())
+                .help("The catalog name the tables are registered under (SqlCatalog's name)"),
+            Flag::IcebergNamespace => value(arg, "TEMPLATE")
+                .default_value(crate::sink::iceberg::catalog::DEFAULT_NAMESPACE)
+                .requires(Flag::IcebergCatalog.id())
+                .help(
+                    "The namespace of each table in the catalog: {db} is its TiDB database, `.` \
+                     separates levels (`lake.{db}`, `tidb_{db}`, `analytics`)",
+                ),
             Flag::Progress => value(arg, "MODE")
                 .default_value("auto")
                 .value_parser(value_parser!(ProgressMode))
@@ -366,6 +406,9 @@ pub struct ExportFlags<S> {
     pub report: Option<PathBuf>,
     pub write_iceberg_table: bool,
     pub write_iceberg_manifest: bool,
+    pub iceberg_catalog: Option<String>,
+    pub iceberg_catalog_name: String,
+    pub iceberg_namespace: String,
     pub progress: ProgressMode,
     pub lenient: bool,
     pub no_resume: bool,
@@ -418,6 +461,9 @@ impl<S: SpelledAs> FromArgMatches for ExportFlags<S> {
             report: m.get_one::<PathBuf>(Flag::Report.id()).cloned(),
             write_iceberg_table: switch(Flag::WriteIcebergTable),
             write_iceberg_manifest: switch(Flag::WriteIcebergManifest),
+            iceberg_catalog: one(Flag::IcebergCatalog),
+            iceberg_catalog_name: one(Flag::IcebergCatalogName).unwrap_or_default(),
+            iceberg_namespace: one(Flag::IcebergNamespace).unwrap_or_default(),
             progress: m
                 .get_one::<ProgressMode>(Flag::Progress.id())
                 .copied()
@@ -512,6 +558,13 @@ impl<S: SpelledAs> ExportFlags<S> {
         };
         options.write_iceberg_table = self.write_iceberg_table;
         options.write_iceberg_manifest = self.write_iceberg_manifest;
+        if let Some(uri) = &self.iceberg_catalog {
+            options.iceberg_catalog = Some(CatalogOptions {
+                uri: CatalogUri::parse(uri)?,
+                name: self.iceberg_catalog_name,
+                namespace: self.iceberg_namespace,
+            });
+        }
         options.storage = StorageOptions::with_ratelimit_mib(self.ratelimit);
         options.filter = if self.filter.is_empty() {
             TableFilter::br_default()

@@ -23,6 +23,10 @@ pub(crate) struct Described {
 pub(crate) fn describe(run: &mut Run<'_>, files: &[ExportedFile]) -> Result<Described> {
     failpoint::hit("describe");
     let iceberg_tables = match run.iceberg.take() {
+        Some(writer) if writer.has_catalog() => {
+            failpoint::wait("catalog-commit");
+            writer.commit(files)?
+        }
         Some(writer) => writer.commit(files)?,
         None => Vec::new(),
     };

@@ -6,6 +6,7 @@ use crate::crypter::Crypter;
 use crate::error::Setting;
 use crate::meta::filter::TableFilter;
 use crate::proto::backup::StorageBackend;
+use crate::sink::iceberg::CatalogOptions;
 use crate::sink::parquet::ParquetOptions;
 use crate::storage::StorageOptions;
 use crate::{Error, Result};
@@ -48,6 +49,8 @@ pub struct ExportOptions {
     pub write_iceberg_table: bool,
     /// Also write the JSON manifest of the run.
     pub write_iceberg_manifest: bool,
+    /// Register the Iceberg tables in this catalog (implies [`Self::write_iceberg_table`]).
+    pub iceberg_catalog: Option<CatalogOptions>,
     /// Storage options (rate limit, retries); one rate limiter is shared by input and output.
     pub storage: StorageOptions,
     /// Reuse the jobs a failed or killed run of the same export finished and staged, instead of
@@ -79,6 +82,7 @@ impl ExportOptions {
             crypter: Crypter::plaintext(),
             write_iceberg_table: false,
             write_iceberg_manifest: false,
+            iceberg_catalog: None,
             storage: StorageOptions::default(),
             resume: true,
             shard: None,
@@ -100,12 +104,20 @@ impl ExportOptions {
                  which a run without resuming deletes",
             ));
         }
+        if let Some(catalog) = &self.iceberg_catalog {
+            catalog.validate()?;
+        }
         Ok(())
+    }
+
+    /// Whether Iceberg tables are written: asked for, or implied by a catalog.
+    pub(crate) fn writes_iceberg_tables(&self) -> bool {
+        self.write_iceberg_table || self.iceberg_catalog.is_some()
     }
 
     /// Whether files get per-column statistics: Iceberg metadata and the JSON manifest need them.
     pub(crate) fn collects_column_stats(&self) -> bool {
-        self.write_iceberg_table || self.write_iceberg_manifest
+        self.writes_iceberg_tables() || self.write_iceberg_manifest
     }
 
     /// The output prefix as object names use it, without leading or trailing `/`.
@@ -118,7 +130,7 @@ impl ExportOptions {
     /// Arrow-only types, durations and extension types, an embedded schema would give them).
     pub(crate) fn effective_parquet(&self) -> ParquetOptions {
         let mut parquet = self.parquet.clone();
-        if self.write_iceberg_table {
+        if self.writes_iceberg_tables() {
             parquet.embed_arrow_schema = false;
         }
         parquet

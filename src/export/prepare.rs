@@ -182,12 +182,25 @@ impl<'a> Run<'a> {
             ("br.end_version".to_string(), backup.end_version.to_string()),
         ];
         // Iceberg pre-flight: schemas and existing tables are checked before any data is written.
-        let iceberg = if options.write_iceberg_table && options.shard.is_none() {
+        let iceberg = if options.writes_iceberg_tables() && options.shard.is_none() {
+            // The catalog reads table metadata through a storage of its own (it must be shared).
+            let catalog = match &options.iceberg_catalog {
+                Some(catalog) => Some((
+                    catalog,
+                    Arc::new(ExternalStorage::open_with(
+                        &options.output,
+                        false,
+                        &options.storage,
+                    )?),
+                )),
+                None => None,
+            };
             Some(IcebergWriter::prepare(
                 output,
                 identity,
                 &options.compression_name,
                 table_inputs.clone(),
+                catalog,
             )?)
         } else {
             None

@@ -598,6 +598,18 @@ impl fmt::Display for ExportReport {
                 iceberg.sequence_number,
                 iceberg.operation
             )?;
+            if let Some(catalog) = &iceberg.catalog {
+                writeln!(
+                    f,
+                    "    catalog {} ({}): {}.{} {} (attempts: {})",
+                    catalog.catalog_name,
+                    catalog.catalog,
+                    catalog.namespace,
+                    catalog.table,
+                    catalog.outcome,
+                    catalog.attempts
+                )?;
+            }
             if !iceberg.rewritten_files.is_empty() {
                 writeln!(
                     f,

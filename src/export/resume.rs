@@ -113,6 +113,7 @@ impl JobKeys {
             crypter: _,             // decryption changes no output byte; a wrong key fails
             write_iceberg_table,    // through `column_stats` and `parquet`
             write_iceberg_manifest, // through `column_stats`
+            iceberg_catalog,        // implies `write_iceberg_table`; the catalog is not in files
             storage: _,             // transfers only
             resume: _,              // whether to look for markers at all
             shard: _,               // which jobs a machine exports, not what they hold
@@ -148,7 +149,9 @@ impl JobKeys {
             lenient: *lenient,
             verify: *verify,
             // What `ExportOptions::collects_column_stats` says.
-            column_stats: *write_iceberg_table || *write_iceberg_manifest,
+            column_stats: *write_iceberg_table
+                || iceberg_catalog.is_some()
+                || *write_iceberg_manifest,
         };
         let run = serde_json::to_vec(&description)
             .map_err(|e| Error::meta("the description of the run's job keys", e.to_string()))?;

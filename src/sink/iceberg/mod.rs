@@ -10,14 +10,19 @@
 //! * [`stats`]: per-column counts and bounds collected while a Parquet file is written.
 //! * [`schema`]: the Iceberg schema of an export schema (field ids carried over).
 //! * [`table`]: manifests, manifest lists and table metadata, one new version per run.
+//! * [`catalog`]: registering and committing those versions in an Iceberg catalog, over the
+//!   output storage as the catalog's file IO ([`file_io`]).
 
+pub mod catalog;
+pub mod file_io;
 pub mod schema;
 pub mod stats;
 pub mod table;
 pub mod value;
 
+pub use catalog::{CatalogOptions, CatalogUri};
 pub use stats::{ColumnStats, FileStats, StatsCollector};
-pub use table::{IcebergTableReport, IcebergWriter, TableInput};
+pub use table::{CatalogCommit, IcebergTableReport, IcebergWriter, TableInput};
 
 /// The backup an export read, as Iceberg metadata and the JSON manifest record it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

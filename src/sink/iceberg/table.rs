@@ -18,6 +18,13 @@
 //!     version-hint.text                   "N", written last
 //! ```
 //!
+//! With a catalog (`--iceberg-catalog`, [`super::catalog`]) the catalog, not `version-hint.text`,
+//! says which version is current: the previous version is the one the catalog points at (wherever
+//! an earlier export put it), the new one is named `<N:05>-<uuid>.metadata.json` as Java and
+//! PyIceberg name theirs (two writers never pick the same name), the table's location moves to
+//! this export's table directory, and the catalog's pointer is swapped last. A writer that loses
+//! the swap to another reloads the table and builds its version again on top of the winner.
+//!
 //! Each run adds one snapshot per table: sequence number = previous + 1, parent = the previous
 //! current snapshot, timestamp = the backup TSO's physical time (`end_version >> 18`), and a
 //! metadata-log entry for the previous version. The snapshot holds exactly the files of this
@@ -30,7 +37,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
+use bytes::Bytes;
 use iceberg::io::FileIO;
 use iceberg::spec::{
     DataContentType, DataFile, DataFileBuilder, DataFileFormat, Datum, FormatVersion, Literal,
@@ -38,9 +48,11 @@ use iceberg::spec::{
     Operation, PartitionSpec, Schema, SchemaRef, Snapshot, SortOrder, Struct, Summary,
     TableMetadata, TableMetadataBuilder, Transform, Type, UnboundPartitionSpec, MAIN_BRANCH,
 };
+use iceberg::TableIdent;
 use serde::Serialize;
 use serde_json::json;
 
+use super::catalog::{Catalog, CatalogOptions, CatalogTable, Swap};
 use super::schema::{iceberg_schema, name_mapping};
 use super::BackupIdentity;
 use crate::batch::{HANDLE_FIELD_ID, TABLE_ID_COLUMN, TABLE_ID_FIELD_ID};
@@ -60,6 +72,12 @@ pub const PARTITION_FIELD_ID: i32 = 1000;
 const INHERIT_SEQUENCE_NUMBER: i64 = -1;
 /// `last-partition-id` of a table that never had a partition field.
 const UNPARTITIONED_LAST_PARTITION_ID: i32 = PARTITION_FIELD_ID - 1;
+/// Commits tried per table before giving up on a catalog other writers keep moving.
+const CATALOG_COMMIT_ATTEMPTS: u32 = 8;
+/// The snapshot summary keys that identify the backup a snapshot holds.
+const SUMMARY_CLUSTER_ID: &str = "tidb.cluster-id";
+const SUMMARY_START_VERSION: &str = "tidb.backup.start-version";
+const SUMMARY_END_VERSION: &str = "tidb.backup.end-version";
 
 /// One table to describe.
 #[derive(Debug, Clone)]
@@ -120,6 +138,31 @@ pub struct IcebergTableReport {
     /// contents): time travel to those snapshots reads the new bytes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rewritten_files: Vec<String>,
+    /// What the catalog was told (`--iceberg-catalog`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<CatalogCommit>,
+}
+
+/// One table's commit to the catalog.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogCommit {
+    /// The catalog, as its URI without secrets.
+    pub catalog: String,
+    /// The catalog name.
+    pub catalog_name: String,
+    /// The namespace, levels joined by `.`.
+    pub namespace: String,
+    /// The table name.
+    pub table: String,
+    /// `registered` (new in the catalog), `committed` (a new snapshot), or `unchanged` (the
+    /// table's current snapshot already holds this backup: a re-run).
+    pub outcome: String,
+    /// The metadata file the catalog now points at.
+    pub metadata_location: String,
+    /// The one it pointed at before, if any.
+    pub previous_metadata_location: Option<String>,
+    /// Commits tried: more than 1 when other writers committed first.
+    pub attempts: u32,
 }
 
 /// A live data file of the previous snapshot.
@@ -138,6 +181,8 @@ struct Previous {
     metadata: TableMetadata,
     uri: String,
     live: Vec<LiveFile>,
+    /// The catalog points at `uri` (rather than only this output's `version-hint.text`).
+    in_catalog: bool,
 }
 
 /// A table checked before any data is exported.
@@ -148,6 +193,17 @@ struct PreparedTable {
     schema: Schema,
     spec: UnboundPartitionSpec,
     previous: Option<Previous>,
+    /// The table's name in the catalog, when there is one.
+    ident: Option<TableIdent>,
+}
+
+/// A new metadata version, built but not written.
+struct NewVersion {
+    metadata: TableMetadata,
+    /// Manifests and the manifest list, by URI.
+    objects: Vec<(String, Bytes)>,
+    /// The report, less the metadata file's name.
+    report: IcebergTableReport,
 }
 
 /// Writes one Iceberg table per exported table, after the export.
@@ -156,6 +212,7 @@ pub struct IcebergWriter<'a> {
     backup: BackupIdentity,
     compression: String,
     tables: Vec<PreparedTable>,
+    catalog: Option<Catalog>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -163,20 +220,33 @@ impl<'a> IcebergWriter<'a> {
     /// Checks every table before the export writes anything: its schema must be expressible in
     /// Iceberg, and a table a previous run wrote must be readable, at the same location and not
     /// newer than this backup. `compression` is the Parquet codec name (`zstd(1)`, `snappy`, …).
+    /// With a `catalog` (and the output storage again, shared with the catalog's file IO), the
+    /// catalog is connected here and says which tables exist.
     pub fn prepare(
         output: &'a ExternalStorage,
         backup: BackupIdentity,
         compression: &str,
         inputs: Vec<TableInput>,
+        catalog: Option<(&CatalogOptions, Arc<ExternalStorage>)>,
     ) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
             .map_err(|e| Error::io("tokio runtime", e))?;
+        let catalog = match catalog {
+            Some((options, storage)) => {
+                options.validate()?;
+                let factory = Catalog::storage_factory(storage);
+                Some(runtime.block_on(Catalog::connect(options, factory))?)
+            }
+            None => None,
+        };
         let mut writer = IcebergWriter {
             output,
             backup,
             compression: compression.to_string(),
             tables: Vec::with_capacity(inputs.len()),
+            catalog,
             runtime,
         };
         for input in inputs {
@@ -206,14 +276,74 @@ impl<'a> IcebergWriter<'a> {
                 .map_err(|e| iceberg_error(&input.dir, e))?;
         }
         let location = self.output.url_of(&input.dir);
-        let previous = self.load_previous(&input, &location)?;
+        let mut ident = None;
+        let mut previous = None;
+        if let Some(catalog) = &self.catalog {
+            let name = TableIdent::new(
+                catalog.options().namespace_of(&input.db)?,
+                input.table.clone(),
+            );
+            if let Some(current) = self.block_on(catalog.load(&name))? {
+                previous = Some(self.previous_in_catalog(current)?);
+            }
+            ident = Some(name);
+        }
+        if previous.is_none() {
+            previous = self.load_previous(&input, &location)?;
+        }
         Ok(PreparedTable {
             input,
             location,
             schema,
             spec: spec.build(),
             previous,
+            ident,
         })
+    }
+
+    /// The table the catalog points at. Its location may be another export's output (each export
+    /// of a newer backup may go to a new prefix): files are read by URI through the catalog.
+    fn previous_in_catalog(&self, current: CatalogTable) -> Result<Previous> {
+        let CatalogTable {
+            metadata_location,
+            metadata,
+            file_io,
+        } = current;
+        self.check_previous(&metadata, &metadata_location)?;
+        let read = |uri: &str| {
+            self.block_on(async { file_io.new_input(uri)?.read().await })
+                .map_err(|e| iceberg_error(uri, e))
+        };
+        let live = self.live_files(&metadata, &read)?;
+        Ok(Previous {
+            version: metadata_version(&metadata_location, &metadata),
+            metadata,
+            uri: metadata_location,
+            live,
+            in_catalog: true,
+        })
+    }
+
+    /// A previous version must be a v2 table no newer than this backup.
+    fn check_previous(&self, metadata: &TableMetadata, name: &str) -> Result<()> {
+        if metadata.format_version() != FormatVersion::V2 {
+            return Err(Error::Unsupported(format!(
+                "{name}: the table has Iceberg format version {:?}; br-parquet adds snapshots \
+                 to v2 tables only",
+                metadata.format_version()
+            )));
+        }
+        let timestamp = self.backup.timestamp_ms();
+        if metadata.last_updated_ms() > timestamp.saturating_add(60_000) {
+            return Err(Error::Usage(format!(
+                "{name}: the table was last updated at {} ms, after this backup ({timestamp} ms, \
+                 end version {}); snapshots must not go back in time, so export older backups \
+                 into another output prefix (or another catalog table)",
+                metadata.last_updated_ms(),
+                self.backup.end_version
+            )));
+        }
+        Ok(())
     }
 
     /// Finds the newest `v<N>.metadata.json` (from `version-hint.text`, then probing N+1, …, so a
@@ -242,13 +372,7 @@ impl<'a> IcebergWriter<'a> {
         let bytes = self.output.read(&name)?;
         let metadata: TableMetadata = serde_json::from_slice(&bytes)
             .map_err(|e| Error::iceberg(&name, format!("not Iceberg table metadata: {e}")))?;
-        if metadata.format_version() != FormatVersion::V2 {
-            return Err(Error::Unsupported(format!(
-                "{name}: the table has Iceberg format version {:?}; br-parquet adds snapshots \
-                 to v2 tables only",
-                metadata.format_version()
-            )));
-        }
+        self.check_previous(&metadata, &name)?;
         if metadata.location().trim_end_matches('/') != location {
             return Err(Error::Usage(format!(
                 "{name}: the existing table's location is {}, but this export writes to \
@@ -257,40 +381,32 @@ impl<'a> IcebergWriter<'a> {
                 metadata.location()
             )));
         }
-        let timestamp = self.backup.timestamp_ms();
-        if metadata.last_updated_ms() > timestamp.saturating_add(60_000) {
-            return Err(Error::Usage(format!(
-                "{name}: the table was last updated at {} ms, after this backup ({timestamp} ms, \
-                 end version {}); snapshots must not go back in time, so export older backups \
-                 into another output prefix",
-                metadata.last_updated_ms(),
-                self.backup.end_version
-            )));
-        }
-        let live = self.live_files(&metadata, input, location)?;
+        let read = |uri: &str| self.output.read(&object_of(uri, location, &input.dir)?);
+        let live = self.live_files(&metadata, &read)?;
         Ok(Some(Previous {
             version,
             metadata,
             uri: format!("{location}/{METADATA_DIR}/{}", metadata_file_name(version)),
             live,
+            in_catalog: false,
         }))
     }
 
-    /// The data files alive in the current snapshot of `metadata`, with their sequence numbers.
+    /// The data files alive in the current snapshot of `metadata`, with their sequence numbers;
+    /// `read` fetches a manifest list or manifest by URI.
     fn live_files(
         &self,
         metadata: &TableMetadata,
-        input: &TableInput,
-        location: &str,
+        read: &dyn Fn(&str) -> Result<Bytes>,
     ) -> Result<Vec<LiveFile>> {
         let Some(snapshot) = metadata.current_snapshot() else {
             return Ok(Vec::new());
         };
         let io = FileIO::new_with_memory();
-        let list_name = object_of(snapshot.manifest_list(), location, &input.dir)?;
-        let list_bytes = self.output.read(&list_name)?;
+        let list_name = snapshot.manifest_list();
+        let list_bytes = read(list_name)?;
         let list = ManifestList::parse_with_version(&list_bytes, FormatVersion::V2)
-            .map_err(|e| iceberg_error(&list_name, e))?;
+            .map_err(|e| iceberg_error(list_name, e))?;
         let mut live = Vec::new();
         for manifest in list.entries() {
             if manifest.content != ManifestContentType::Data {
@@ -300,17 +416,17 @@ impl<'a> IcebergWriter<'a> {
                     manifest.manifest_path
                 )));
             }
-            let name = object_of(&manifest.manifest_path, location, &input.dir)?;
-            let bytes = self.output.read(&name)?;
+            let name = manifest.manifest_path.as_str();
+            let bytes = read(name)?;
             let loaded = self.block_on(async {
                 io.new_output(&manifest.manifest_path)?.write(bytes).await?;
                 manifest.load_manifest(&io).await
             });
-            let loaded = loaded.map_err(|e| iceberg_error(&name, e))?;
+            let loaded = loaded.map_err(|e| iceberg_error(name, e))?;
             for entry in loaded.entries().iter().filter(|e| e.is_alive()) {
                 let sequence_number = entry.sequence_number().ok_or_else(|| {
                     Error::iceberg(
-                        &name,
+                        name,
                         format!("entry {} has no sequence number", entry.file_path()),
                     )
                 })?;
@@ -325,6 +441,11 @@ impl<'a> IcebergWriter<'a> {
         Ok(live)
     }
 
+    /// Whether the tables are committed to a catalog.
+    pub fn has_catalog(&self) -> bool {
+        self.catalog.is_some()
+    }
+
     /// Writes the new metadata version of every table, once all Parquet files are uploaded.
     pub fn commit(self, files: &[ExportedFile]) -> Result<Vec<IcebergTableReport>> {
         let mut by_table: HashMap<i64, Vec<&ExportedFile>> = HashMap::new();
@@ -335,28 +456,228 @@ impl<'a> IcebergWriter<'a> {
         for table in &self.tables {
             let mut files = by_table.remove(&table.input.table_id).unwrap_or_default();
             files.sort_by(|a, b| a.path.cmp(&b.path));
-            reports.push(self.commit_table(table, &files)?);
+            let report = match (&self.catalog, &table.ident) {
+                (Some(catalog), Some(ident)) => {
+                    self.commit_to_catalog(catalog, ident, table, &files)?
+                }
+                _ => self.commit_to_output(table, &files)?,
+            };
+            reports.push(report);
         }
         Ok(reports)
     }
 
-    fn commit_table(
+    /// Writes `v<N>.metadata.json` and then `version-hint.text`, which makes it current.
+    fn commit_to_output(
         &self,
         table: &PreparedTable,
         files: &[&ExportedFile],
     ) -> Result<IcebergTableReport> {
+        let meta_dir = format!("{}/{METADATA_DIR}", table.input.dir);
+        let version = table.previous.as_ref().map_or(1, |p| p.version + 1);
+        let metadata_name = format!("{meta_dir}/{}", metadata_file_name(version));
+        let new = self.build_version(table, table.previous.as_ref(), files)?;
+        if self.output.exists(&metadata_name)? {
+            return Err(Error::OutputConflict {
+                object: metadata_name,
+                message: "appeared while this export ran; another export is writing the same \
+                          table"
+                    .into(),
+            });
+        }
+        self.upload(table, &new, &metadata_name)?;
+        self.output.put_bytes(
+            &format!("{meta_dir}/{VERSION_HINT}"),
+            version.to_string().into(),
+        )?;
+        Ok(IcebergTableReport {
+            metadata: metadata_name,
+            version,
+            ..new.report
+        })
+    }
+
+    /// Registers the table, or swaps the catalog's pointer from the version this version was
+    /// built on; on losing a race, reloads the table and builds the version again on the winner.
+    fn commit_to_catalog(
+        &self,
+        catalog: &Catalog,
+        ident: &TableIdent,
+        table: &PreparedTable,
+        files: &[&ExportedFile],
+    ) -> Result<IcebergTableReport> {
+        self.block_on(catalog.ensure_namespace(ident.namespace()))?;
+        let meta_dir = format!("{}/{METADATA_DIR}", table.input.dir);
+        let mut reloaded: Option<Previous> = None;
+        for attempt in 1..=CATALOG_COMMIT_ATTEMPTS {
+            let previous = reloaded.as_ref().or(table.previous.as_ref());
+            let commit = |outcome: &str, report: IcebergTableReport, location: String| {
+                let previous_metadata_location = previous
+                    .filter(|p| p.in_catalog && p.uri != location)
+                    .map(|p| p.uri.clone());
+                IcebergTableReport {
+                    catalog: Some(CatalogCommit {
+                        catalog: catalog.options().uri.redacted(),
+                        catalog_name: catalog.options().name.clone(),
+                        namespace: ident.namespace().join("."),
+                        table: ident.name().to_string(),
+                        outcome: outcome.to_string(),
+                        metadata_location: location,
+                        previous_metadata_location,
+                        attempts: attempt,
+                    }),
+                    ..report
+                }
+            };
+            if let Some(p) = previous.filter(|p| self.holds_this_backup(&p.metadata)) {
+                // A re-run: the rows are there. A version an earlier export without the catalog
+                // wrote is registered as it is.
+                if !p.in_catalog
+                    && self.block_on(catalog.register(ident, &p.uri))? == Swap::Conflict
+                {
+                    reloaded = Some(self.reload(catalog, ident)?);
+                    continue;
+                }
+                let outcome = if p.in_catalog {
+                    "unchanged"
+                } else {
+                    "registered"
+                };
+                return Ok(commit(
+                    outcome,
+                    self.current_report(table, p),
+                    p.uri.clone(),
+                ));
+            }
+            let version = previous.map_or(1, |p| p.version + 1);
+            let new = self.build_version(table, previous, files)?;
+            let metadata_name = format!(
+                "{meta_dir}/{version:05}-{}.metadata.json",
+                uuid::Uuid::new_v4()
+            );
+            self.upload(table, &new, &metadata_name)?;
+            let location = self.output.url_of(&metadata_name);
+            let swap = match previous.filter(|p| p.in_catalog) {
+                Some(p) => self.block_on(catalog.swap(ident, &p.uri, &location))?,
+                None => self.block_on(catalog.register(ident, &location))?,
+            };
+            if swap == Swap::Done {
+                let outcome = if previous.is_some_and(|p| p.in_catalog) {
+                    "committed"
+                } else {
+                    "registered"
+                };
+                let report = IcebergTableReport {
+                    metadata: metadata_name,
+                    version,
+                    ..new.report
+                };
+                return Ok(commit(outcome, report, location));
+            }
+            // The losing version is referenced by nothing: remove it before building the next.
+            let mut orphans: Vec<String> = new
+                .objects
+                .iter()
+                .map(|(uri, _)| object_of(uri, &table.location, &table.input.dir))
+                .collect::<Result<_>>()?;
+            orphans.push(metadata_name);
+            self.output.delete_all(&orphans)?;
+            reloaded = Some(self.reload(catalog, ident)?);
+            std::thread::sleep(Duration::from_millis(50 << attempt.min(6)));
+        }
+        Err(Error::Catalog {
+            catalog: catalog.options().uri.redacted(),
+            message: format!(
+                "table {ident}: other writers committed first {CATALOG_COMMIT_ATTEMPTS} times in \
+                 a row; the catalog is unchanged by this export and its files are in place, so \
+                 run it again to commit"
+            ),
+        })
+    }
+
+    /// The table as the catalog has it now (another writer just committed it).
+    fn reload(&self, catalog: &Catalog, ident: &TableIdent) -> Result<Previous> {
+        let current = self
+            .block_on(catalog.load(ident))?
+            .ok_or_else(|| Error::Catalog {
+                catalog: catalog.options().uri.redacted(),
+                message: format!(
+                "table {ident} changed while this export committed it and is gone now; run the \
+                 export again"
+            ),
+            })?;
+        self.previous_in_catalog(current)
+    }
+
+    /// Whether the current snapshot of `metadata` holds this export's backup.
+    fn holds_this_backup(&self, metadata: &TableMetadata) -> bool {
+        let Some(snapshot) = metadata.current_snapshot() else {
+            return false;
+        };
+        let summary = &snapshot.summary().additional_properties;
+        let is = |key: &str, value: u64| summary.get(key) == Some(&value.to_string());
+        is(SUMMARY_CLUSTER_ID, self.backup.cluster_id)
+            && is(SUMMARY_START_VERSION, self.backup.start_version)
+            && is(SUMMARY_END_VERSION, self.backup.end_version)
+    }
+
+    /// The report of a table left as it is: its current snapshot, nothing added.
+    fn current_report(&self, table: &PreparedTable, previous: &Previous) -> IcebergTableReport {
+        let snapshot = previous.metadata.current_snapshot();
+        IcebergTableReport {
+            db: table.input.db.clone(),
+            table: table.input.table.clone(),
+            location: previous.metadata.location().to_string(),
+            metadata: previous.uri.clone(),
+            version: previous.version,
+            snapshot_id: snapshot.map_or(0, |s| s.snapshot_id()),
+            parent_snapshot_id: snapshot.and_then(|s| s.parent_snapshot_id()),
+            sequence_number: snapshot.map_or(0, |s| s.sequence_number()),
+            timestamp_ms: snapshot.map_or(0, |s| s.timestamp_ms()),
+            operation: snapshot
+                .map_or("none", |s| s.summary().operation.as_str())
+                .to_string(),
+            added_files: 0,
+            added_records: 0,
+            deleted_files: 0,
+            rewritten_files: Vec::new(),
+            catalog: None,
+        }
+    }
+
+    /// Uploads a version: manifests and list first, then the metadata file `metadata_name`.
+    fn upload(&self, table: &PreparedTable, new: &NewVersion, metadata_name: &str) -> Result<()> {
+        for (uri, bytes) in &new.objects {
+            self.output.put_bytes(
+                &object_of(uri, &table.location, &table.input.dir)?,
+                bytes.clone(),
+            )?;
+        }
+        let json = metadata_json(&new.metadata).map_err(|e| {
+            Error::iceberg(metadata_name, format!("serializing table metadata: {e}"))
+        })?;
+        self.output.put_bytes(metadata_name, json.into())
+    }
+
+    /// The next version of `table` over `previous`: a snapshot holding exactly `files`, the
+    /// previous snapshot's files marked deleted.
+    fn build_version(
+        &self,
+        table: &PreparedTable,
+        previous: Option<&Previous>,
+        files: &[&ExportedFile],
+    ) -> Result<NewVersion> {
         let input = &table.input;
         let location = table.location.as_str();
         let meta_dir = format!("{}/{METADATA_DIR}", input.dir);
         let err = |e: iceberg::Error| iceberg_error(&meta_dir, e);
         let timestamp_ms = self.backup.timestamp_ms();
-        let (base, base_uri, version) = match &table.previous {
-            Some(p) => (p.metadata.clone(), Some(p.uri.clone()), p.version + 1),
+        let (base, base_uri) = match previous {
+            Some(p) => (p.metadata.clone(), Some(p.uri.clone())),
             None => (
                 initial_metadata(location, &table.schema, &table.spec, timestamp_ms)
                     .map_err(|e| Error::iceberg(&meta_dir, e))?,
                 None,
-                1,
             ),
         };
         let parent = base.current_snapshot_id();
@@ -404,11 +725,7 @@ impl<'a> IcebergWriter<'a> {
         }
 
         // The previous snapshot's files leave the table: DELETED entries, one manifest per spec.
-        let previous_live = table
-            .previous
-            .as_ref()
-            .map(|p| p.live.as_slice())
-            .unwrap_or_default();
+        let previous_live = previous.map(|p| p.live.as_slice()).unwrap_or_default();
         let mut by_spec: BTreeMap<i32, Vec<&LiveFile>> = BTreeMap::new();
         for file in previous_live {
             by_spec.entry(file.spec_id).or_default().push(file);
@@ -515,6 +832,8 @@ impl<'a> IcebergWriter<'a> {
             .with_schema_id(schema.schema_id())
             .build();
 
+        // A catalog table moves to the output of its newest export.
+        let moved = base.location().trim_end_matches('/') != location;
         let metadata = configure(
             TableMetadataBuilder::new_from_metadata(base, base_uri),
             existing,
@@ -522,6 +841,13 @@ impl<'a> IcebergWriter<'a> {
             &table.spec,
             properties,
         )
+        .map(|b| {
+            if moved {
+                b.set_location(location.to_string())
+            } else {
+                b
+            }
+        })
         .and_then(|b| b.set_branch_snapshot(snapshot, MAIN_BRANCH))
         .and_then(TableMetadataBuilder::build)
         .map_err(err)?
@@ -537,33 +863,15 @@ impl<'a> IcebergWriter<'a> {
         }
         check_field_ids(&table.schema, metadata.current_schema())
             .map_err(|m| Error::iceberg(&meta_dir, m))?;
-        let json = metadata_json(&metadata)
-            .map_err(|e| Error::iceberg(&meta_dir, format!("serializing table metadata: {e}")))?;
-
-        // Upload: manifests and list first, then the metadata file, then the hint.
-        let metadata_name = format!("{meta_dir}/{}", metadata_file_name(version));
-        if self.output.exists(&metadata_name)? {
-            return Err(Error::OutputConflict {
-                object: metadata_name,
-                message: "appeared while this export ran; another export is writing the same \
-                          table"
-                    .into(),
-            });
-        }
         let mut uris: Vec<String> = manifests.iter().map(|m| m.manifest_path.clone()).collect();
         uris.push(list_uri);
-        for uri in &uris {
+        let mut objects = Vec::with_capacity(uris.len());
+        for uri in uris {
             let bytes = self
-                .block_on(async { io.new_input(uri)?.read().await })
+                .block_on(async { io.new_input(&uri)?.read().await })
                 .map_err(err)?;
-            self.output
-                .put_bytes(&object_of(uri, location, &input.dir)?, bytes)?;
+            objects.push((uri, bytes));
         }
-        self.output.put_bytes(&metadata_name, json.into())?;
-        self.output.put_bytes(
-            &format!("{meta_dir}/{VERSION_HINT}"),
-            version.to_string().into(),
-        )?;
 
         let new_paths: HashMap<String, u64> = files
             .iter()
@@ -578,12 +886,12 @@ impl<'a> IcebergWriter<'a> {
             })
             .map(|old| old.data_file.file_path().to_string())
             .collect();
-        Ok(IcebergTableReport {
+        let report = IcebergTableReport {
             db: input.db.clone(),
             table: input.table.clone(),
             location: location.to_string(),
-            metadata: metadata_name,
-            version,
+            metadata: String::new(),
+            version: 0,
             snapshot_id,
             parent_snapshot_id: parent,
             sequence_number,
@@ -593,6 +901,12 @@ impl<'a> IcebergWriter<'a> {
             added_records,
             deleted_files: previous_live.len() as u64,
             rewritten_files,
+            catalog: None,
+        };
+        Ok(NewVersion {
+            metadata,
+            objects,
+            report,
         })
     }
 
@@ -720,6 +1034,19 @@ impl<'a> IcebergWriter<'a> {
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
+}
+
+/// The version number of a metadata file: `v<N>.metadata.json` or `<N>-<uuid>.metadata.json`
+/// by its name, else one more than the versions its metadata log lists.
+fn metadata_version(location: &str, metadata: &TableMetadata) -> u32 {
+    let name = location.rsplit('/').next().unwrap_or_default();
+    let digits = name.strip_prefix('v').unwrap_or(name);
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    digits[..end]
+        .parse()
+        .unwrap_or(metadata.metadata_log().len() as u32 + 1)
 }
 
 /// `v<N>.metadata.json`.

@@ -1,0 +1,623 @@
+//! `--iceberg-catalog`: backups written by the test kit are exported by the real `tikv-ctl` into
+//! SQL catalogs (a SQLite file; a PostgreSQL server from Debian's package, started here on
+//! 127.0.0.1), and PyIceberg's `SqlCatalog` lists the namespaces and tables, loads each table
+//! through the catalog and scans every snapshot (`tests/python/check_catalog.py`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use br_parquet::testkit::sample::sample_tables;
+use br_parquet::testkit::{tp, BackupWriter, Cell, TestColumn, TestRow, TestTable};
+use common::{assert_success, export};
+use serde_json::{json, Value};
+
+const END_VERSION: u64 = 459_177_129_704_947_714;
+/// One hour after [`END_VERSION`].
+const LATER: u64 = END_VERSION + (3_600_000 << 18);
+const ROWS_PER_RANGE: usize = 16;
+
+fn write_backup(dir: &Path, tables: &[TestTable], end_version: u64) {
+    BackupWriter {
+        rows_per_range: ROWS_PER_RANGE,
+        end_version,
+        ..Default::default()
+    }
+    .write(dir, tables)
+    .unwrap();
+}
+
+/// The sample tables as a later backup holds them: customers gained rows and changed one, and a
+/// new table came first (which also gives every other table's SSTs new names, as BR's names of
+/// two backups always differ; the test kit's follow the table order).
+fn later_tables() -> Vec<TestTable> {
+    let mut audit = TestTable::new(
+        "ops",
+        "audit_log",
+        500,
+        vec![TestColumn::text(1, "message", tp::VARCHAR)],
+    );
+    for handle in 1..=30 {
+        audit.rows.push(TestRow::new(
+            handle,
+            vec![(1, Cell::Str(format!("event {handle}")))],
+        ));
+    }
+    let mut tables = vec![audit];
+    tables.extend(sample_tables());
+    let customers = &mut tables[1];
+    assert_eq!(customers.name, "customers");
+    for id in 41..=50 {
+        customers.rows.push(TestRow::new(
+            id,
+            vec![(2, Cell::Str(format!("new customer {id}")))],
+        ));
+    }
+    customers.rows[0].cells[0] = (2, Cell::Str("Ada Lovelace".into()));
+    tables
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Exports `input` into `output` and the catalog, returning the JSON report.
+fn export_to_catalog(input: &Path, output: &Path, catalog: &str, extra: &[&str]) -> Value {
+    let report = output.with_extension("report.json");
+    let mut args = vec![
+        "--iceberg-catalog",
+        catalog,
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    assert_success(&export(input, output, &args));
+    read_json(&report)
+}
+
+/// The catalog outcome of every table in a report, by `namespace.table`.
+fn outcomes(report: &Value) -> Vec<(String, String, u64)> {
+    let mut outcomes: Vec<(String, String, u64)> = report["iceberg_tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let c = &t["catalog"];
+            (
+                format!(
+                    "{}.{}",
+                    c["namespace"].as_str().unwrap(),
+                    c["table"].as_str().unwrap()
+                ),
+                c["outcome"].as_str().unwrap().to_string(),
+                c["attempts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    outcomes
+}
+
+/// The catalog's metadata location of `db.table` in a report.
+fn metadata_location(report: &Value, table: &str) -> String {
+    report["iceberg_tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == table)
+        .unwrap()["catalog"]["metadata_location"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// What PyIceberg must find: every table with its current rows and each snapshot's rows.
+fn expected(
+    sqlalchemy_uri: &str,
+    history: &[Vec<TestTable>],
+    namespace_of: impl Fn(&str) -> String,
+) -> Value {
+    let current = history.last().unwrap();
+    let mut namespaces: Vec<String> = current.iter().map(|t| namespace_of(&t.db)).collect();
+    namespaces.sort();
+    namespaces.dedup();
+    let tables: Vec<Value> = current
+        .iter()
+        .map(|table| {
+            let want = table.expected_json("parquet");
+            let snapshots: Vec<Value> = history
+                .iter()
+                .filter_map(|tables| tables.iter().find(|t| t.name == table.name))
+                .map(|old| old.expected_json("parquet")["rows"].clone())
+                .collect();
+            json!({
+                "namespace": namespace_of(&table.db), "table": table.name,
+                "columns": want["columns"], "rows": want["rows"], "snapshots": snapshots,
+            })
+        })
+        .collect();
+    json!({
+        "catalog": {"name": "default", "uri": sqlalchemy_uri},
+        "namespaces": namespaces,
+        "tables": tables,
+    })
+}
+
+/// Runs `check_catalog.py` over `expected`.
+fn check_catalog(dir: &Path, expected: &Value) {
+    let Some(python) = common::python("pyiceberg, sqlalchemy, psycopg2, duckdb, fastavro") else {
+        return;
+    };
+    let path = dir.join("expected-catalog.json");
+    std::fs::write(&path, serde_json::to_vec(expected).unwrap()).unwrap();
+    let out = Command::new(python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_catalog.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(" 0 mismatches"),
+        "catalog check failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn sqlite_uris(dir: &Path) -> (String, String) {
+    let db = dir.join("catalog.db");
+    (
+        format!("sqlite://{}", db.display()),
+        format!("sqlite:///{}", db.display()),
+    )
+}
+
+#[test]
+fn a_sqlite_catalog_holds_every_table_and_each_newer_backup_as_one_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, sqlalchemy) = sqlite_uris(dir.path());
+    assert!(catalog.starts_with("sqlite:///"), "{catalog}");
+    let first_tables = sample_tables();
+    let first = dir.path().join("backup-1");
+    write_backup(&first, &first_tables, END_VERSION);
+    let out = dir.path().join("out");
+
+    let report = export_to_catalog(&first, &out, &catalog, &[]);
+    assert_eq!(
+        outcomes(&report),
+        vec![
+            (
+                "analytics.page views".to_string(),
+                "registered".to_string(),
+                1
+            ),
+            ("shop.customers".to_string(), "registered".to_string(), 1),
+            ("shop.orders".to_string(), "registered".to_string(), 1),
+        ]
+    );
+    let namespace = |db: &str| db.to_string();
+    check_catalog(
+        dir.path(),
+        &expected(&sqlalchemy, std::slice::from_ref(&first_tables), namespace),
+    );
+
+    // A newer backup: one overwrite snapshot per table; the first stays for time travel.
+    let second = dir.path().join("backup-2");
+    write_backup(&second, &later_tables(), LATER);
+    let report = export_to_catalog(&second, &out, &catalog, &[]);
+    for (table, outcome, attempts) in outcomes(&report) {
+        let want = if table == "ops.audit_log" {
+            "registered"
+        } else {
+            "committed"
+        };
+        assert_eq!((outcome.as_str(), attempts), (want, 1), "{table}");
+    }
+    let history = vec![first_tables, later_tables()];
+    check_catalog(dir.path(), &expected(&sqlalchemy, &history, namespace));
+
+    // The same export again: nothing changes, no second copy of the rows.
+    let again = export_to_catalog(&second, &out, &catalog, &[]);
+    for (table, outcome, _) in outcomes(&again) {
+        assert_eq!(outcome, "unchanged", "{table}");
+    }
+    assert_eq!(
+        metadata_location(&again, "customers"),
+        metadata_location(&report, "customers")
+    );
+    let mut expected = expected(&sqlalchemy, &history, namespace);
+    for table in expected["tables"].as_array_mut().unwrap() {
+        let name = table["table"].as_str().unwrap().to_string();
+        table["metadata_location"] = json!(metadata_location(&report, &name));
+    }
+    check_catalog(dir.path(), &expected);
+}
+
+#[test]
+fn namespaces_follow_the_template_and_an_earlier_export_without_catalog_is_registered_as_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, sqlalchemy) = sqlite_uris(dir.path());
+    let tables = sample_tables();
+    let backup = dir.path().join("backup");
+    write_backup(&backup, &tables, END_VERSION);
+    let out = dir.path().join("out");
+    assert_success(&export(&backup, &out, &["--write-iceberg-table"]));
+    let v1 = format!(
+        "file://{}",
+        out.join("parquet/shop/customers/metadata/v1.metadata.json")
+            .display()
+    );
+
+    let report = export_to_catalog(
+        &backup,
+        &out,
+        &catalog,
+        &[
+            "--iceberg-namespace",
+            "lake.tidb_{db}",
+            "--iceberg-catalog-name",
+            "default",
+        ],
+    );
+    for (table, outcome, _) in outcomes(&report) {
+        assert!(table.starts_with("lake.tidb_"), "{table}");
+        assert_eq!(outcome, "registered", "{table}");
+    }
+    assert_eq!(metadata_location(&report, "customers"), v1);
+    check_catalog(
+        dir.path(),
+        &expected(&sqlalchemy, &[tables], |db| format!("lake.tidb_{db}")),
+    );
+}
+
+#[test]
+fn a_killed_export_leaves_the_catalog_at_its_previous_snapshot_and_a_rerun_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, sqlalchemy) = sqlite_uris(dir.path());
+    let first_tables = sample_tables();
+    let first = dir.path().join("backup-1");
+    write_backup(&first, &first_tables, END_VERSION);
+    let out = dir.path().join("out");
+    let report = export_to_catalog(&first, &out, &catalog, &[]);
+    let registered = metadata_location(&report, "customers");
+
+    let second = dir.path().join("backup-2");
+    write_backup(&second, &later_tables(), LATER);
+    let killed = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--input"])
+        .arg(&second)
+        .arg("--output")
+        .arg(&out)
+        .args(["--iceberg-catalog", &catalog])
+        .env("BR_PARQUET_FAILPOINT", "describe:1")
+        .output()
+        .unwrap();
+    assert!(
+        !killed.status.success(),
+        "the failpoint did not stop the run"
+    );
+    let mut before = expected(&sqlalchemy, std::slice::from_ref(&first_tables), |db| {
+        db.to_string()
+    });
+    assert_eq!(before["tables"][0]["table"], "customers");
+    before["tables"][0]["metadata_location"] = json!(registered);
+    check_catalog(dir.path(), &before);
+
+    let report = export_to_catalog(&second, &out, &catalog, &[]);
+    for (table, outcome, _) in outcomes(&report) {
+        let want = if table == "ops.audit_log" {
+            "registered"
+        } else {
+            "committed"
+        };
+        assert_eq!(outcome, want, "{table}");
+    }
+    assert_eq!(
+        report["resume"]["resumed_jobs"].as_u64().map(|n| n > 0),
+        Some(true),
+        "{report:#}"
+    );
+    check_catalog(
+        dir.path(),
+        &expected(&sqlalchemy, &[first_tables, later_tables()], |db| {
+            db.to_string()
+        }),
+    );
+}
+
+#[test]
+fn two_exports_committing_to_one_table_at_once_both_land_in_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, sqlalchemy) = sqlite_uris(dir.path());
+    let older = dir.path().join("backup-older");
+    write_backup(&older, &sample_tables(), END_VERSION);
+    let newer = dir.path().join("backup-newer");
+    write_backup(&newer, &later_tables(), LATER);
+
+    // The newer export plans against an empty catalog and then waits before committing, while
+    // the older one registers every table: the newer one's first commit must lose the race.
+    let gate = dir.path().join("gate");
+    let newer_report = dir.path().join("newer.report.json");
+    let waiting = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--input"])
+        .arg(&newer)
+        .arg("--output")
+        .arg(dir.path().join("out-newer"))
+        .args(["--iceberg-catalog", &catalog, "--report"])
+        .arg(&newer_report)
+        .env(
+            "BR_PARQUET_WAITPOINT",
+            format!("catalog-commit:{}", gate.display()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reached = gate.with_extension("reached");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !reached.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the newer export never reached its commit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let older_report = export_to_catalog(&older, &dir.path().join("out-older"), &catalog, &[]);
+    for (table, outcome, _) in outcomes(&older_report) {
+        assert_eq!(outcome, "registered", "{table}");
+    }
+    std::fs::write(&gate, b"").unwrap();
+    assert_success(&waiting.wait_with_output().unwrap());
+    let newer_report = read_json(&newer_report);
+    for (table, outcome, attempts) in outcomes(&newer_report) {
+        // Its new table raced nobody; every other table lost its first commit to the older export.
+        let want = if table == "ops.audit_log" {
+            ("registered", 1)
+        } else {
+            ("committed", 2)
+        };
+        assert_eq!((outcome.as_str(), attempts), want, "{table}");
+    }
+    check_catalog(
+        dir.path(),
+        &expected(&sqlalchemy, &[sample_tables(), later_tables()], |db| {
+            db.to_string()
+        }),
+    );
+}
+
+/// A PostgreSQL server from Debian's package in a temporary data directory, on 127.0.0.1, with
+/// a password-protected user; stopped on drop.
+struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+const PG_USER: &str = "lake";
+const PG_PASSWORD: &str = "pg-s3cr3t-Xq7";
+
+impl Postgres {
+    fn start() -> Option<Postgres> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| {
+                versions
+                    .filter_map(|v| v.ok().map(|v| v.path().join("bin")))
+                    .find(|bin| bin.join("initdb").exists())
+            });
+        let Some(bin) = bin else {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "PostgreSQL not installed; run scripts/test.sh"
+            );
+            eprintln!("NOTICE: PostgreSQL not installed; run scripts/test.sh");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let password_file = dir.path().join("password");
+        std::fs::write(&password_file, PG_PASSWORD).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // PostgreSQL refuses to run as root: under root, its files belong to `postgres`.
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        if root {
+            let status = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let server = Postgres {
+            bin,
+            data,
+            port,
+            _dir: dir,
+        };
+        server.run(
+            "initdb",
+            &[
+                "-D",
+                server.data.to_str().unwrap(),
+                "-U",
+                PG_USER,
+                "--auth=scram-sha-256",
+                &format!("--pwfile={}", password_file.display()),
+            ],
+            root,
+        );
+        server.run(
+            "pg_ctl",
+            &[
+                "-D",
+                server.data.to_str().unwrap(),
+                "-o",
+                &format!(
+                    "-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={}",
+                    server.data.display()
+                ),
+                "-l",
+                server.data.join("log").to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+            root,
+        );
+        Some(server)
+    }
+
+    fn run(&self, tool: &str, args: &[&str], root: bool) {
+        let mut command = if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(self.bin.join(tool));
+            c
+        } else {
+            Command::new(self.bin.join(tool))
+        };
+        let out = command.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn uri(&self, scheme: &str, password: &str) -> String {
+        format!(
+            "{scheme}://{PG_USER}:{password}@127.0.0.1:{}/postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let mut command = if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"])
+                .arg(self.bin.join("pg_ctl"));
+            c
+        } else {
+            Command::new(self.bin.join("pg_ctl"))
+        };
+        let _ = command
+            .args(["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+fn assert_no_secret(label: &str, text: &str) {
+    assert!(
+        !text.contains(PG_PASSWORD),
+        "{label} shows the catalog password:\n{text}"
+    );
+}
+
+#[test]
+fn a_postgresql_catalog_is_read_by_pyiceberg_and_its_password_never_shows() {
+    let Some(server) = Postgres::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tables = sample_tables();
+    let backup = dir.path().join("backup");
+    write_backup(&backup, &tables, END_VERSION);
+    let out = dir.path().join("out");
+    let catalog = server.uri("postgresql", PG_PASSWORD);
+
+    let report_path = dir.path().join("report.json");
+    let exported = export(
+        &backup,
+        &out,
+        &[
+            "--iceberg-catalog",
+            &catalog,
+            "--report",
+            report_path.to_str().unwrap(),
+        ],
+    );
+    assert_success(&exported);
+    let report = read_json(&report_path);
+    for (table, outcome, _) in outcomes(&report) {
+        assert_eq!(outcome, "registered", "{table}");
+    }
+    assert_no_secret("stdout", &String::from_utf8_lossy(&exported.stdout));
+    assert_no_secret("stderr", &String::from_utf8_lossy(&exported.stderr));
+    for file in common::walk(dir.path()) {
+        assert_no_secret(
+            &file.display().to_string(),
+            &String::from_utf8_lossy(&std::fs::read(&file).unwrap()),
+        );
+    }
+    check_catalog(
+        dir.path(),
+        &expected(
+            &server.uri("postgresql+psycopg2", PG_PASSWORD),
+            &[tables],
+            |db| db.to_string(),
+        ),
+    );
+
+    // A wrong password: a clear error that names the catalog, but not the password given.
+    let wrong = format!("{PG_PASSWORD}-wrong");
+    let failed: Output = export(
+        &backup,
+        &dir.path().join("out-2"),
+        &["--iceberg-catalog", &server.uri("postgresql", &wrong)],
+    );
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        stderr.contains("iceberg catalog postgresql://lake:***@127.0.0.1"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("password authentication failed"),
+        "{stderr}"
+    );
+    assert_no_secret("stderr", &stderr);
+    assert!(
+        !dir.path().join("out-2/parquet/shop").exists(),
+        "nothing is published"
+    );
+}
+
+#[test]
+fn glue_and_rest_catalogs_are_refused_with_a_pointer_to_the_docs() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup");
+    write_backup(&backup, &sample_tables(), END_VERSION);
+    for uri in [
+        "glue://?region=us-east-1",
+        "rest+http://127.0.0.1:1/catalog",
+    ] {
+        let out = export(
+            &backup,
+            &dir.path().join("out"),
+            &["--iceberg-catalog", uri],
+        );
+        assert!(!out.status.success(), "{uri}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--iceberg-catalog") && stderr.contains("docs/iceberg.md"),
+            "{stderr}"
+        );
+    }
+}
