@@ -75,8 +75,9 @@ impl CatalogUri {
                         "{text}: give an absolute path, sqlite:///ABSOLUTE/PATH.db (three slashes)"
                     )));
                 }
+                // `sqlite:////abs` (SQLAlchemy's spelling of an absolute path) means the same.
                 Ok(CatalogUri::Sqlite {
-                    path: PathBuf::from(path),
+                    path: PathBuf::from(format!("/{}", path.trim_start_matches('/'))),
                 })
             }
             "postgresql" | "postgres" => {
@@ -456,6 +457,10 @@ mod tests {
         );
         let relative = CatalogUri::parse("sqlite://catalog.db").unwrap_err();
         assert!(relative.to_string().contains("three slashes"), "{relative}");
+        assert_eq!(
+            CatalogUri::parse("sqlite:////tmp/x/catalog.db").unwrap(),
+            CatalogUri::parse("sqlite:///tmp/x/catalog.db").unwrap()
+        );
         assert_eq!(
             CatalogUri::parse("sqlite:///tmp/c.db")
                 .unwrap()
