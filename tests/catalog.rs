@@ -10,7 +10,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use br_parquet::testkit::sample::sample_tables;
-use br_parquet::testkit::{tp, BackupWriter, Cell, TestColumn, TestRow, TestTable};
+use br_parquet::testkit::{BackupWriter, TestTable};
+use common::catalog::{check_catalog, expected, later_tables};
 use common::{assert_success, export};
 use serde_json::{json, Value};
 
@@ -27,36 +28,6 @@ fn write_backup(dir: &Path, tables: &[TestTable], end_version: u64) {
     }
     .write(dir, tables)
     .unwrap();
-}
-
-/// The sample tables as a later backup holds them: customers gained rows and changed one, and a
-/// new table came first (which also gives every other table's SSTs new names, as BR's names of
-/// two backups always differ; the test kit's follow the table order).
-fn later_tables() -> Vec<TestTable> {
-    let mut audit = TestTable::new(
-        "ops",
-        "audit_log",
-        500,
-        vec![TestColumn::text(1, "message", tp::VARCHAR)],
-    );
-    for handle in 1..=30 {
-        audit.rows.push(TestRow::new(
-            handle,
-            vec![(1, Cell::Str(format!("event {handle}")))],
-        ));
-    }
-    let mut tables = vec![audit];
-    tables.extend(sample_tables());
-    let customers = &mut tables[1];
-    assert_eq!(customers.name, "customers");
-    for id in 41..=50 {
-        customers.rows.push(TestRow::new(
-            id,
-            vec![(2, Cell::Str(format!("new customer {id}")))],
-        ));
-    }
-    customers.rows[0].cells[0] = (2, Cell::Str("Ada Lovelace".into()));
-    tables
 }
 
 fn read_json(path: &Path) -> Value {
@@ -112,58 +83,6 @@ fn metadata_location(report: &Value, table: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
-}
-
-/// What PyIceberg must find: every table with its current rows and each snapshot's rows.
-fn expected(
-    sqlalchemy_uri: &str,
-    history: &[Vec<TestTable>],
-    namespace_of: impl Fn(&str) -> String,
-) -> Value {
-    let current = history.last().unwrap();
-    let mut namespaces: Vec<String> = current.iter().map(|t| namespace_of(&t.db)).collect();
-    namespaces.sort();
-    namespaces.dedup();
-    let tables: Vec<Value> = current
-        .iter()
-        .map(|table| {
-            let want = table.expected_json("parquet");
-            let snapshots: Vec<Value> = history
-                .iter()
-                .filter_map(|tables| tables.iter().find(|t| t.name == table.name))
-                .map(|old| old.expected_json("parquet")["rows"].clone())
-                .collect();
-            json!({
-                "namespace": namespace_of(&table.db), "table": table.name,
-                "columns": want["columns"], "rows": want["rows"], "snapshots": snapshots,
-            })
-        })
-        .collect();
-    json!({
-        "catalog": {"name": "default", "uri": sqlalchemy_uri},
-        "namespaces": namespaces,
-        "tables": tables,
-    })
-}
-
-/// Runs `check_catalog.py` over `expected`.
-fn check_catalog(dir: &Path, expected: &Value) {
-    let Some(python) = common::python("pyiceberg, sqlalchemy, psycopg2, duckdb, fastavro") else {
-        return;
-    };
-    let path = dir.join("expected-catalog.json");
-    std::fs::write(&path, serde_json::to_vec(expected).unwrap()).unwrap();
-    let out = Command::new(python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/check_catalog.py"))
-        .arg(&path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains(" 0 mismatches"),
-        "catalog check failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn sqlite_uris(dir: &Path) -> (String, String) {
@@ -495,6 +414,10 @@ impl Postgres {
         );
     }
 
+    fn uri_without_password(&self) -> String {
+        format!("postgresql://{PG_USER}@127.0.0.1:{}/postgres", self.port)
+    }
+
     fn uri(&self, scheme: &str, password: &str) -> String {
         format!(
             "{scheme}://{PG_USER}:{password}@127.0.0.1:{}/postgres",
@@ -575,6 +498,29 @@ fn a_postgresql_catalog_is_read_by_pyiceberg_and_its_password_never_shows() {
         ),
     );
 
+    // The password from PGPASSWORD instead of the URI (which the process list shows): the same
+    // backup into another output finds its tables already committed.
+    let report_path = dir.path().join("report-env.json");
+    let again = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+        .args(["br", "parquet-export", "--input"])
+        .arg(&backup)
+        .arg("--output")
+        .arg(dir.path().join("out-env"))
+        .args([
+            "--iceberg-catalog",
+            &server.uri_without_password(),
+            "--report",
+        ])
+        .arg(&report_path)
+        .env("PGPASSWORD", PG_PASSWORD)
+        .output()
+        .unwrap();
+    assert_success(&again);
+    for (table, outcome, _) in outcomes(&read_json(&report_path)) {
+        assert_eq!(outcome, "unchanged", "{table}");
+    }
+    assert_no_secret("stderr", &String::from_utf8_lossy(&again.stderr));
+
     // A wrong password: a clear error that names the catalog, but not the password given.
     let wrong = format!("{PG_PASSWORD}-wrong");
     let failed: Output = export(
@@ -600,23 +546,57 @@ fn a_postgresql_catalog_is_read_by_pyiceberg_and_its_password_never_shows() {
 }
 
 #[test]
-fn glue_and_rest_catalogs_are_refused_with_a_pointer_to_the_docs() {
+fn an_incremental_backup_is_not_registered_as_a_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, _) = sqlite_uris(dir.path());
+    let backup = dir.path().join("incremental");
+    BackupWriter {
+        rows_per_range: ROWS_PER_RANGE,
+        start_version: END_VERSION,
+        end_version: LATER,
+        ..Default::default()
+    }
+    .write(&backup, &sample_tables())
+    .unwrap();
+    let out = export(
+        &backup,
+        &dir.path().join("out"),
+        &["--iceberg-catalog", &catalog],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("incremental backup"), "{stderr}");
+    assert!(
+        !dir.path().join("out/parquet/shop").exists(),
+        "nothing is published"
+    );
+}
+
+#[test]
+fn rest_catalogs_and_glue_namespace_levels_are_refused_with_a_pointer_to_the_docs() {
     let dir = tempfile::tempdir().unwrap();
     let backup = dir.path().join("backup");
     write_backup(&backup, &sample_tables(), END_VERSION);
-    for uri in [
-        "glue://?region=us-east-1",
-        "rest+http://127.0.0.1:1/catalog",
+    for (uri, namespace) in [
+        ("rest+http://127.0.0.1:1/catalog", "{db}"),
+        (
+            "glue://?region=us-east-1&endpoint=http://127.0.0.1:1",
+            "lake.{db}",
+        ),
     ] {
         let out = export(
             &backup,
             &dir.path().join("out"),
-            &["--iceberg-catalog", uri],
+            &["--iceberg-catalog", uri, "--iceberg-namespace", namespace],
         );
         assert!(!out.status.success(), "{uri}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("--iceberg-catalog") && stderr.contains("docs/iceberg.md"),
+            stderr.contains(if namespace == "{db}" {
+                "--iceberg-catalog"
+            } else {
+                "--iceberg-namespace"
+            }) && stderr.contains("docs/iceberg.md"),
             "{stderr}"
         );
     }

@@ -11,7 +11,7 @@ use crate::meta::{self, RangePlan, TableSchema};
 use crate::sink::iceberg::{BackupIdentity, IcebergWriter, TableInput};
 use crate::sink::layout::table_dir;
 use crate::sink::parquet::ParquetOptions;
-use crate::storage::ExternalStorage;
+use crate::storage::{url, ExternalStorage};
 use crate::{Error, Result};
 
 use super::jobs::{plan_jobs, range_bytes, Job};
@@ -126,6 +126,10 @@ pub(crate) struct Run<'a> {
     pub jobs: Vec<Job>,
     /// Markers of the jobs a previous run finished.
     pub markers: JobMarkers<'a>,
+    /// The keys of every job of the export, this machine's or not.
+    pub all_keys: Vec<String>,
+    /// Identifies the export (backup, output, options) among others into the same output.
+    pub run_id: String,
     /// The local directory files are written in; removed when the run ends.
     pub partial: PartialFiles,
 }
@@ -138,6 +142,16 @@ impl<'a> Run<'a> {
         let prefix = locations.prefix.as_str();
         let output = &locations.output;
         let kind = opened.kind();
+        if kind == BackupKind::Incremental && options.iceberg_catalog.is_some() {
+            // A catalog table means "the table as of a backup"; an incremental backup holds only
+            // the changes since the previous one.
+            return Err(Error::Unsupported(format!(
+                "this is an incremental backup (start version {}): its export holds change rows \
+                 (`_tidb_op`), not whole tables, and is not registered in a catalog; export it \
+                 without a catalog (docs/iceberg.md)",
+                backup.start_version
+            )));
+        }
         let mut tables = HashMap::new();
         let mut table_inputs = Vec::with_capacity(plan.tables.len());
         let mut table_reports = Vec::with_capacity(plan.tables.len());
@@ -183,12 +197,13 @@ impl<'a> Run<'a> {
         ];
         // Iceberg pre-flight: schemas and existing tables are checked before any data is written.
         let iceberg = if options.writes_iceberg_tables() && options.shard.is_none() {
-            // The catalog reads table metadata through a storage of its own (it must be shared).
+            // The catalog reads table metadata through a storage of its own (it must be shared),
+            // at the bucket's root: an earlier export of the table may have gone to another prefix.
             let catalog = match &options.iceberg_catalog {
                 Some(catalog) => Some((
                     catalog,
                     Arc::new(ExternalStorage::open_with(
-                        &options.output,
+                        &url::bucket_root(&options.output),
                         false,
                         &options.storage,
                     )?),
@@ -212,6 +227,7 @@ impl<'a> Run<'a> {
         // Markers are kept or dropped by the keys of every job, whichever shard this run is.
         let all_keys: Vec<String> = jobs.iter().map(|job| job.key.clone()).collect();
         let markers = JobMarkers::open(output, prefix, &all_keys, options.resume)?;
+        let run_id = keys.run_id();
         if let Some(shard) = options.shard {
             let bytes: Vec<u64> = jobs.iter().map(|job| job.bytes(&plan.ranges)).collect();
             let mine = shard.jobs(&bytes);
@@ -237,11 +253,14 @@ impl<'a> Run<'a> {
             iceberg,
             jobs,
             markers,
+            all_keys,
+            run_id,
             partial,
         })
     }
 
-    /// Whether this run publishes (a shard only stages).
+    /// Whether this run publishes (a shard only stages; with `--shards`, the shard that finds
+    /// every job finished publishes in a second run, `export/mod.rs`).
     pub(crate) fn publishes(&self) -> bool {
         self.options.shard.is_none()
     }

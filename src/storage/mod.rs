@@ -625,6 +625,34 @@ impl ExternalStorage {
             .map_err(|source| self.storage_error(name, source))
     }
 
+    /// Writes a small object unless one exists already: `Ok(false)` when another writer was
+    /// first. The store decides atomically (a hard link on local file systems, `If-None-Match: *`
+    /// on S3 and Azure, generation 0 on GCS), so of writers racing for one name exactly one wins.
+    pub fn put_bytes_if_absent(&self, name: &str, bytes: Bytes) -> Result<bool> {
+        let location = object_path(name)?;
+        if let Target::Noop = self.target {
+            return Ok(true);
+        }
+        let options = object_store::PutOptions {
+            mode: object_store::PutMode::Create,
+            attributes: self.put_attributes.clone(),
+            ..Default::default()
+        };
+        let put = self.runtime.block_on(self.store.put_opts(
+            &location,
+            PutPayload::from(bytes),
+            options,
+        ));
+        match put {
+            Ok(_) => Ok(true),
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) => Ok(false),
+            Err(source) => Err(self.storage_error(name, source)),
+        }
+    }
+
     /// Deletes an object; a missing object is not an error.
     pub fn delete(&self, name: &str) -> Result<()> {
         let location = object_path(name)?;

@@ -329,6 +329,19 @@ pub fn describe(backend: &StorageBackend) -> String {
     }
 }
 
+/// The same storage at the root of its bucket (or container): the prefix dropped, every other
+/// setting (endpoint, credentials, options) kept. Other backends are returned as they are.
+pub fn bucket_root(backend: &StorageBackend) -> StorageBackend {
+    let mut root = backend.clone();
+    match &mut root.backend {
+        Some(Backend::S3(s3)) => s3.prefix.clear(),
+        Some(Backend::Gcs(gcs)) => gcs.prefix.clear(),
+        Some(Backend::AzureBlobStorage(az)) => az.prefix.clear(),
+        _ => {}
+    }
+    root
+}
+
 /// Drops the query string and any user info from a URL, where credentials live.
 pub fn redact_url(url: &str) -> String {
     let without_query = url.split(['?', '#']).next().unwrap_or_default();
@@ -703,6 +716,8 @@ mod tests {
         let backend =
             parse("s3://b/p?access-key=AKIA&secret-access-key=SECRET&session-token=TOKEN").unwrap();
         assert_eq!(describe(&backend), "s3://b/p");
+        assert_eq!(describe(&bucket_root(&backend)), "s3://b/");
+        assert_eq!(secrets_of(&bucket_root(&backend)).len(), 3);
         let mut secrets = secrets_of(&backend);
         secrets.sort();
         assert_eq!(secrets, ["AKIA", "SECRET", "TOKEN"]);

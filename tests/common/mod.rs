@@ -2,6 +2,7 @@
 //! reader of an export's Parquet files ([`readback`]), file walks.
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod catalog;
 pub mod readback;
 pub mod tables;
 

@@ -1,9 +1,11 @@
-"""Reads the tables br-parquet registered in an Iceberg SQL catalog with PyIceberg's SqlCatalog.
+"""Reads the tables br-parquet registered in an Iceberg catalog with PyIceberg's SqlCatalog or
+GlueCatalog.
 
 Usage: check_catalog.py <expected.json>
 
 expected.json:
-  {"catalog": {"name": "default", "uri": "<SQLAlchemy URI>"},
+  {"catalog": {"name": "default", "uri": "<SQLAlchemy URI>",   # or "type": "glue", no uri
+               "properties": {"s3.endpoint": …}},  # optional: FileIO (and Glue) properties
    "namespaces": ["shop", ...],                 # the namespaces of the tables: the catalog lists
                                                 # exactly these and their parents
    "tables": [{
@@ -25,6 +27,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_iceberg import compare_rows, fail, failures, table_rows  # noqa: E402
 
+from pyiceberg.catalog.glue import GlueCatalog  # noqa: E402
 from pyiceberg.catalog.sql import SqlCatalog  # noqa: E402
 
 
@@ -66,7 +69,12 @@ def all_namespaces(catalog, parent=()):
 def main():
     with open(sys.argv[1]) as f:
         expected = json.load(f)
-    catalog = SqlCatalog(expected["catalog"]["name"], uri=expected["catalog"]["uri"])
+    spec = expected["catalog"]
+    properties = spec.get("properties", {})
+    if spec.get("type") == "glue":
+        catalog = GlueCatalog(spec["name"], **properties)
+    else:
+        catalog = SqlCatalog(spec["name"], uri=spec["uri"], **properties)
     namespaces = sorted(set(all_namespaces(catalog)))
     levels = [ns.split(".") for ns in expected["namespaces"]]
     want = sorted({".".join(level[:n]) for level in levels for n in range(1, len(level) + 1)})

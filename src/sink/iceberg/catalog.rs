@@ -15,7 +15,8 @@
 //! compare-and-swap the crate's `update_table` and PyIceberg's `commit_table` run:
 //! `UPDATE iceberg_tables SET metadata_location = new, previous_metadata_location = old WHERE …
 //! AND metadata_location = old`. A swap that changes no row lost a race: the caller reloads the
-//! table and commits again on top of the winner.
+//! table and commits again on top of the winner. AWS Glue is the other kind of catalog
+//! ([`super::glue`]), with the same steps over Glue's API.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,12 +25,14 @@ use std::sync::Arc;
 
 use iceberg::io::{FileIO, LocalFsStorageFactory, StorageFactory};
 use iceberg::spec::TableMetadata;
-use iceberg::{Catalog as _, CatalogBuilder, ErrorKind, NamespaceIdent, TableIdent};
+use iceberg::{CatalogBuilder, ErrorKind, NamespaceIdent, TableIdent};
+use iceberg_catalog_glue::{GlueCatalog, GlueCatalogBuilder};
 use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
 use super::file_io::OutputStorageFactory;
+use super::glue::{self, GlueLocation};
 use crate::error::Setting;
 use crate::storage::redact::Redactor;
 use crate::storage::ExternalStorage;
@@ -56,6 +59,8 @@ pub enum CatalogUri {
         /// The URL as given (it may hold the password; never printed).
         url: url::Url,
     },
+    /// `glue://?region=R&endpoint=URL&catalog-id=ID&profile=P`: AWS Glue.
+    Glue(GlueLocation),
 }
 
 impl CatalogUri {
@@ -98,15 +103,28 @@ impl CatalogUri {
                 }
                 Ok(CatalogUri::Postgres { url })
             }
-            "glue" | "rest+http" | "rest+https" => Err(invalid(format!(
-                "{}: AWS Glue and REST catalogs are not supported yet (docs/iceberg.md, \
-                 \"Catalogs\"); register the tables from their metadata files, or use a SQL \
-                 catalog (sqlite:///… or postgresql://…)",
+            "glue" => {
+                let rest = &text["glue://".len()..];
+                let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
+                if !authority.trim_matches('/').is_empty() {
+                    return Err(invalid(format!(
+                        "{}: the Glue catalog is named by its parameters, \
+                         glue://?region=REGION[&endpoint=URL][&catalog-id=ACCOUNT]",
+                        redact_url_text(text)
+                    )));
+                }
+                GlueLocation::parse_query(query)
+                    .map(CatalogUri::Glue)
+                    .map_err(|e| invalid(format!("glue://: {e}")))
+            }
+            "rest+http" | "rest+https" => Err(invalid(format!(
+                "{}: REST catalogs are not supported yet (docs/iceberg.md, \"Catalogs\"); \
+                 register the tables from their metadata files, or use a SQL or Glue catalog",
                 redact_url_text(text)
             ))),
             _ => Err(invalid(format!(
-                "{}: expected sqlite:///ABSOLUTE/PATH.db or \
-                 postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+                "{}: expected sqlite:///ABSOLUTE/PATH.db, \
+                 postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE or glue://?region=REGION",
                 redact_url_text(text)
             ))),
         }
@@ -117,15 +135,27 @@ impl CatalogUri {
         match self {
             CatalogUri::Sqlite { path } => format!("sqlite://{}", path.display()),
             CatalogUri::Postgres { url } => redact_url(url),
+            CatalogUri::Glue(location) => location.to_uri(),
         }
     }
 
-    /// The secrets the URI holds, for scrubbing messages of the database driver.
+    /// The secrets the URI holds, or the driver takes from the environment (`PGPASSWORD`, the
+    /// better place for a password than a URI the process list shows), for scrubbing messages.
     fn secrets(&self) -> Vec<String> {
         match self {
-            CatalogUri::Postgres { url } => {
-                url.password().map(str::to_string).into_iter().collect()
-            }
+            CatalogUri::Postgres { url } => url
+                .password()
+                .map(str::to_string)
+                .into_iter()
+                .chain(std::env::var("PGPASSWORD").ok())
+                .filter(|secret| !secret.is_empty())
+                .collect(),
+            // The AWS SDK's messages could quote the session token it sent.
+            CatalogUri::Glue(_) => ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
+                .into_iter()
+                .filter_map(|name| std::env::var(name).ok())
+                .filter(|secret| !secret.is_empty())
+                .collect(),
             CatalogUri::Sqlite { .. } => Vec::new(),
         }
     }
@@ -144,13 +174,14 @@ impl CatalogUri {
                 }
                 url.to_string()
             }
+            CatalogUri::Glue(location) => location.to_uri(),
         }
     }
 
     fn bind_style(&self) -> SqlBindStyle {
         match self {
-            CatalogUri::Sqlite { .. } => SqlBindStyle::QMark,
             CatalogUri::Postgres { .. } => SqlBindStyle::DollarNumeric,
+            CatalogUri::Sqlite { .. } | CatalogUri::Glue(_) => SqlBindStyle::QMark,
         }
     }
 }
@@ -226,7 +257,18 @@ impl CatalogOptions {
                 "the catalog name is empty",
             ));
         }
-        self.namespace_of("db").map(|_| ())
+        let namespace = self.namespace_of("db")?;
+        if matches!(self.uri, CatalogUri::Glue(_)) && namespace.len() > 1 {
+            return Err(Error::setting(
+                Setting::IcebergNamespace,
+                format!(
+                    "{:?}: a Glue namespace is one database, without `.` levels \
+                     (docs/iceberg.md, \"Catalogs\")",
+                    self.namespace
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The namespace a table of database `db` is registered in.
@@ -276,10 +318,23 @@ pub enum Swap {
 /// A connected catalog.
 pub struct Catalog {
     options: CatalogOptions,
-    sql: SqlCatalog,
-    /// A second pool for [`Catalog::swap`] (the crate keeps its own private).
-    pool: AnyPool,
+    backend: Backend,
     redactor: Redactor,
+}
+
+/// The catalog's client, and what [`Catalog::swap`] needs besides.
+enum Backend {
+    Sql {
+        catalog: SqlCatalog,
+        /// A second pool for the swap (the crate keeps its own private).
+        pool: AnyPool,
+    },
+    Glue {
+        catalog: GlueCatalog,
+        /// A second client for the swap (the crate keeps its own private).
+        client: aws_sdk_glue::Client,
+        location: GlueLocation,
+    },
 }
 
 impl fmt::Debug for Catalog {
@@ -320,6 +375,22 @@ impl Catalog {
                     .map_err(|e| Error::io(dir.display().to_string(), e))?;
             }
         }
+        if let CatalogUri::Glue(location) = &options.uri {
+            let catalog = GlueCatalogBuilder::default()
+                .with_storage_factory(factory)
+                .load(options.name.clone(), location.catalog_properties())
+                .await
+                .map_err(|e| failed(format!("cannot open the catalog: {e}")))?;
+            return Ok(Catalog {
+                options: options.clone(),
+                backend: Backend::Glue {
+                    catalog,
+                    client: location.client().await,
+                    location: location.clone(),
+                },
+                redactor,
+            });
+        }
         let props = HashMap::from([
             ("uri".to_string(), options.uri.connect_url()),
             // Only used by `create_table`, which the export never calls (it registers tables).
@@ -329,7 +400,7 @@ impl Catalog {
                 options.uri.bind_style().to_string(),
             ),
         ]);
-        let sql = SqlCatalogBuilder::default()
+        let catalog = SqlCatalogBuilder::default()
             .with_storage_factory(factory)
             .load(options.name.clone(), props)
             .await
@@ -341,10 +412,17 @@ impl Catalog {
             .map_err(|e| failed(format!("cannot open the catalog: {e}")))?;
         Ok(Catalog {
             options: options.clone(),
-            sql,
-            pool,
+            backend: Backend::Sql { catalog, pool },
             redactor,
         })
+    }
+
+    /// The catalog as iceberg-rust's interface.
+    fn iceberg(&self) -> &dyn iceberg::Catalog {
+        match &self.backend {
+            Backend::Sql { catalog, .. } => catalog,
+            Backend::Glue { catalog, .. } => catalog,
+        }
     }
 
     /// The catalog's options.
@@ -362,14 +440,22 @@ impl Catalog {
     /// Creates `namespace` unless it exists (another export may create it at the same moment).
     pub async fn ensure_namespace(&self, namespace: &NamespaceIdent) -> Result<()> {
         let exists = |e| self.error(&format!("namespace {}", namespace.join(".")), e);
-        if self.sql.namespace_exists(namespace).await.map_err(exists)? {
+        if self
+            .iceberg()
+            .namespace_exists(namespace)
+            .await
+            .map_err(exists)?
+        {
             return Ok(());
         }
-        let created = self.sql.create_namespace(namespace, HashMap::new()).await;
+        let created = self
+            .iceberg()
+            .create_namespace(namespace, HashMap::new())
+            .await;
         match created {
             Ok(_) => Ok(()),
             // Lost a race to another creator: what matters is that it exists now.
-            Err(e) => match self.sql.namespace_exists(namespace).await {
+            Err(e) => match self.iceberg().namespace_exists(namespace).await {
                 Ok(true) => Ok(()),
                 _ => Err(exists(e)),
             },
@@ -379,7 +465,7 @@ impl Catalog {
     /// The table's current metadata, or `None` when the catalog has no such table.
     pub async fn load(&self, table: &TableIdent) -> Result<Option<CatalogTable>> {
         let failed = |e| self.error(&format!("table {table}"), e);
-        match self.sql.load_table(table).await {
+        match self.iceberg().load_table(table).await {
             Ok(loaded) => Ok(Some(CatalogTable {
                 metadata_location: loaded
                     .metadata_location_result()
@@ -389,7 +475,11 @@ impl Catalog {
                 file_io: loaded.file_io().clone(),
             })),
             Err(e) if e.kind() == ErrorKind::TableNotFound => Ok(None),
-            Err(e) => Err(failed(e)),
+            // Glue answers a table in a database that does not exist with a generic error.
+            Err(e) => match self.iceberg().namespace_exists(table.namespace()).await {
+                Ok(false) => Ok(None),
+                _ => Err(failed(e)),
+            },
         }
     }
 
@@ -397,22 +487,39 @@ impl Catalog {
     /// registered it first.
     pub async fn register(&self, table: &TableIdent, metadata_location: &str) -> Result<Swap> {
         match self
-            .sql
+            .iceberg()
             .register_table(table, metadata_location.to_string())
             .await
         {
             Ok(_) => Ok(Swap::Done),
             // The crate checks for the table before inserting it; a writer that inserts between
             // the two makes the insert fail on the primary key instead.
-            Err(e) => match self.sql.table_exists(table).await {
+            Err(e) => match self.iceberg().table_exists(table).await {
                 Ok(true) => Ok(Swap::Conflict),
                 _ => Err(self.error(&format!("registering table {table}"), e)),
             },
         }
     }
 
-    /// Moves `table` from metadata `expected` to `new`, unless another writer moved it first.
-    pub async fn swap(&self, table: &TableIdent, expected: &str, new: &str) -> Result<Swap> {
+    /// Moves `table` from metadata `expected` to `new` (whose contents are `metadata`), unless
+    /// another writer moved it first.
+    pub async fn swap(
+        &self,
+        table: &TableIdent,
+        expected: &str,
+        new: &str,
+        metadata: &TableMetadata,
+    ) -> Result<Swap> {
+        let pool = match &self.backend {
+            Backend::Sql { pool, .. } => pool,
+            Backend::Glue {
+                client, location, ..
+            } => {
+                return glue::swap(client, location, table, expected, new, metadata)
+                    .await
+                    .map_err(|e| self.error(&format!("committing table {table}"), e))
+            }
+        };
         let placeholders: Vec<String> = match self.options.uri.bind_style() {
             SqlBindStyle::DollarNumeric => (1..=6).map(|i| format!("${i}")).collect(),
             SqlBindStyle::QMark => vec!["?".to_string(); 6],
@@ -432,7 +539,7 @@ impl Catalog {
             .bind(table.namespace().join("."))
             .bind(table.name())
             .bind(expected)
-            .execute(&self.pool)
+            .execute(pool)
             .await
             .map_err(|e| self.error(&format!("committing table {table}"), e))?;
         Ok(if done.rows_affected() == 1 {
@@ -492,13 +599,10 @@ mod tests {
 
     #[test]
     fn other_catalogs_are_named_as_unsupported() {
-        for uri in [
-            "glue://?region=us-east-1",
-            "rest+http://127.0.0.1:8181/catalog",
-        ] {
-            let error = CatalogUri::parse(uri).unwrap_err().to_string();
-            assert!(error.contains("not supported yet"), "{error}");
-        }
+        let error = CatalogUri::parse("rest+http://127.0.0.1:8181/catalog")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not supported yet"), "{error}");
         let error = CatalogUri::parse("mysql://x@y/z").unwrap_err().to_string();
         assert!(error.contains("sqlite:///"), "{error}");
     }
@@ -522,5 +626,23 @@ mod tests {
         );
         options.namespace = "lake..{db}".into();
         assert!(options.validate().is_err());
+        options.uri = CatalogUri::parse("glue://?region=us-east-1").unwrap();
+        options.namespace = "lake.{db}".into();
+        assert!(options.validate().is_err());
+        options.namespace = "tidb_{db}".into();
+        options.validate().unwrap();
+    }
+
+    #[test]
+    fn glue_uris() {
+        let uri = CatalogUri::parse("glue://?region=eu-west-1&catalog-id=123456789012").unwrap();
+        assert_eq!(
+            uri.redacted(),
+            "glue://?region=eu-west-1&catalog-id=123456789012"
+        );
+        let error = CatalogUri::parse("glue://my-account?region=x")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("glue://?region="), "{error}");
     }
 }

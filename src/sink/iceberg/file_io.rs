@@ -2,8 +2,9 @@
 //! metadata of an object-store output (S3, GCS, Azure) with the output's own endpoint,
 //! credentials, retries and rate limit, and no second client to configure.
 //!
-//! Only URIs under the output's root are served: the catalog reads the metadata files of the
-//! tables this export writes. [`ExternalStorage`] blocks on its own runtime, so each call runs
+//! Only URIs in the output's bucket are served (the storage is opened at the bucket's root): the
+//! catalog reads the metadata files of the tables this export writes, and of earlier exports of
+//! them into other prefixes of the bucket. [`ExternalStorage`] blocks on its own runtime, so each call runs
 //! on tokio's blocking pool, outside the catalog's runtime.
 
 use std::ops::Range;
@@ -96,8 +97,8 @@ impl OutputStorage {
                 IcebergError::new(
                     ErrorKind::FeatureUnsupported,
                     format!(
-                        "{uri} is outside this export's output {root}; br-parquet reads table \
-                         metadata through the output storage only"
+                        "{uri} is outside this export's output bucket {root}; br-parquet reads \
+                         table metadata through the output storage only"
                     ),
                 )
             })

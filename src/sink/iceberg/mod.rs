@@ -10,11 +10,12 @@
 //! * [`stats`]: per-column counts and bounds collected while a Parquet file is written.
 //! * [`schema`]: the Iceberg schema of an export schema (field ids carried over).
 //! * [`table`]: manifests, manifest lists and table metadata, one new version per run.
-//! * [`catalog`]: registering and committing those versions in an Iceberg catalog, over the
-//!   output storage as the catalog's file IO ([`file_io`]).
+//! * [`catalog`]: registering and committing those versions in an Iceberg catalog (SQL, or
+//!   AWS Glue through [`glue`]), over the output storage as the catalog's file IO ([`file_io`]).
 
 pub mod catalog;
 pub mod file_io;
+pub mod glue;
 pub mod schema;
 pub mod stats;
 pub mod table;

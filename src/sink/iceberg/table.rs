@@ -477,7 +477,28 @@ impl<'a> IcebergWriter<'a> {
         let version = table.previous.as_ref().map_or(1, |p| p.version + 1);
         let metadata_name = format!("{meta_dir}/{}", metadata_file_name(version));
         let new = self.build_version(table, table.previous.as_ref(), files)?;
-        if self.output.exists(&metadata_name)? {
+        if !self.output.exists(&metadata_name)? && self.upload(table, &new, &metadata_name)? {
+            self.output.put_bytes(
+                &format!("{meta_dir}/{VERSION_HINT}"),
+                version.to_string().into(),
+            )?;
+            return Ok(IcebergTableReport {
+                metadata: metadata_name,
+                version,
+                ..new.report
+            });
+        }
+        // Another writer made this version first; this run's manifests are referenced by nothing.
+        let orphans: Vec<String> = new
+            .objects
+            .iter()
+            .map(|(uri, _)| object_of(uri, &table.location, &table.input.dir))
+            .collect::<Result<_>>()?;
+        self.output.delete_all(&orphans)?;
+        let bytes = self.output.read(&metadata_name)?;
+        let metadata: TableMetadata = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::iceberg(&metadata_name, format!("does not parse: {e}")))?;
+        if !self.holds_this_backup(&metadata) {
             return Err(Error::OutputConflict {
                 object: metadata_name,
                 message: "appeared while this export ran; another export is writing the same \
@@ -485,15 +506,17 @@ impl<'a> IcebergWriter<'a> {
                     .into(),
             });
         }
-        self.upload(table, &new, &metadata_name)?;
-        self.output.put_bytes(
-            &format!("{meta_dir}/{VERSION_HINT}"),
-            version.to_string().into(),
-        )?;
+        // Another run of this very export committed it: its snapshot holds these rows.
+        let committed = Previous {
+            version,
+            uri: self.output.url_of(&metadata_name),
+            metadata,
+            live: Vec::new(),
+            in_catalog: false,
+        };
         Ok(IcebergTableReport {
             metadata: metadata_name,
-            version,
-            ..new.report
+            ..self.current_report(table, &committed)
         })
     }
 
@@ -555,10 +578,11 @@ impl<'a> IcebergWriter<'a> {
                 "{meta_dir}/{version:05}-{}.metadata.json",
                 uuid::Uuid::new_v4()
             );
+            // The name holds a fresh UUID: no other writer can have taken it.
             self.upload(table, &new, &metadata_name)?;
             let location = self.output.url_of(&metadata_name);
             let swap = match previous.filter(|p| p.in_catalog) {
-                Some(p) => self.block_on(catalog.swap(ident, &p.uri, &location))?,
+                Some(p) => self.block_on(catalog.swap(ident, &p.uri, &location, &new.metadata))?,
                 None => self.block_on(catalog.register(ident, &location))?,
             };
             if swap == Swap::Done {
@@ -645,8 +669,9 @@ impl<'a> IcebergWriter<'a> {
         }
     }
 
-    /// Uploads a version: manifests and list first, then the metadata file `metadata_name`.
-    fn upload(&self, table: &PreparedTable, new: &NewVersion, metadata_name: &str) -> Result<()> {
+    /// Uploads a version: manifests and list first, then the metadata file `metadata_name`
+    /// unless one exists under that name: `false` when another writer was first.
+    fn upload(&self, table: &PreparedTable, new: &NewVersion, metadata_name: &str) -> Result<bool> {
         for (uri, bytes) in &new.objects {
             self.output.put_bytes(
                 &object_of(uri, &table.location, &table.input.dir)?,
@@ -656,7 +681,7 @@ impl<'a> IcebergWriter<'a> {
         let json = metadata_json(&new.metadata).map_err(|e| {
             Error::iceberg(metadata_name, format!("serializing table metadata: {e}"))
         })?;
-        self.output.put_bytes(metadata_name, json.into())
+        self.output.put_bytes_if_absent(metadata_name, json.into())
     }
 
     /// The next version of `table` over `previous`: a snapshot holding exactly `files`, the
