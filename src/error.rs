@@ -196,6 +196,18 @@ impl std::fmt::Display for Setting {
 }
 
 impl Error {
+    /// Whether this is a storage error for an object that does not exist (another run of the
+    /// same export may have moved or deleted it).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            Error::Storage {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }
+        )
+    }
+
     /// A [`Error::Meta`] for `object`.
     pub fn meta(object: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Meta {

@@ -80,6 +80,8 @@ pub enum Flag {
     Lenient,
     NoResume,
     Shard,
+    Shards,
+    ShardIndexEnv,
     Quiet,
     Ratelimit,
     NoVerify,
@@ -90,7 +92,7 @@ pub enum Flag {
 
 impl Flag {
     /// Every export flag, in `--help` order.
-    pub(crate) const ALL: [Flag; 29] = [
+    pub(crate) const ALL: [Flag; 31] = [
         Flag::Filter,
         Flag::CaseSensitive,
         Flag::DryRun,
@@ -114,6 +116,8 @@ impl Flag {
         Flag::Lenient,
         Flag::NoResume,
         Flag::Shard,
+        Flag::Shards,
+        Flag::ShardIndexEnv,
         Flag::Quiet,
         Flag::Ratelimit,
         Flag::NoVerify,
@@ -148,6 +152,8 @@ impl Flag {
             Flag::Lenient => "lenient",
             Flag::NoResume => "no-resume",
             Flag::Shard => "shard",
+            Flag::Shards => "shards",
+            Flag::ShardIndexEnv => "shard-index-env",
             Flag::Quiet => "quiet",
             Flag::Ratelimit => "ratelimit",
             Flag::NoVerify => "no-verify",
@@ -301,17 +307,20 @@ impl Flag {
             Flag::IcebergCatalog => value(arg, "URI")
                 .help(
                     "Register every table in this Iceberg catalog (implies \
-                     --write-iceberg-table): sqlite:///ABSOLUTE/PATH.db or \
-                     postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE",
+                     --write-iceberg-table): sqlite:///ABSOLUTE/PATH.db, \
+                     postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE or glue://?region=REGION",
                 )
                 .long_help(
                     "Register every table in this Iceberg catalog (implies \
                      --write-iceberg-table): sqlite:///ABSOLUTE/PATH.db (created when missing) or \
                      postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, the SQL catalog layout \
-                     PyIceberg's SqlCatalog and Java's JdbcCatalog read.\n\nThe first export \
+                     PyIceberg's SqlCatalog and Java's JdbcCatalog read; or AWS Glue, \
+                     glue://?region=REGION[&endpoint=URL][&catalog-id=ACCOUNT][&profile=NAME] \
+                     with credentials from the environment as for S3.\n\nThe first export \
                      registers each table; an export of a newer backup commits one overwrite \
                      snapshot (earlier snapshots stay for time travel); re-running an export \
-                     that already committed changes nothing. Commits are compare-and-swap: a \
+                     that already committed changes nothing. Commits are compare-and-swap (Glue: \
+                     UpdateTable with the table's VersionId): a \
                      writer that loses a race reloads the table and commits again. The password \
                      is never printed. See docs/iceberg.md.",
                 ),
@@ -353,6 +362,22 @@ impl Flag {
                      shared output and publishes nothing. When all N are done, a run without the \
                      shard flag (on any machine, same options) checks every table and publishes; \
                      it exports what a failed shard left undone",
+                ),
+            Flag::Shards => value(arg, "N")
+                .value_parser(value_parser!(u32).range(1..))
+                .conflicts_with_all([Flag::Shard.id(), Flag::NoResume.id()])
+                .help(
+                    "Export on N machines that run the same command line, each taking its 0-based \
+                     index from the environment (JOB_COMPLETION_INDEX of a Kubernetes Indexed \
+                     Job, AWS_BATCH_JOB_ARRAY_INDEX, or --shard-index-env). The shard that \
+                     finishes last checks every table and publishes, exactly once; no final run \
+                     is needed (docs/scale-out.md)",
+                ),
+            Flag::ShardIndexEnv => value(arg, "VAR")
+                .requires(Flag::Shards.id())
+                .help(
+                    "The environment variable holding this machine's 0-based shard index for \
+                     --shards (e.g. SLURM_ARRAY_TASK_ID; a 1-based index must be made 0-based)",
                 ),
             Flag::Quiet => {
                 let arg = switch(arg).help("Print nothing on success (and no progress)");
@@ -413,6 +438,8 @@ pub struct ExportFlags<S> {
     pub lenient: bool,
     pub no_resume: bool,
     pub shard: Option<Shard>,
+    pub shards: Option<usize>,
+    pub shard_index_env: Option<String>,
     pub quiet: bool,
     pub ratelimit: Option<u64>,
     pub no_verify: bool,
@@ -471,6 +498,8 @@ impl<S: SpelledAs> FromArgMatches for ExportFlags<S> {
             lenient: switch(Flag::Lenient) && !switch(Flag::Strict),
             no_resume: switch(Flag::NoResume),
             shard: m.get_one::<Shard>(Flag::Shard.id()).copied(),
+            shards: m.get_one::<u32>(Flag::Shards.id()).map(|&n| n as usize),
+            shard_index_env: one(Flag::ShardIndexEnv),
             quiet: switch(Flag::Quiet),
             ratelimit: m.get_one::<u64>(Flag::Ratelimit.id()).copied(),
             no_verify: switch(Flag::NoVerify),
@@ -544,7 +573,15 @@ impl<S: SpelledAs> ExportFlags<S> {
         options.lenient = self.lenient;
         options.target_file_size = self.target_file_size;
         options.resume = !self.no_resume;
-        options.shard = self.shard;
+        options.shard = match self.shards {
+            Some(count) => Some(
+                Shard::from_env(count, self.shard_index_env.as_deref(), |name| {
+                    std::env::var(name).ok()
+                })
+                .map_err(|e| Error::Usage(format!("{}: {e}", spelled(Flag::Shards))))?,
+            ),
+            None => self.shard,
+        };
         options.verify = !self.no_verify;
         options.crypter = Crypter::from_flags(
             self.crypter_method,

@@ -400,7 +400,14 @@ mod tests {
     fn shard_flag() {
         let args = ["br", "parquet-export", "--input", "/b", "--output", "/o"];
         let sharded = job(&[&args[..], &["--shard", "2/4"]].concat()).unwrap();
-        assert_eq!(sharded.options.shard, Some(Shard { index: 2, count: 4 }));
+        assert_eq!(
+            sharded.options.shard,
+            Some(Shard {
+                index: 2,
+                count: 4,
+                last_publishes: false
+            })
+        );
         assert_eq!(sharded.options.shard.unwrap().to_string(), "2/4");
         assert!(job(&args).unwrap().options.shard.is_none());
         let err = job(&[&args[..], &["--shard", "5/4"]].concat())
@@ -427,7 +434,11 @@ mod tests {
         let BrTopCommand::Backup(args) = cli.command;
         assert_eq!(
             args.resolve().unwrap().options.shard,
-            Some(Shard { index: 1, count: 2 })
+            Some(Shard {
+                index: 1,
+                count: 2,
+                last_publishes: false
+            })
         );
     }
 

@@ -138,10 +138,7 @@ pub fn dry_run(options: &ExportOptions) -> Result<DryRunReport> {
     let shards = match options.shard {
         Some(shard) => (1..=shard.count)
             .map(|index| {
-                let this = Shard {
-                    index,
-                    count: shard.count,
-                };
+                let this = Shard { index, ..shard };
                 let mine = this.jobs(&job_bytes);
                 PlannedShard {
                     shard: this.to_string(),

@@ -3,8 +3,9 @@
 //! `describe:1` after publishing, before the Iceberg metadata and the manifest are written.
 //! Used by tests of interrupted runs; unset, it costs one relaxed load per job or file.
 //!
-//! `BR_PARQUET_WAITPOINT=catalog-commit:PATH` instead pauses before the catalog commit: it creates
-//! `PATH.reached` and waits until `PATH` exists, so a test can let another export commit first.
+//! `BR_PARQUET_WAITPOINT=POINT:PATH` instead pauses at `jobs` (planned, markers listed, nothing
+//! exported), `publish` (everything exported and verified) or `catalog-commit`: it creates
+//! `PATH.reached` and waits until `PATH` exists, so a test can let another run go first.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

@@ -6,13 +6,15 @@
 //!    [`crate::sink::BatchSink`] (Parquet files written in `staging.rs`'s directory), with
 //!    [`progress`];
 //! 3. `verify.rs`: check every table against its BR checksum;
-//! 4. `publish.rs`: move the staged files into place, `_SUCCESS` last per table;
+//! 4. `publish.rs`: move the staged files into place, `_SUCCESS` last per table (with
+//!    `--shards`, `claim.rs` decides which shard does, in a second run over every job);
 //! 5. `describe.rs`: Iceberg metadata and the JSON manifest over the published files;
 //! 6. [`report`]: what the run did.
 //!
 //! [`BatchReader`] (`reader.rs`) runs the scan of stage 2 alone, handing batches to a callback;
 //! [`dry_run()`] runs the planning of stage 1 alone, reading only metadata.
 
+mod claim;
 mod describe;
 pub mod dry_run;
 mod failpoint;
@@ -31,13 +33,14 @@ mod verify;
 
 use std::time::Instant;
 
+use crate::sink::layout::publish_claim_name;
 use crate::Result;
 
 pub use dry_run::{dry_run, DryRunReport};
 pub use options::{default_concurrency, ExportOptions, DEFAULT_OUTPUT_PREFIX};
 pub use progress::ProgressMode;
 pub use reader::BatchReader;
-use report::ExportReport;
+use report::{ExportReport, ShardPublishing};
 pub use shard::Shard;
 
 /// Runs an export.
@@ -49,29 +52,73 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     let started = Instant::now();
     options.validate()?;
     let locations = prepare::Locations::open(options)?;
-    let mut run = prepare::Run::prepare(options, &locations)?;
+    let mut report = run_stages(options, &locations)?;
+    let claimed = report
+        .shard
+        .as_ref()
+        .is_some_and(|shard| shard.publishing == ShardPublishing::ThisShard);
+    if claimed {
+        // This shard found every job finished and holds the claim: it publishes the export as a
+        // run without a shard, which resumes every job from its marker.
+        let shard = report.shard.take();
+        let whole = ExportOptions {
+            shard: None,
+            ..options.clone()
+        };
+        report = run_stages(&whole, &locations)?;
+        report.shard = shard;
+    }
+    report.elapsed_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// One run of the stages: every job (or a shard's), then, unless this is a shard, checks,
+/// publishing and metadata. A `--shards` run that finds every job finished claims the
+/// publishing; its report then says [`ShardPublishing::ThisShard`].
+fn run_stages(options: &ExportOptions, locations: &prepare::Locations) -> Result<ExportReport> {
+    let mut run = prepare::Run::prepare(options, locations)?;
+    failpoint::wait("jobs");
     let jobs::FinishedJobs {
         mut outcomes,
         resume,
     } = jobs::run_jobs(&run)?;
+    let publishing = match options.shard.filter(|shard| shard.last_publishes) {
+        Some(shard) => Some(match claim::claim_publishing(&run, shard)? {
+            claim::Claim::Unfinished => ShardPublishing::LastShard,
+            claim::Claim::Publish => ShardPublishing::ThisShard,
+            claim::Claim::Other(shard) => ShardPublishing::OtherShard { shard },
+        }),
+        None => None,
+    };
     let tables = verify::verify_tables(&run, &outcomes)?;
     let files: Vec<_> = outcomes
         .iter_mut()
         .flat_map(|outcome| std::mem::take(&mut outcome.files))
         .collect();
     if run.publishes() {
+        failpoint::wait("publish");
         publish::publish(run.output, run.prefix, &files, run.identity.end_version)?;
     }
-    let described = describe::describe(&mut run, &files)?;
+    // A shard's files are not in place yet: nothing may refer to them.
+    let described = if run.publishes() {
+        describe::describe(&mut run, &files)?
+    } else {
+        describe::Described::default()
+    };
     if run.publishes() {
         // Only now, so that a run killed while describing is resumed from the published files
         // rather than exported again (their markers point at them).
         run.markers.remove_all()?;
+        // A shard that claimed the publishing and died is finished by this run.
+        run.output
+            .delete(&publish_claim_name(run.prefix, &run.run_id))?;
     }
     let mut report = ExportReport::assemble(&run, files, outcomes, resume, tables, described);
+    if let (Some(shard), Some(publishing)) = (&mut report.shard, publishing) {
+        shard.publishing = publishing;
+    }
     // Every file was moved out of staging and no marker is left: the staging directories left
     // empty go with the directory of files being written.
     drop(run);
-    report.elapsed_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

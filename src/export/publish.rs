@@ -5,6 +5,13 @@
 //! A run killed here leaves some files published and the rest staged, with every job marker; a
 //! re-run reuses both (`resume.rs` checks the published ones' SHA-256), and here moves only the
 //! files still staged.
+//!
+//! Two runs of the same export into one output (started a moment apart, or a shard index the
+//! scheduler runs twice) stage the same bytes under the same names, so they cooperate rather
+//! than undo each other: a table whose `_SUCCESS` already lists exactly this run's files is left
+//! as it is (the other run published it; a run that reported success is never undone), and a
+//! staged file the other run moved first is accepted at its final name when it holds the bytes
+//! this run recorded.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +21,7 @@ use crate::storage::ExternalStorage;
 use crate::{Error, Result};
 
 use super::failpoint;
+use super::resume::published_mismatch;
 
 /// Publishes `files` under `prefix`; `end_version` is the backup's, recorded in `_SUCCESS`.
 pub(crate) fn publish(
@@ -31,26 +39,63 @@ pub(crate) fn publish(
     }
     for ((db, table), files) in by_table {
         let marker = success_marker_name(prefix, db, table);
+        let listing = success_listing(&files, end_version, &marker)?;
+        let staged: Vec<String> = files.iter().filter_map(|f| f.staged.clone()).collect();
+        let published = match output.read(&marker) {
+            Ok(bytes) => bytes == listing,
+            Err(e) if e.is_not_found() => false,
+            Err(e) => return Err(e),
+        };
+        if published {
+            // Published by another run of this export: what this run staged is a copy.
+            output.delete_all(&staged)?;
+            continue;
+        }
         // An older marker would claim files this run is replacing.
         output.delete(&marker)?;
         for file in &files {
             let Some(staged) = &file.staged else {
                 continue;
             };
-            output.rename(staged, &file.path)?;
+            if let Err(e) = output.rename(staged, &file.path) {
+                if !e.is_not_found() {
+                    return Err(e);
+                }
+                // Moved by another run of this export publishing at the same time.
+                if let Some(mismatch) = published_mismatch(output, file)? {
+                    return Err(Error::OutputConflict {
+                        object: file.path.clone(),
+                        message: format!(
+                            "its staged copy {staged} disappeared while this run published, and \
+                             {mismatch}; another export with other options is writing into this \
+                             output"
+                        ),
+                    });
+                }
+            }
             failpoint::hit("publish");
         }
-        let listing = serde_json::json!({
-            "tool": format!("br-parquet {}", env!("CARGO_PKG_VERSION")),
-            "backup_end_version": end_version,
-            "rows": files.iter().map(|f| f.rows).sum::<u64>(),
-            "files": files.iter().map(|f| serde_json::json!({
-                "path": f.path, "rows": f.rows, "size": f.size, "sha256": f.sha256,
-            })).collect::<Vec<_>>(),
-        });
-        let bytes = serde_json::to_vec_pretty(&listing)
-            .map_err(|e| Error::io(&marker, std::io::Error::other(e)))?;
-        output.put_bytes(&marker, bytes.into())?;
+        output.put_bytes(&marker, listing)?;
     }
     Ok(())
+}
+
+/// The contents of a table's `_SUCCESS`: the same bytes for the same files, whichever run of an
+/// export writes it.
+fn success_listing(
+    files: &[&ExportedFile],
+    end_version: u64,
+    marker: &str,
+) -> Result<bytes::Bytes> {
+    let listing = serde_json::json!({
+        "tool": format!("br-parquet {}", env!("CARGO_PKG_VERSION")),
+        "backup_end_version": end_version,
+        "rows": files.iter().map(|f| f.rows).sum::<u64>(),
+        "files": files.iter().map(|f| serde_json::json!({
+            "path": f.path, "rows": f.rows, "size": f.size, "sha256": f.sha256,
+        })).collect::<Vec<_>>(),
+    });
+    serde_json::to_vec_pretty(&listing)
+        .map(Into::into)
+        .map_err(|e| Error::io(marker, std::io::Error::other(e)))
 }

@@ -252,7 +252,7 @@ pub struct ResumeReport {
     pub rejected_markers: Vec<RejectedMarker>,
 }
 
-/// What a `--shard I/N` run did.
+/// What a `--shard I/N` or `--shards N` run did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ShardReport {
     /// `I/N`.
@@ -261,6 +261,25 @@ pub struct ShardReport {
     pub jobs: u64,
     /// Ranges of those jobs.
     pub ranges: u64,
+    /// Who publishes the export.
+    pub publishing: ShardPublishing,
+}
+
+/// Who publishes a sharded export, as one shard saw it when it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "by")]
+pub enum ShardPublishing {
+    /// `--shard I/N`: a run without a shard, once every shard is done.
+    RunWithoutShard,
+    /// `--shards N`, other shards' jobs unfinished: the shard that finishes last.
+    LastShard,
+    /// This shard found every job finished and published the export.
+    ThisShard,
+    /// Another shard found every job finished first and publishes.
+    OtherShard {
+        /// `I/N` of that shard.
+        shard: String,
+    },
 }
 
 /// A marker of a finished job that was not trusted.
@@ -389,6 +408,11 @@ impl ExportReport {
                 shard: shard.to_string(),
                 jobs: run.jobs.len() as u64,
                 ranges: run.jobs.iter().map(|job| job.ranges.len()).sum::<usize>() as u64,
+                publishing: if shard.last_publishes {
+                    ShardPublishing::LastShard
+                } else {
+                    ShardPublishing::RunWithoutShard
+                },
             }),
             iceberg_tables: described.iceberg_tables,
             iceberg_manifest: described.manifest,
@@ -455,16 +479,26 @@ impl ExportReport {
     }
 }
 
+impl ExportReport {
+    /// Whether this run published the export (a shard only stages, unless it was the one to
+    /// publish).
+    pub fn published(&self) -> bool {
+        self.shard
+            .as_ref()
+            .is_none_or(|shard| shard.publishing == ShardPublishing::ThisShard)
+    }
+}
+
 impl fmt::Display for ExportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = &self.totals;
         writeln!(
             f,
             "{} {} rows of {} tables into {} Parquet files ({}) in {:.1}s",
-            if self.shard.is_some() {
-                "staged"
-            } else {
+            if self.published() {
                 "exported"
+            } else {
+                "staged"
             },
             t.rows,
             t.tables,
@@ -478,7 +512,7 @@ impl fmt::Display for ExportReport {
             .iter()
             .filter(|t| t.checksum.as_ref().is_some_and(|c| c.status == "ok"))
             .count();
-        if self.shard.is_some() {
+        if !self.published() {
             writeln!(
                 f,
                 "  verification {}; tables are checked against their BR checksum by the run \
@@ -531,10 +565,31 @@ impl fmt::Display for ExportReport {
             )?;
         }
         if let Some(shard) = &self.shard {
+            let (done, publishing) = match &shard.publishing {
+                ShardPublishing::RunWithoutShard => (
+                    "staged, nothing published",
+                    "once every shard is done, run again without --shard (on any machine) to \
+                     check and publish them all"
+                        .to_string(),
+                ),
+                ShardPublishing::LastShard => (
+                    "staged",
+                    "other shards are still running; the last to finish publishes".to_string(),
+                ),
+                ShardPublishing::ThisShard => (
+                    "done",
+                    "every shard's jobs were finished, and this shard checked and published the \
+                     export"
+                        .to_string(),
+                ),
+                ShardPublishing::OtherShard { shard } => (
+                    "staged",
+                    format!("every job is finished; shard {shard} publishes the export"),
+                ),
+            };
             writeln!(
                 f,
-                "  shard {}: {} jobs ({} ranges) staged, nothing published; once every shard is \
-                 done, run again without --shard (on any machine) to check and publish them all",
+                "  shard {}: {} jobs ({} ranges) {done}; {publishing}",
                 shard.shard, shard.jobs, shard.ranges
             )?;
         }
@@ -621,7 +676,7 @@ impl fmt::Display for ExportReport {
         if let Some(manifest) = &self.iceberg_manifest {
             writeln!(f, "  manifest: {manifest}")?;
         }
-        if self.shard.is_none() {
+        if self.published() {
             self.backup.write_handoff(f)?;
         }
         Ok(())
@@ -734,6 +789,7 @@ mod tests {
             shard: "1/2".into(),
             jobs: 1,
             ranges: 1,
+            publishing: ShardPublishing::RunWithoutShard,
         };
         assert!(!report(end_version, Some(shard))
             .to_string()

@@ -158,6 +158,12 @@ impl JobKeys {
         Ok(JobKeys { run })
     }
 
+    /// The export's identity: lowercase hex SHA-256 of the run's description (the same on every
+    /// machine of one export, different for another backup, output or options).
+    pub(crate) fn run_id(&self) -> String {
+        hex::encode(Sha256::digest(&self.run))
+    }
+
     /// The key of the job made of `ranges`: lowercase hex SHA-256 of the run's description, of
     /// each range's SSTs as `backupmeta` describes them (name, size, SHA-256, BR checksum) and of
     /// the tables the filter selects in it.
@@ -286,7 +292,12 @@ impl<'a> JobMarkers<'a> {
                 reason,
             }))
         };
-        let bytes = self.output.read(&name)?;
+        let bytes = match self.output.read(&name) {
+            Ok(bytes) => bytes,
+            // Deleted since the listing by another run of this export that published it.
+            Err(e) if e.is_not_found() => return Ok(Previous::NotFound),
+            Err(e) => return Err(e),
+        };
         let marker: JobMarker<String, JobOutcome> = match serde_json::from_slice(&bytes) {
             Ok(marker) => marker,
             Err(e) => return reject(format!("does not parse: {e}")),
@@ -312,7 +323,7 @@ impl<'a> JobMarkers<'a> {
                     ))
                 }
                 // Published by a run killed while publishing, or lost.
-                None => match self.published_mismatch(file)? {
+                None => match published_mismatch(self.output, file)? {
                     None => file.staged = None,
                     Some(mismatch) => {
                         return reject(format!("{staged} is missing, and {mismatch}"))
@@ -322,32 +333,37 @@ impl<'a> JobMarkers<'a> {
         }
         Ok(Previous::Finished(outcome))
     }
+}
 
-    /// How the object at `file.path` differs from the file `file` records (checking the size,
-    /// then the SHA-256), or `None` when it is that file.
-    fn published_mismatch(&self, file: &ExportedFile) -> Result<Option<String>> {
-        let path = &file.path;
-        match self.output.size(path)? {
-            None => return Ok(Some(format!("{path} does not exist"))),
-            Some(size) if size != file.size => {
-                return Ok(Some(format!(
-                    "{path} has {size} bytes, not the {} recorded",
-                    file.size
-                )))
-            }
-            Some(_) => {}
+/// How the object at `file.path` differs from the file `file` records (checking the size, then
+/// the SHA-256), or `None` when it is that file.
+pub(crate) fn published_mismatch(
+    output: &ExternalStorage,
+    file: &ExportedFile,
+) -> Result<Option<String>> {
+    let path = &file.path;
+    match output.size(path)? {
+        None => return Ok(Some(format!("{path} does not exist"))),
+        Some(size) if size != file.size => {
+            return Ok(Some(format!(
+                "{path} has {size} bytes, not the {} recorded",
+                file.size
+            )))
         }
-        // The file itself on local output, a download (removed when dropped) elsewhere.
-        let object = self.output.open_local(path)?;
-        let sha256 = hex::encode(integrity::sha256_of_file(&object.path)?);
-        Ok((sha256 != file.sha256).then(|| {
-            format!(
-                "{path} has SHA-256 {sha256}, not the {} recorded",
-                file.sha256
-            )
-        }))
+        Some(_) => {}
     }
+    // The file itself on local output, a download (removed when dropped) elsewhere.
+    let object = output.open_local(path)?;
+    let sha256 = hex::encode(integrity::sha256_of_file(&object.path)?);
+    Ok((sha256 != file.sha256).then(|| {
+        format!(
+            "{path} has SHA-256 {sha256}, not the {} recorded",
+            file.sha256
+        )
+    }))
+}
 
+impl JobMarkers<'_> {
     /// Records that job `key` finished with `outcome`; call once all its files are staged.
     pub(crate) fn record(&self, key: &str, outcome: &JobOutcome) -> Result<()> {
         let name = job_marker_name(self.prefix, key);

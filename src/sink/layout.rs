@@ -127,6 +127,10 @@ pub const PARTIAL_DIR_PREFIX: &str = ".br-parquet-partial-";
 /// with a staged database's directory.
 pub const JOBS_DIR: &str = ".br-parquet-jobs";
 
+/// The directory, inside [`staging_dir_name`], of the claims of publishing shards
+/// ([`publish_claim_name`]); `.`-prefixed like [`JOBS_DIR`].
+pub const PUBLISH_DIR: &str = ".br-parquet-publish";
+
 /// The name a table's marker of completeness has (Hadoop's convention).
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
 
@@ -138,6 +142,12 @@ pub fn staging_dir_name(prefix: &str) -> String {
 /// The directory of the markers of finished jobs under `prefix`.
 pub fn jobs_dir_name(prefix: &str) -> String {
     format!("{}/{JOBS_DIR}", staging_dir_name(prefix))
+}
+
+/// The object name of the claim of the shard that publishes the export whose run id is
+/// `run_id` (`--shards`, `export::shard`): created by exactly one shard, deleted once published.
+pub fn publish_claim_name(prefix: &str, run_id: &str) -> String {
+    format!("{}/{PUBLISH_DIR}/{run_id}.json", staging_dir_name(prefix))
 }
 
 /// The object name of the marker of the finished job whose key is `key` (`export::resume`).
@@ -247,7 +257,7 @@ mod tests {
         assert_eq!(jobs_dir_name(""), "_br_parquet_staging/.br-parquet-jobs");
         // Neither the directory of files being written nor that of job markers can be mistaken
         // for a database's.
-        for ours in [PARTIAL_DIR_PREFIX, JOBS_DIR] {
+        for ours in [PARTIAL_DIR_PREFIX, JOBS_DIR, PUBLISH_DIR] {
             assert!(ours.starts_with('.'));
             assert!(!encode_segment(ours).starts_with('.'));
         }
