@@ -601,3 +601,22 @@ fn rest_catalogs_and_glue_namespace_levels_are_refused_with_a_pointer_to_the_doc
         );
     }
 }
+
+/// Without the `glue` feature a Glue catalog is refused before anything is read, saying how to
+/// build it.
+#[cfg(not(feature = "glue"))]
+#[test]
+fn a_build_without_glue_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let backup = dir.path().join("backup");
+    write_backup(&backup, &sample_tables(), END_VERSION);
+    let out = export(
+        &backup,
+        &dir.path().join("out"),
+        &["--iceberg-catalog", "glue://?region=us-east-1"],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--features glue"), "{stderr}");
+    assert!(!dir.path().join("out").exists(), "nothing written");
+}

@@ -1581,7 +1581,9 @@ fn a_catalog_table_follows_each_backup_into_its_own_s3_prefix() {
 /// credentials from the environment as for S3: tables registered, then committed by the next
 /// backup, a re-run unchanged; PyIceberg's `GlueCatalog` lists the databases and tables and reads
 /// every snapshot. moto does not check Glue's `VersionId`, so concurrent commits are tested
-/// against the SQL catalogs only (tests/catalog.rs; docs/iceberg.md).
+/// against the SQL catalogs only (tests/catalog.rs; docs/iceberg.md). Built with the `glue`
+/// feature only: `scripts/test.sh --features glue`.
+#[cfg(feature = "glue")]
 #[test]
 fn glue_catalog_tables_on_s3() {
     let Some(s3) = moto() else { return };

@@ -314,7 +314,8 @@ impl Flag {
                     "Register every table in this Iceberg catalog (implies \
                      --write-iceberg-table): sqlite:///ABSOLUTE/PATH.db (created when missing) or \
                      postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE, the SQL catalog layout \
-                     PyIceberg's SqlCatalog and Java's JdbcCatalog read; or AWS Glue, \
+                     PyIceberg's SqlCatalog and Java's JdbcCatalog read; or AWS Glue (in builds with \
+                     the `glue` feature), \
                      glue://?region=REGION[&endpoint=URL][&catalog-id=ACCOUNT][&profile=NAME] \
                      with credentials from the environment as for S3.\n\nThe first export \
                      registers each table; an export of a newer backup commits one overwrite \

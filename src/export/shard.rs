@@ -33,7 +33,8 @@ pub struct Shard {
 
 impl Shard {
     /// `--shards count`: this machine's shard from the 0-based index the scheduler put in the
-    /// environment variable `var`, or else in the first of [`SHARD_INDEX_ENV`] that is set.
+    /// environment variable `var`, or else in `JOB_COMPLETION_INDEX` (Kubernetes) or
+    /// `AWS_BATCH_JOB_ARRAY_INDEX` (AWS Batch), the first that is set.
     ///
     /// # Errors
     /// A message naming the variables looked at, or the value that is no index below `count`.

@@ -26,13 +26,16 @@ use std::sync::Arc;
 use iceberg::io::{FileIO, LocalFsStorageFactory, StorageFactory};
 use iceberg::spec::TableMetadata;
 use iceberg::{CatalogBuilder, ErrorKind, NamespaceIdent, TableIdent};
+#[cfg(feature = "glue")]
 use iceberg_catalog_glue::{GlueCatalog, GlueCatalogBuilder};
 use iceberg_catalog_sql::{SqlBindStyle, SqlCatalog, SqlCatalogBuilder};
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
 use super::file_io::OutputStorageFactory;
-use super::glue::{self, GlueLocation};
+#[cfg(feature = "glue")]
+use super::glue;
+use super::glue::GlueLocation;
 use crate::error::Setting;
 use crate::storage::redact::Redactor;
 use crate::storage::ExternalStorage;
@@ -268,6 +271,16 @@ impl CatalogOptions {
                 ),
             ));
         }
+        if matches!(self.uri, CatalogUri::Glue(_)) && !cfg!(feature = "glue") {
+            return Err(Error::setting(
+                Setting::IcebergCatalog,
+                format!(
+                    "{}: this br-parquet is built without AWS Glue support; build it with \
+                     `cargo build --release --features glue` (docs/iceberg.md, \"AWS Glue\")",
+                    self.uri.redacted()
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -329,6 +342,7 @@ enum Backend {
         /// A second pool for the swap (the crate keeps its own private).
         pool: AnyPool,
     },
+    #[cfg(feature = "glue")]
     Glue {
         catalog: GlueCatalog,
         /// A second client for the swap (the crate keeps its own private).
@@ -375,6 +389,7 @@ impl Catalog {
                     .map_err(|e| Error::io(dir.display().to_string(), e))?;
             }
         }
+        #[cfg(feature = "glue")]
         if let CatalogUri::Glue(location) = &options.uri {
             let catalog = GlueCatalogBuilder::default()
                 .with_storage_factory(factory)
@@ -421,6 +436,7 @@ impl Catalog {
     fn iceberg(&self) -> &dyn iceberg::Catalog {
         match &self.backend {
             Backend::Sql { catalog, .. } => catalog,
+            #[cfg(feature = "glue")]
             Backend::Glue { catalog, .. } => catalog,
         }
     }
@@ -503,6 +519,8 @@ impl Catalog {
 
     /// Moves `table` from metadata `expected` to `new` (whose contents are `metadata`), unless
     /// another writer moved it first.
+    // `metadata` is for Glue's column list only.
+    #[cfg_attr(not(feature = "glue"), allow(unused_variables))]
     pub async fn swap(
         &self,
         table: &TableIdent,
@@ -512,6 +530,7 @@ impl Catalog {
     ) -> Result<Swap> {
         let pool = match &self.backend {
             Backend::Sql { pool, .. } => pool,
+            #[cfg(feature = "glue")]
             Backend::Glue {
                 client, location, ..
             } => {
@@ -630,7 +649,11 @@ mod tests {
         options.namespace = "lake.{db}".into();
         assert!(options.validate().is_err());
         options.namespace = "tidb_{db}".into();
-        options.validate().unwrap();
+        let validated = options.validate();
+        assert_eq!(validated.is_ok(), cfg!(feature = "glue"));
+        if let Err(e) = validated {
+            assert!(e.to_string().contains("--features glue"), "{e}");
+        }
     }
 
     #[test]

@@ -7,23 +7,35 @@
 //!
 //! `iceberg-catalog-glue` creates databases, loads and registers tables. As with the SQL catalog
 //! ([`super::catalog`]), its `update_table` takes a `TableCommit` only its own transactions can
-//! build, so [`swap`] commits a new metadata version with Glue's own optimistic concurrency:
+//! build, so `swap` commits a new metadata version with Glue's own optimistic concurrency:
 //! `UpdateTable` carrying the `VersionId` read with the table, which Glue refuses with
 //! `ConcurrentModificationException` when another writer updated the table in between.
+//!
+//! Built with the cargo feature `glue` only; without it [`GlueLocation`] still parses, and
+//! `--iceberg-catalog glue://…` is refused with a message that says how to build it.
 
+#[cfg(feature = "glue")]
 use std::collections::HashMap;
 
+#[cfg(feature = "glue")]
 use aws_config::{BehaviorVersion, Region};
+#[cfg(feature = "glue")]
 use aws_sdk_glue::operation::update_table::UpdateTableError;
+#[cfg(feature = "glue")]
 use aws_sdk_glue::types::{Column, StorageDescriptor, TableInput};
+#[cfg(feature = "glue")]
 use iceberg::spec::{NestedField, PrimitiveType, TableMetadata, Type};
+#[cfg(feature = "glue")]
 use iceberg::TableIdent;
 
+#[cfg(feature = "glue")]
 use super::catalog::Swap;
 
 /// The Glue table parameter that points at the current metadata file.
+#[cfg(feature = "glue")]
 const METADATA_LOCATION: &str = "metadata_location";
 /// The parameter that keeps the metadata file before it.
+#[cfg(feature = "glue")]
 const PREVIOUS_METADATA_LOCATION: &str = "previous_metadata_location";
 
 /// Where and as whom Glue is reached: `glue://?region=R&endpoint=URL&catalog-id=ID&profile=P`,
@@ -84,6 +96,7 @@ impl GlueLocation {
 
     /// The properties `iceberg-catalog-glue` is built with. `warehouse` is required by the
     /// builder but only used by `create_table`, which the export never calls (it registers).
+    #[cfg(feature = "glue")]
     pub fn catalog_properties(&self) -> HashMap<String, String> {
         let mut props = HashMap::from([("warehouse".to_string(), "s3://unused".to_string())]);
         for (key, value) in [
@@ -102,7 +115,8 @@ impl GlueLocation {
         props
     }
 
-    /// A Glue client for [`swap`], configured like the catalog's own.
+    /// A Glue client for `swap`, configured like the catalog's own.
+    #[cfg(feature = "glue")]
     pub async fn client(&self) -> aws_sdk_glue::Client {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(endpoint) = &self.endpoint {
@@ -120,6 +134,7 @@ impl GlueLocation {
 
 /// Moves Glue table `table` from metadata `expected` to `new` (whose contents are `metadata`),
 /// unless another writer moved it first. Errors are returned as text for the caller to scrub.
+#[cfg(feature = "glue")]
 pub async fn swap(
     client: &aws_sdk_glue::Client,
     location: &GlueLocation,
@@ -180,6 +195,7 @@ pub async fn swap(
 /// The columns Glue shows for the current schema (Athena and the Glue console list them; the
 /// engines read the schema from the metadata file), with the Iceberg field ids as parameters,
 /// as Java's `GlueCatalog` writes them.
+#[cfg(feature = "glue")]
 fn glue_columns(metadata: &TableMetadata) -> std::result::Result<Vec<Column>, String> {
     metadata
         .current_schema()
@@ -201,6 +217,7 @@ fn glue_columns(metadata: &TableMetadata) -> std::result::Result<Vec<Column>, St
 }
 
 /// The Hive type name of an Iceberg type, as Glue's column list spells it.
+#[cfg(feature = "glue")]
 fn hive_type(field_type: &Type) -> String {
     let fields = |fields: &[std::sync::Arc<NestedField>]| {
         fields
@@ -252,14 +269,22 @@ mod tests {
             GlueLocation::parse_query(location.to_uri().split_once('?').unwrap().1).unwrap(),
             location
         );
-        let props = location.catalog_properties();
-        assert_eq!(props["uri"], "http://127.0.0.1:5000");
-        assert_eq!(props["region_name"], "us-east-1");
         let error = GlueLocation::parse_query("region=x&secret-access-key=S").unwrap_err();
         assert!(error.contains("environment"), "{error}");
         assert!(!error.contains("=S"), "{error}");
     }
 
+    #[cfg(feature = "glue")]
+    #[test]
+    fn catalog_properties_of_a_location() {
+        let location =
+            GlueLocation::parse_query("region=us-east-1&endpoint=http://127.0.0.1:5000").unwrap();
+        let props = location.catalog_properties();
+        assert_eq!(props["uri"], "http://127.0.0.1:5000");
+        assert_eq!(props["region_name"], "us-east-1");
+    }
+
+    #[cfg(feature = "glue")]
     #[test]
     fn hive_types_of_iceberg_types() {
         for (iceberg, hive) in [
