@@ -8,10 +8,10 @@
 //!
 //! Two runs of the same export into one output (started a moment apart, or a shard index the
 //! scheduler runs twice) stage the same bytes under the same names, so they cooperate rather
-//! than undo each other: a table whose `_SUCCESS` already lists exactly this run's files is left
-//! as it is (the other run published it; a run that reported success is never undone), and a
-//! staged file the other run moved first is accepted at its final name when it holds the bytes
-//! this run recorded.
+//! than undo each other: a table whose `_SUCCESS` already lists exactly this run's files keeps
+//! it (the other run published it; a run that reported success is never undone; files are only
+//! replaced by the same bytes), and a staged file the other run moved first is accepted at its
+//! final name when it holds the bytes this run recorded.
 
 use std::collections::BTreeMap;
 
@@ -40,19 +40,18 @@ pub(crate) fn publish(
     for ((db, table), files) in by_table {
         let marker = success_marker_name(prefix, db, table);
         let listing = success_listing(&files, end_version, &marker)?;
-        let staged: Vec<String> = files.iter().filter_map(|f| f.staged.clone()).collect();
+        // Already published with exactly these files (by another run of this export, or by a
+        // killed run of it): the marker stays, and what this run staged (the same bytes, or a
+        // file exported again because the published one had changed) replaces the published.
         let published = match output.read(&marker) {
             Ok(bytes) => bytes == listing,
             Err(e) if e.is_not_found() => false,
             Err(e) => return Err(e),
         };
-        if published {
-            // Published by another run of this export: what this run staged is a copy.
-            output.delete_all(&staged)?;
-            continue;
+        if !published {
+            // An older marker would claim files this run is replacing.
+            output.delete(&marker)?;
         }
-        // An older marker would claim files this run is replacing.
-        output.delete(&marker)?;
         for file in &files {
             let Some(staged) = &file.staged else {
                 continue;
@@ -75,7 +74,9 @@ pub(crate) fn publish(
             }
             failpoint::hit("publish");
         }
-        output.put_bytes(&marker, listing)?;
+        if !published {
+            output.put_bytes(&marker, listing)?;
+        }
     }
     Ok(())
 }
