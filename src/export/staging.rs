@@ -94,19 +94,24 @@ fn create_locked_partial_dir(
     let mut attempts = 0;
     loop {
         let dir = ScratchDir::create_in(staging, layout::PARTIAL_DIR_PREFIX)?;
-        let Some(lock) = std::fs::File::open(dir.path())
-            .ok()
-            .filter(|handle| handle.lock().is_ok())
-        else {
-            return Ok((dir, None));
-        };
-        // Another run may have found the directory unlocked, taken it for abandoned and removed
-        // it, between its creation and the lock.
-        if dir.path().try_exists()? {
-            return Ok((dir, Some(lock)));
+        // Another run starting at the same moment may find the directory unlocked, take it for
+        // abandoned and remove it, between its creation and the lock: then it is gone before
+        // this run opens it, or after this run locked the deleted directory.
+        match std::fs::File::open(dir.path()) {
+            Ok(lock) => {
+                if lock.lock().is_err() {
+                    return Ok((dir, None));
+                }
+                if dir.path().try_exists()? {
+                    return Ok((dir, Some(lock)));
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // A filesystem where directories cannot be opened has no locks either.
+            Err(_) => return Ok((dir, None)),
         }
         attempts += 1;
-        if attempts == 3 {
+        if attempts == 10 {
             return Err(std::io::Error::other(
                 "another run keeps removing this run's directory of files being written",
             ));
