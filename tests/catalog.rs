@@ -6,13 +6,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use br_parquet::testkit::sample::sample_tables;
 use br_parquet::testkit::{BackupWriter, TestTable};
 use common::catalog::{check_catalog, expected, later_tables};
-use common::{assert_success, export};
+use common::{assert_success, export, spawn_paused};
 use serde_json::{json, Value};
 
 const END_VERSION: u64 = 459_177_129_704_947_714;
@@ -259,30 +258,15 @@ fn two_exports_committing_to_one_table_at_once_both_land_in_its_history() {
     // the older one registers every table: the newer one's first commit must lose the race.
     let gate = dir.path().join("gate");
     let newer_report = dir.path().join("newer.report.json");
-    let waiting = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+    let mut newer_export = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"));
+    newer_export
         .args(["br", "parquet-export", "--input"])
         .arg(&newer)
         .arg("--output")
         .arg(dir.path().join("out-newer"))
         .args(["--iceberg-catalog", &catalog, "--report"])
-        .arg(&newer_report)
-        .env(
-            "BR_PARQUET_WAITPOINT",
-            format!("catalog-commit:{}", gate.display()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let reached = gate.with_extension("reached");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !reached.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the newer export never reached its commit"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        .arg(&newer_report);
+    let waiting = spawn_paused(newer_export, "catalog-commit", &gate);
     let older_report = export_to_catalog(&older, &dir.path().join("out-older"), &catalog, &[]);
     for (table, outcome, _) in outcomes(&older_report) {
         assert_eq!(outcome, "registered", "{table}");

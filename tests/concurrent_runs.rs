@@ -8,41 +8,25 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::{Child, Command};
+use std::time::SystemTime;
 
 use br_parquet::testkit::sample::sample_tables;
 use br_parquet::testkit::BackupWriter;
-use common::{assert_success, export, walk};
+use common::{assert_success, export, spawn_paused, walk};
 use sha2::{Digest, Sha256};
 
 /// Starts an export of `backup` into `output` that pauses at `point` until `gate` exists, and
 /// returns once it is paused there.
 fn paused_export(backup: &Path, output: &Path, point: &str, gate: &Path, extra: &[&str]) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"));
+    command
         .args(["br", "parquet-export", "--input"])
         .arg(backup)
         .arg("--output")
         .arg(output)
-        .args(extra)
-        .env(
-            "BR_PARQUET_WAITPOINT",
-            format!("{point}:{}", gate.display()),
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let reached = gate.with_extension("reached");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !reached.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the export never reached {point}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+        .args(extra);
+    spawn_paused(command, point, gate)
 }
 
 /// Every file under `dir` (relative path → SHA-256), with the `_SUCCESS` markers' modification

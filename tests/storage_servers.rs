@@ -1028,12 +1028,8 @@ fn s3_output_of_a_run_killed_while_publishing_is_resumed() {
     );
 }
 
-/// Two machines (two processes with their own temporary directories) export the two shards of
-/// one backup into the same bucket at the same time; neither publishes, and a final run without
-/// `--shard` publishes the files a single local run writes.
-#[test]
-fn two_shards_to_s3_at_once_then_a_final_run_publishes() {
-    let Some(s3) = moto() else { return };
+/// A test-kit backup of the sample tables, and the files a local export of it writes.
+fn sample_backup_with_local_files() -> (tempfile::TempDir, BTreeMap<String, String>) {
     let backup = tempfile::tempdir().unwrap();
     write_backup(backup.path(), &sample_tables(), 10);
     let input = backup.path().to_str().unwrap();
@@ -1041,6 +1037,17 @@ fn two_shards_to_s3_at_once_then_a_final_run_publishes() {
         &["br", "parquet-export", "--input", input],
         &sample_tables(),
     );
+    (backup, expected)
+}
+
+/// Two machines (two processes with their own temporary directories) export the two shards of
+/// one backup into the same bucket at the same time; neither publishes, and a final run without
+/// `--shard` publishes the files a single local run writes.
+#[test]
+fn two_shards_to_s3_at_once_then_a_final_run_publishes() {
+    let Some(s3) = moto() else { return };
+    let (backup, expected) = sample_backup_with_local_files();
+    let input = backup.path().to_str().unwrap();
 
     let out_url = s3_url(&s3.endpoint(), "sharded");
     let machines: Vec<_> = (1..=2)
@@ -1112,13 +1119,8 @@ fn two_shards_to_s3_at_once_then_a_final_run_publishes() {
 #[test]
 fn three_shards_to_s3_started_together_publish_exactly_once() {
     let Some(s3) = moto() else { return };
-    let backup = tempfile::tempdir().unwrap();
-    write_backup(backup.path(), &sample_tables(), 10);
+    let (backup, expected) = sample_backup_with_local_files();
     let input = backup.path().to_str().unwrap();
-    let expected = local_export_files(
-        &["br", "parquet-export", "--input", input],
-        &sample_tables(),
-    );
     let out_url = s3_url(&s3.endpoint(), "indexed");
     let reports = tempfile::tempdir().unwrap();
     let machines: Vec<_> = (0..3)

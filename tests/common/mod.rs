@@ -7,7 +7,8 @@ pub mod readback;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -106,4 +107,28 @@ pub fn export(input: &Path, output: &Path, extra: &[&str]) -> Output {
         .args(&args)
         .output()
         .expect("run tikv-ctl")
+}
+
+/// Spawns `command` (a `tikv-ctl` run) to pause at `point` (`BR_PARQUET_WAITPOINT`) until `gate`
+/// exists, and returns once it is paused there, so that a test can run another export meanwhile.
+pub fn spawn_paused(mut command: Command, point: &str, gate: &Path) -> Child {
+    let child = command
+        .env(
+            "BR_PARQUET_WAITPOINT",
+            format!("{point}:{}", gate.display()),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reached = gate.with_extension("reached");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !reached.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the export never reached {point}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
