@@ -43,12 +43,15 @@ pub(crate) fn publish(
         // Already published with exactly these files (by another run of this export, or by a
         // killed run of it): the marker stays, and what this run staged (the same bytes, or a
         // file exported again because the published one had changed) replaces the published.
-        let published = match output.read(&marker) {
-            Ok(bytes) => bytes == listing,
-            Err(e) if e.is_not_found() => false,
+        // One request per table, as many tables as a backup holds: the read stands in for the
+        // delete when there is no marker.
+        let existing = match output.read(&marker) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e),
         };
-        if !published {
+        let published = existing.as_ref() == Some(&listing);
+        if existing.is_some() && !published {
             // An older marker would claim files this run is replacing.
             output.delete(&marker)?;
         }
