@@ -25,9 +25,9 @@ pub(crate) fn describe(run: &mut Run<'_>, files: &[ExportedFile]) -> Result<Desc
     let iceberg_tables = match run.iceberg.take() {
         Some(writer) if writer.has_catalog() => {
             failpoint::wait("catalog-commit");
-            writer.commit(files)?
+            writer.commit(files, || failpoint::hit("iceberg-table"))?
         }
-        Some(writer) => writer.commit(files)?,
+        Some(writer) => writer.commit(files, || failpoint::hit("iceberg-table"))?,
         None => Vec::new(),
     };
     let manifest = if run.options.write_iceberg_manifest {

@@ -1,6 +1,7 @@
 //! Test hooks that stop the process abruptly, like `kill -9`, at a chosen point:
 //! `BR_PARQUET_FAILPOINT=range:N` after N exported jobs, `publish:N` after N published files,
-//! `describe:1` after publishing, before the Iceberg metadata and the manifest are written.
+//! `describe:1` after publishing, before the Iceberg metadata and the manifest are written,
+//! `iceberg-table:N` after the N-th table's new Iceberg version is committed.
 //! Used by tests of interrupted runs; unset, it costs one relaxed load per job or file.
 //!
 //! `BR_PARQUET_WAITPOINT=POINT:PATH` instead pauses at `jobs` (planned, markers listed, nothing

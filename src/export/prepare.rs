@@ -7,8 +7,11 @@ use std::sync::Arc;
 
 use crate::batch::{export_schema, BackupKind};
 use crate::crypter::Crypter;
+use crate::meta::ddl::DdlSummary;
 use crate::meta::{self, RangePlan, TableSchema};
-use crate::sink::iceberg::{BackupIdentity, IcebergWriter, TableInput};
+use crate::sink::iceberg::{
+    ApplyInput, BackupIdentity, DataFileOptions, IcebergWriter, TableInput,
+};
 use crate::sink::layout::table_dir;
 use crate::sink::parquet::ParquetOptions;
 use crate::storage::{url, ExternalStorage};
@@ -143,15 +146,17 @@ impl<'a> Run<'a> {
         let output = &locations.output;
         let kind = opened.kind();
         if kind == BackupKind::Incremental && options.iceberg_catalog.is_some() {
-            // A catalog table means "the table as of a backup"; an incremental backup holds only
-            // the changes since the previous one.
+            // Applying an incremental backup commits row-level deletes, which the catalog commit
+            // does not carry yet; the output's own tables take them (docs/iceberg.md).
             return Err(Error::Unsupported(format!(
-                "this is an incremental backup (start version {}): its export holds change rows \
-                 (`_tidb_op`), not whole tables, and is not registered in a catalog; export it \
-                 without a catalog (docs/iceberg.md)",
+                "this is an incremental backup (start version {}); applying it to tables in a \
+                 catalog is not supported yet: apply it to the output's Iceberg tables with \
+                 --write-iceberg-table (docs/iceberg.md, \"Incremental backups\")",
                 backup.start_version
             )));
         }
+        let applies = kind == BackupKind::Incremental && options.writes_iceberg_tables();
+        let ddl = DdlSummary::new(&backup.ddls);
         let mut tables = HashMap::new();
         let mut table_inputs = Vec::with_capacity(plan.tables.len());
         let mut table_reports = Vec::with_capacity(plan.tables.len());
@@ -170,6 +175,15 @@ impl<'a> Run<'a> {
                     table.physical_ids()
                 },
                 incremental: kind == BackupKind::Incremental,
+                apply: if applies {
+                    Some(ApplyInput {
+                        schema: export_schema(table, BackupKind::Full)?.arrow,
+                        created: ddl.created(table.table_id),
+                        modified_column: ddl.modified_column(table.table_id),
+                    })
+                } else {
+                    None
+                },
             });
             table_reports.push(TableReport {
                 db: table.db_name.clone(),
@@ -210,10 +224,15 @@ impl<'a> Run<'a> {
                 )),
                 None => None,
             };
+            let files = DataFileOptions {
+                compression_name: options.compression_name.clone(),
+                parquet: options.effective_parquet(),
+                footer: footer.clone(),
+            };
             Some(IcebergWriter::prepare(
                 output,
                 identity,
-                &options.compression_name,
+                files,
                 table_inputs.clone(),
                 catalog,
             )?)

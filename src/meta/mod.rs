@@ -26,9 +26,11 @@
 //! * [`filter`]: TiDB's `-f` table filter rules and the decision for each table
 //!   (`docs/table-filter.md`).
 //! * [`plan`]: pairing write/default SSTs and mapping key ranges to physical table ids.
+//! * [`ddl`]: what an incremental backup's DDL jobs created or changed, by table id.
 //! * [`tso`]: PD timestamps (a backup's `end_version`) as UTC time.
 
 pub mod backupmeta;
+pub mod ddl;
 pub mod filter;
 pub mod plan;
 pub mod schema;

@@ -185,6 +185,7 @@ mod tests {
             schema,
             partition_ids: vec![],
             incremental: false,
+            apply: None,
         };
         let file = ExportedFile {
             path: "parquet/shop/orders/1-2_7.parquet".into(),

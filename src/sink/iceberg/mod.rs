@@ -10,9 +10,12 @@
 //! * [`stats`]: per-column counts and bounds collected while a Parquet file is written.
 //! * [`schema`]: the Iceberg schema of an export schema (field ids carried over).
 //! * [`table`]: manifests, manifest lists and table metadata, one new version per run.
+//! * [`apply`]: an incremental backup's change rows applied to its base's table (rows appended,
+//!   replaced and deleted rows removed by position deletes).
 //! * [`catalog`]: registering and committing those versions in an Iceberg catalog (SQL, or
 //!   AWS Glue through [`glue`]), over the output storage as the catalog's file IO ([`file_io`]).
 
+pub mod apply;
 pub mod catalog;
 pub mod file_io;
 pub mod glue;
@@ -21,9 +24,12 @@ pub mod stats;
 pub mod table;
 pub mod value;
 
+pub use apply::ApplyReport;
 pub use catalog::{CatalogOptions, CatalogUri};
 pub use stats::{ColumnStats, FileStats, StatsCollector};
-pub use table::{CatalogCommit, IcebergTableReport, IcebergWriter, TableInput};
+pub use table::{
+    ApplyInput, CatalogCommit, DataFileOptions, IcebergTableReport, IcebergWriter, TableInput,
+};
 
 /// The backup an export read, as Iceberg metadata and the JSON manifest record it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -35,7 +35,7 @@
 //! JSON with our ids instead and later versions only go through `new_from_metadata`, which keeps
 //! them; both paths are checked.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,19 +44,21 @@ use bytes::Bytes;
 use iceberg::io::FileIO;
 use iceberg::spec::{
     DataContentType, DataFile, DataFileBuilder, DataFileFormat, Datum, FormatVersion, Literal,
-    ManifestContentType, ManifestFile, ManifestList, ManifestListWriter, ManifestWriterBuilder,
-    Operation, PartitionSpec, Schema, SchemaRef, Snapshot, SortOrder, Struct, Summary,
+    ManifestFile, ManifestList, ManifestListWriter, ManifestWriterBuilder, Operation,
+    PartitionSpec, PrimitiveLiteral, Schema, SchemaRef, Snapshot, SortOrder, Struct, Summary,
     TableMetadata, TableMetadataBuilder, Transform, Type, UnboundPartitionSpec, MAIN_BRANCH,
 };
 use iceberg::TableIdent;
 use serde::Serialize;
 use serde_json::json;
 
+use super::apply::{self, ApplyReport, Changes, Handle};
 use super::catalog::{Catalog, CatalogOptions, CatalogTable, Swap};
 use super::schema::{iceberg_schema, name_mapping};
 use super::BackupIdentity;
-use crate::batch::{HANDLE_FIELD_ID, TABLE_ID_COLUMN, TABLE_ID_FIELD_ID};
+use crate::batch::{HANDLE_FIELD_ID, OP_COLUMN, TABLE_ID_COLUMN, TABLE_ID_FIELD_ID};
 use crate::meta::tso;
+use crate::sink::parquet::{ParquetFileWriter, ParquetOptions};
 use crate::sink::ExportedFile;
 use crate::storage::ExternalStorage;
 use crate::{Error, Result};
@@ -97,6 +99,22 @@ pub struct TableInput {
     /// Rows are changes of an incremental backup (so `(_tidb_table_id, _tidb_handle)` does not
     /// identify a row).
     pub incremental: bool,
+    /// Set for an incremental backup applied to the Iceberg table of the backup it follows:
+    /// the change files are then turned into rows and position deletes ([`super::apply`]).
+    pub apply: Option<ApplyInput>,
+}
+
+/// How an incremental backup's changes of one table are applied.
+#[derive(Debug, Clone)]
+pub struct ApplyInput {
+    /// The table as a full export of this backup would write it (no `_tidb_op`), every field
+    /// carrying its `PARQUET:field_id`: the Iceberg table's schema from now on.
+    pub schema: arrow_schema::SchemaRef,
+    /// A DDL job of this backup created the table (`CREATE TABLE`, `CREATE TABLES`,
+    /// `RECOVER TABLE`), so it may have no Iceberg table yet.
+    pub created: bool,
+    /// A DDL job of this backup ran `MODIFY COLUMN` on the table.
+    pub modified_column: bool,
 }
 
 impl TableInput {
@@ -138,6 +156,9 @@ pub struct IcebergTableReport {
     /// contents): time travel to those snapshots reads the new bytes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rewritten_files: Vec<String>,
+    /// What applying an incremental backup did (`None` for a full backup).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apply: Option<ApplyReport>,
     /// What the catalog was told (`--iceberg-catalog`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catalog: Option<CatalogCommit>,
@@ -165,13 +186,33 @@ pub struct CatalogCommit {
     pub attempts: u32,
 }
 
-/// A live data file of the previous snapshot.
+/// A live data or position delete file of the previous snapshot.
 #[derive(Debug, Clone)]
 struct LiveFile {
     data_file: DataFile,
     spec_id: i32,
+    /// The snapshot that added it.
+    snapshot_id: i64,
     sequence_number: i64,
     file_sequence_number: Option<i64>,
+}
+
+impl LiveFile {
+    fn is_data(&self) -> bool {
+        self.data_file.content_type() == DataContentType::Data
+    }
+}
+
+/// Settings of the data files the Iceberg writer itself writes (an applied incremental's rows
+/// and position deletes).
+#[derive(Debug, Clone)]
+pub struct DataFileOptions {
+    /// The Parquet codec name (`zstd(1)`, `snappy`, …), for the table properties.
+    pub compression_name: String,
+    /// The writer settings of the export.
+    pub parquet: ParquetOptions,
+    /// Footer metadata: the backup's identity.
+    pub footer: Vec<(String, String)>,
 }
 
 /// The table's current metadata, when a previous run wrote one.
@@ -191,6 +232,11 @@ struct PreparedTable {
     input: TableInput,
     location: String,
     schema: Schema,
+    /// The Arrow schema `schema` was made from: the exported files' or, when applying an
+    /// incremental backup, the table's as evolved ([`evolve_schema`]).
+    arrow: arrow_schema::SchemaRef,
+    /// Column changes found while evolving the schema (applying an incremental backup).
+    schema_changes: Vec<String>,
     spec: UnboundPartitionSpec,
     previous: Option<Previous>,
     /// The table's name in the catalog, when there is one.
@@ -206,11 +252,184 @@ struct NewVersion {
     report: IcebergTableReport,
 }
 
+/// What a new version does with the table's rows.
+#[derive(Clone, Copy)]
+enum Change<'f> {
+    /// A full backup: these files are the table.
+    Replace(&'f [&'f ExportedFile]),
+    /// An incremental backup applied to the previous version.
+    Apply(&'f Applied),
+}
+
+/// An incremental backup's changes of one table, written and ready to commit.
+#[derive(Debug, Default)]
+struct Applied {
+    /// Data files of the rows put.
+    added: Vec<ExportedFile>,
+    /// Position delete files of the rows replaced or deleted, with their partition spec ids.
+    delete_files: Vec<(i32, DataFile)>,
+    /// Paths of live data files removed whole (their physical table id is gone).
+    removed: HashSet<String>,
+    /// Every live data file is removed, so the live delete files go too.
+    removes_everything: bool,
+    report: ApplyReport,
+}
+
+impl Applied {
+    /// Whether the new version drops this live file.
+    fn removes(&self, file: &LiveFile) -> bool {
+        if file.is_data() {
+            self.removed.contains(file.data_file.file_path())
+        } else {
+            self.removes_everything
+        }
+    }
+}
+
+/// What becomes of a file in the new snapshot (its manifest entry status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum EntryKind {
+    Added,
+    Existing,
+    Deleted,
+}
+
+/// One manifest entry of the new snapshot.
+enum Entry<'a> {
+    Added(DataFile),
+    Existing(&'a LiveFile),
+    Deleted(&'a LiveFile),
+}
+
+/// Which manifest an entry goes to: added files first, data before deletes, by spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct ManifestKey {
+    kind: EntryKind,
+    /// `false` sorts first: data manifests before delete manifests.
+    deletes: bool,
+    spec_id: i32,
+}
+
+impl ManifestKey {
+    fn new(kind: EntryKind, data: bool, spec_id: i32) -> Self {
+        ManifestKey {
+            kind,
+            deletes: !data,
+            spec_id,
+        }
+    }
+}
+
+/// File and row counts of a new snapshot, for its summary (spec: "Snapshot Summary").
+#[derive(Debug, Default)]
+struct Totals {
+    added_data_files: u64,
+    added_records: u64,
+    added_size: u64,
+    added_delete_files: u64,
+    added_position_deletes: u64,
+    kept_data_files: u64,
+    kept_records: u64,
+    kept_size: u64,
+    kept_delete_files: u64,
+    kept_position_deletes: u64,
+    deleted_data_files: u64,
+    deleted_records: u64,
+    deleted_size: u64,
+    deleted_delete_files: u64,
+    deleted_position_deletes: u64,
+}
+
+impl Totals {
+    fn add(&mut self, file: &DataFile, kind: EntryKind) {
+        let data = file.content_type() == DataContentType::Data;
+        let (records, size) = (file.record_count(), file.file_size_in_bytes());
+        let (files, rows, bytes) = match (kind, data) {
+            (EntryKind::Added, true) => (
+                &mut self.added_data_files,
+                &mut self.added_records,
+                &mut self.added_size,
+            ),
+            (EntryKind::Added, false) => (
+                &mut self.added_delete_files,
+                &mut self.added_position_deletes,
+                &mut self.added_size,
+            ),
+            (EntryKind::Existing, true) => (
+                &mut self.kept_data_files,
+                &mut self.kept_records,
+                &mut self.kept_size,
+            ),
+            (EntryKind::Existing, false) => (
+                &mut self.kept_delete_files,
+                &mut self.kept_position_deletes,
+                &mut self.kept_size,
+            ),
+            (EntryKind::Deleted, true) => (
+                &mut self.deleted_data_files,
+                &mut self.deleted_records,
+                &mut self.deleted_size,
+            ),
+            (EntryKind::Deleted, false) => (
+                &mut self.deleted_delete_files,
+                &mut self.deleted_position_deletes,
+                &mut self.deleted_size,
+            ),
+        };
+        *files += 1;
+        *rows += records;
+        *bytes += size;
+    }
+
+    fn summary(&self) -> HashMap<String, String> {
+        let mut summary: HashMap<String, String> = [
+            ("added-data-files", self.added_data_files),
+            ("added-records", self.added_records),
+            ("added-files-size", self.added_size),
+            (
+                "total-data-files",
+                self.added_data_files + self.kept_data_files,
+            ),
+            ("total-records", self.added_records + self.kept_records),
+            ("total-files-size", self.added_size + self.kept_size),
+            (
+                "total-delete-files",
+                self.added_delete_files + self.kept_delete_files,
+            ),
+            (
+                "total-position-deletes",
+                self.added_position_deletes + self.kept_position_deletes,
+            ),
+            ("total-equality-deletes", 0),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut put = |key: &str, value: u64| summary.insert(key.to_string(), value.to_string());
+        if self.deleted_data_files > 0 || self.deleted_delete_files > 0 {
+            put("deleted-data-files", self.deleted_data_files);
+            put("deleted-records", self.deleted_records);
+            put("removed-files-size", self.deleted_size);
+        }
+        if self.added_delete_files > 0 {
+            put("added-delete-files", self.added_delete_files);
+            put("added-position-delete-files", self.added_delete_files);
+            put("added-position-deletes", self.added_position_deletes);
+        }
+        if self.deleted_delete_files > 0 {
+            put("removed-delete-files", self.deleted_delete_files);
+            put("removed-position-delete-files", self.deleted_delete_files);
+            put("removed-position-deletes", self.deleted_position_deletes);
+        }
+        summary
+    }
+}
+
 /// Writes one Iceberg table per exported table, after the export.
 pub struct IcebergWriter<'a> {
     output: &'a ExternalStorage,
     backup: BackupIdentity,
-    compression: String,
+    files: DataFileOptions,
     tables: Vec<PreparedTable>,
     catalog: Option<Catalog>,
     runtime: tokio::runtime::Runtime,
@@ -219,13 +438,14 @@ pub struct IcebergWriter<'a> {
 impl<'a> IcebergWriter<'a> {
     /// Checks every table before the export writes anything: its schema must be expressible in
     /// Iceberg, and a table a previous run wrote must be readable, at the same location and not
-    /// newer than this backup. `compression` is the Parquet codec name (`zstd(1)`, `snappy`, …).
+    /// newer than this backup; an incremental backup applied to a table must follow the backup
+    /// the table holds. `files` are the settings of files this writer writes itself.
     /// With a `catalog` (and the output storage again, shared with the catalog's file IO), the
     /// catalog is connected here and says which tables exist.
     pub fn prepare(
         output: &'a ExternalStorage,
         backup: BackupIdentity,
-        compression: &str,
+        files: DataFileOptions,
         inputs: Vec<TableInput>,
         catalog: Option<(&CatalogOptions, Arc<ExternalStorage>)>,
     ) -> Result<Self> {
@@ -244,25 +464,81 @@ impl<'a> IcebergWriter<'a> {
         let mut writer = IcebergWriter {
             output,
             backup,
-            compression: compression.to_string(),
+            files,
             tables: Vec::with_capacity(inputs.len()),
             catalog,
             runtime,
         };
+        let applies = inputs.iter().any(|input| input.apply.is_some());
+        if applies && writer.catalog.is_some() {
+            return Err(Error::Unsupported(
+                "applying an incremental backup to tables in a catalog is not supported yet".into(),
+            ));
+        }
         for input in inputs {
             let table = writer.prepare_table(input)?;
             writer.tables.push(table);
+        }
+        if applies
+            && !writer.tables.is_empty()
+            && writer.tables.iter().all(|t| {
+                t.previous
+                    .as_ref()
+                    .is_some_and(|p| writer.holds_this_backup(&p.metadata))
+            })
+        {
+            return Err(Error::Usage(format!(
+                "every table already holds this incremental backup (start version {}, end \
+                 version {}): it was applied before, and applying it again would be refused \
+                 table by table; the next incremental to apply starts at version {}",
+                writer.backup.start_version, writer.backup.end_version, writer.backup.end_version
+            )));
         }
         Ok(writer)
     }
 
     fn prepare_table(&self, input: TableInput) -> Result<PreparedTable> {
-        let identifier: &[i32] = if input.incremental {
-            &[]
-        } else {
-            &[TABLE_ID_FIELD_ID, HANDLE_FIELD_ID]
+        let location = self.output.url_of(&input.dir);
+        let mut ident = None;
+        let mut previous = None;
+        if let Some(catalog) = &self.catalog {
+            let name = TableIdent::new(
+                catalog.options().namespace_of(&input.db)?,
+                input.table.clone(),
+            );
+            if let Some(current) = self.block_on(catalog.load(&name))? {
+                previous = Some(self.previous_in_catalog(&input, current)?);
+            }
+            ident = Some(name);
+        }
+        if previous.is_none() {
+            previous = self.load_previous(&input, &location)?;
+        }
+        let (arrow, identifier, schema_changes): (_, &[i32], _) = match &input.apply {
+            Some(apply) => {
+                if previous.is_none() && !apply.created {
+                    return Err(Error::Usage(format!(
+                        "table {}: this incremental backup (start version {}) is applied to the \
+                         Iceberg tables of the backup it follows, but {location} holds no table \
+                         and no DDL job of this backup created it; export the backup with end \
+                         version {} into this output first, or export the change rows without \
+                         --write-iceberg-table",
+                        input.name(),
+                        self.backup.start_version,
+                        self.backup.start_version
+                    )));
+                }
+                let (arrow, changes) = evolve_schema(&input, apply, previous.as_ref())?;
+                (arrow, &[TABLE_ID_FIELD_ID, HANDLE_FIELD_ID], changes)
+            }
+            None if input.incremental => (input.schema.clone(), &[], Vec::new()),
+            None => (
+                input.schema.clone(),
+                &[TABLE_ID_FIELD_ID, HANDLE_FIELD_ID],
+                Vec::new(),
+            ),
         };
-        let schema = iceberg_schema(&input.schema, 0, identifier).map_err(|reason| {
+        let schema = iceberg_schema(&arrow, 0, identifier).map_err(|reason| {
             Error::Unsupported(format!(
                 "table {}: {reason}; Iceberg metadata cannot describe this table (export it \
                  without Iceberg metadata)",
@@ -275,26 +551,12 @@ impl<'a> IcebergWriter<'a> {
                 .add_partition_field(TABLE_ID_FIELD_ID, TABLE_ID_COLUMN, Transform::Identity)
                 .map_err(|e| iceberg_error(&input.dir, e))?;
         }
-        let location = self.output.url_of(&input.dir);
-        let mut ident = None;
-        let mut previous = None;
-        if let Some(catalog) = &self.catalog {
-            let name = TableIdent::new(
-                catalog.options().namespace_of(&input.db)?,
-                input.table.clone(),
-            );
-            if let Some(current) = self.block_on(catalog.load(&name))? {
-                previous = Some(self.previous_in_catalog(current)?);
-            }
-            ident = Some(name);
-        }
-        if previous.is_none() {
-            previous = self.load_previous(&input, &location)?;
-        }
         Ok(PreparedTable {
             input,
             location,
             schema,
+            arrow,
+            schema_changes,
             spec: spec.build(),
             previous,
             ident,
@@ -303,13 +565,13 @@ impl<'a> IcebergWriter<'a> {
 
     /// The table the catalog points at. Its location may be another export's output (each export
     /// of a newer backup may go to a new prefix): files are read by URI through the catalog.
-    fn previous_in_catalog(&self, current: CatalogTable) -> Result<Previous> {
+    fn previous_in_catalog(&self, input: &TableInput, current: CatalogTable) -> Result<Previous> {
         let CatalogTable {
             metadata_location,
             metadata,
             file_io,
         } = current;
-        self.check_previous(&metadata, &metadata_location)?;
+        self.check_previous(input, &metadata, &metadata_location)?;
         let read = |uri: &str| {
             self.block_on(async { file_io.new_input(uri)?.read().await })
                 .map_err(|e| iceberg_error(uri, e))
@@ -324,8 +586,17 @@ impl<'a> IcebergWriter<'a> {
         })
     }
 
-    /// A previous version must be a v2 table no newer than this backup.
-    fn check_previous(&self, metadata: &TableMetadata, name: &str) -> Result<()> {
+    /// A previous version must be a v2 table no newer than this backup, and one an incremental
+    /// backup is applied to must hold the backup it follows.
+    fn check_previous(
+        &self,
+        input: &TableInput,
+        metadata: &TableMetadata,
+        name: &str,
+    ) -> Result<()> {
+        if input.apply.is_some() {
+            self.check_chain(input, metadata, name)?;
+        }
         if metadata.format_version() != FormatVersion::V2 {
             return Err(Error::Unsupported(format!(
                 "{name}: the table has Iceberg format version {:?}; br-parquet adds snapshots \
@@ -372,7 +643,7 @@ impl<'a> IcebergWriter<'a> {
         let bytes = self.output.read(&name)?;
         let metadata: TableMetadata = serde_json::from_slice(&bytes)
             .map_err(|e| Error::iceberg(&name, format!("not Iceberg table metadata: {e}")))?;
-        self.check_previous(&metadata, &name)?;
+        self.check_previous(input, &metadata, &name)?;
         if metadata.location().trim_end_matches('/') != location {
             return Err(Error::Usage(format!(
                 "{name}: the existing table's location is {}, but this export writes to \
@@ -392,7 +663,8 @@ impl<'a> IcebergWriter<'a> {
         }))
     }
 
-    /// The data files alive in the current snapshot of `metadata`, with their sequence numbers;
+    /// The data and delete files alive in the current snapshot of `metadata`, with their
+    /// sequence numbers;
     /// `read` fetches a manifest list or manifest by URI.
     fn live_files(
         &self,
@@ -409,13 +681,6 @@ impl<'a> IcebergWriter<'a> {
             .map_err(|e| iceberg_error(list_name, e))?;
         let mut live = Vec::new();
         for manifest in list.entries() {
-            if manifest.content != ManifestContentType::Data {
-                return Err(Error::Unsupported(format!(
-                    "{list_name}: the table has delete files ({}), which br-parquet neither \
-                     writes nor carries over",
-                    manifest.manifest_path
-                )));
-            }
             let name = manifest.manifest_path.as_str();
             let bytes = read(name)?;
             let loaded = self.block_on(async {
@@ -424,6 +689,14 @@ impl<'a> IcebergWriter<'a> {
             });
             let loaded = loaded.map_err(|e| iceberg_error(name, e))?;
             for entry in loaded.entries().iter().filter(|e| e.is_alive()) {
+                if entry.content_type() == DataContentType::EqualityDeletes {
+                    return Err(Error::Unsupported(format!(
+                        "{name}: the table has equality delete files ({}), which br-parquet \
+                         does not write and cannot carry over; compact the table (for example \
+                         Spark's rewrite_data_files) and run again",
+                        entry.file_path()
+                    )));
+                }
                 let sequence_number = entry.sequence_number().ok_or_else(|| {
                     Error::iceberg(
                         name,
@@ -433,6 +706,7 @@ impl<'a> IcebergWriter<'a> {
                 live.push(LiveFile {
                     data_file: entry.data_file().clone(),
                     spec_id: manifest.partition_spec_id,
+                    snapshot_id: entry.snapshot_id().unwrap_or(manifest.added_snapshot_id),
                     sequence_number,
                     file_sequence_number: entry.file_sequence_number,
                 });
@@ -446,8 +720,13 @@ impl<'a> IcebergWriter<'a> {
         self.catalog.is_some()
     }
 
-    /// Writes the new metadata version of every table, once all Parquet files are uploaded.
-    pub fn commit(self, files: &[ExportedFile]) -> Result<Vec<IcebergTableReport>> {
+    /// Writes the new metadata version of every table, once all Parquet files are uploaded;
+    /// `committed` is called after each table (a test hook).
+    pub fn commit(
+        self,
+        files: &[ExportedFile],
+        mut committed: impl FnMut(),
+    ) -> Result<Vec<IcebergTableReport>> {
         let mut by_table: HashMap<i64, Vec<&ExportedFile>> = HashMap::new();
         for file in files {
             by_table.entry(file.table_id).or_default().push(file);
@@ -463,6 +742,7 @@ impl<'a> IcebergWriter<'a> {
                 _ => self.commit_to_output(table, &files)?,
             };
             reports.push(report);
+            committed();
         }
         Ok(reports)
     }
@@ -476,7 +756,18 @@ impl<'a> IcebergWriter<'a> {
         let meta_dir = format!("{}/{METADATA_DIR}", table.input.dir);
         let version = table.previous.as_ref().map_or(1, |p| p.version + 1);
         let metadata_name = format!("{meta_dir}/{}", metadata_file_name(version));
-        let new = self.build_version(table, table.previous.as_ref(), files)?;
+        let new = if table.input.apply.is_some() {
+            if let Some(p) =
+                (table.previous.as_ref()).filter(|p| self.holds_this_backup(&p.metadata))
+            {
+                // A killed run of this export applied it already.
+                return Ok(self.current_report(table, p));
+            }
+            let applied = self.apply_changes(table, files)?;
+            self.build_version(table, table.previous.as_ref(), Change::Apply(&applied))?
+        } else {
+            self.build_version(table, table.previous.as_ref(), Change::Replace(files))?
+        };
         if !self.output.exists(&metadata_name)? && self.upload(table, &new, &metadata_name)? {
             self.output.put_bytes(
                 &format!("{meta_dir}/{VERSION_HINT}"),
@@ -558,7 +849,7 @@ impl<'a> IcebergWriter<'a> {
                 if !p.in_catalog
                     && self.block_on(catalog.register(ident, &p.uri))? == Swap::Conflict
                 {
-                    reloaded = Some(self.reload(catalog, ident)?);
+                    reloaded = Some(self.reload(catalog, ident, &table.input)?);
                     continue;
                 }
                 let outcome = if p.in_catalog {
@@ -573,7 +864,7 @@ impl<'a> IcebergWriter<'a> {
                 ));
             }
             let version = previous.map_or(1, |p| p.version + 1);
-            let new = self.build_version(table, previous, files)?;
+            let new = self.build_version(table, previous, Change::Replace(files))?;
             let metadata_name = format!(
                 "{meta_dir}/{version:05}-{}.metadata.json",
                 uuid::Uuid::new_v4()
@@ -606,7 +897,7 @@ impl<'a> IcebergWriter<'a> {
                 .collect::<Result<_>>()?;
             orphans.push(metadata_name);
             self.output.delete_all(&orphans)?;
-            reloaded = Some(self.reload(catalog, ident)?);
+            reloaded = Some(self.reload(catalog, ident, &table.input)?);
             std::thread::sleep(Duration::from_millis(50 << attempt.min(6)));
         }
         Err(Error::Catalog {
@@ -620,7 +911,12 @@ impl<'a> IcebergWriter<'a> {
     }
 
     /// The table as the catalog has it now (another writer just committed it).
-    fn reload(&self, catalog: &Catalog, ident: &TableIdent) -> Result<Previous> {
+    fn reload(
+        &self,
+        catalog: &Catalog,
+        ident: &TableIdent,
+        input: &TableInput,
+    ) -> Result<Previous> {
         let current = self
             .block_on(catalog.load(ident))?
             .ok_or_else(|| Error::Catalog {
@@ -630,7 +926,7 @@ impl<'a> IcebergWriter<'a> {
                  export again"
             ),
             })?;
-        self.previous_in_catalog(current)
+        self.previous_in_catalog(input, current)
     }
 
     /// Whether the current snapshot of `metadata` holds this export's backup.
@@ -665,6 +961,7 @@ impl<'a> IcebergWriter<'a> {
             added_records: 0,
             deleted_files: 0,
             rewritten_files: Vec::new(),
+            apply: None,
             catalog: None,
         }
     }
@@ -684,13 +981,14 @@ impl<'a> IcebergWriter<'a> {
         self.output.put_bytes_if_absent(metadata_name, json.into())
     }
 
-    /// The next version of `table` over `previous`: a snapshot holding exactly `files`, the
-    /// previous snapshot's files marked deleted.
+    /// The next version of `table` over `previous`: a snapshot holding exactly `files` (the
+    /// previous snapshot's files marked deleted) for a full backup, or the previous files with
+    /// an incremental backup applied.
     fn build_version(
         &self,
         table: &PreparedTable,
         previous: Option<&Previous>,
-        files: &[&ExportedFile],
+        change: Change<'_>,
     ) -> Result<NewVersion> {
         let input = &table.input;
         let location = table.location.as_str();
@@ -709,7 +1007,7 @@ impl<'a> IcebergWriter<'a> {
         let sequence_number = base.last_sequence_number() + 1;
         let snapshot_id = new_snapshot_id(&base);
         let commit_id = uuid::Uuid::new_v4();
-        let properties = self.properties(input);
+        let properties = self.properties(input, &table.arrow);
         let existing = existing_schema_id(&base, &table.schema);
 
         // Stage the schema, spec and properties once to learn the ids the builder assigns.
@@ -727,59 +1025,91 @@ impl<'a> IcebergWriter<'a> {
         check_field_ids(&table.schema, &schema).map_err(|m| Error::iceberg(&meta_dir, m))?;
         let spec: PartitionSpec = staged.default_partition_spec().as_ref().clone();
 
-        let io = FileIO::new_with_memory();
-        let mut manifests: Vec<ManifestFile> = Vec::new();
-        let metadata_uri = |name: &str| format!("{location}/{METADATA_DIR}/{name}");
-        let mut added_records = 0u64;
-        let mut added_size = 0u64;
-        if !files.is_empty() {
-            let uri = metadata_uri(&format!("{commit_id}-m0.avro"));
-            let output = io.new_output(&uri).map_err(err)?;
-            let mut writer =
-                ManifestWriterBuilder::new(output, Some(snapshot_id), schema.clone(), spec.clone())
-                    .build_v2_data();
-            for file in files {
-                let data_file = self.data_file(input, file, &schema, &spec)?;
-                added_records += file.rows;
-                added_size += file.size;
-                writer
-                    .add_file(data_file, INHERIT_SEQUENCE_NUMBER)
-                    .map_err(err)?;
-            }
-            manifests.push(self.block_on(writer.write_manifest_file()).map_err(err)?);
+        // Every entry of the new snapshot's manifests, by manifest: the files added (data, then
+        // position deletes) first, then the previous files per partition spec.
+        let previous_live = previous.map(|p| p.live.as_slice()).unwrap_or_default();
+        let (files, applied): (Vec<&ExportedFile>, Option<&Applied>) = match change {
+            Change::Replace(files) => (files.to_vec(), None),
+            Change::Apply(applied) => (applied.added.iter().collect(), Some(applied)),
+        };
+        let mut plan: BTreeMap<ManifestKey, Vec<Entry>> = BTreeMap::new();
+        let mut totals = Totals::default();
+        for file in &files {
+            let data_file = self.data_file(input, file, &schema, &spec)?;
+            totals.add(&data_file, EntryKind::Added);
+            plan.entry(ManifestKey::new(EntryKind::Added, true, spec.spec_id()))
+                .or_default()
+                .push(Entry::Added(data_file));
+        }
+        for (spec_id, delete_file) in applied
+            .map(|a| a.delete_files.as_slice())
+            .unwrap_or_default()
+        {
+            totals.add(delete_file, EntryKind::Added);
+            plan.entry(ManifestKey::new(EntryKind::Added, false, *spec_id))
+                .or_default()
+                .push(Entry::Added(delete_file.clone()));
+        }
+        for old in previous_live {
+            let kind = match applied {
+                // A full backup replaces every row.
+                None => EntryKind::Deleted,
+                Some(applied) if applied.removes(old) => EntryKind::Deleted,
+                Some(_) => EntryKind::Existing,
+            };
+            totals.add(&old.data_file, kind);
+            let entry = match kind {
+                EntryKind::Deleted => Entry::Deleted(old),
+                _ => Entry::Existing(old),
+            };
+            plan.entry(ManifestKey::new(kind, old.is_data(), old.spec_id))
+                .or_default()
+                .push(entry);
         }
 
-        // The previous snapshot's files leave the table: DELETED entries, one manifest per spec.
-        let previous_live = previous.map(|p| p.live.as_slice()).unwrap_or_default();
-        let mut by_spec: BTreeMap<i32, Vec<&LiveFile>> = BTreeMap::new();
-        for file in previous_live {
-            by_spec.entry(file.spec_id).or_default().push(file);
-        }
-        let mut deleted_records = 0u64;
-        let mut deleted_size = 0u64;
-        for (index, (spec_id, old_files)) in by_spec.into_iter().enumerate() {
-            let old_spec = staged
-                .partition_spec_by_id(spec_id)
+        let io = FileIO::new_with_memory();
+        let metadata_uri = |name: &str| format!("{location}/{METADATA_DIR}/{name}");
+        let mut manifests: Vec<ManifestFile> = Vec::with_capacity(plan.len());
+        for (index, (key, entries)) in plan.into_iter().enumerate() {
+            let manifest_spec = staged
+                .partition_spec_by_id(key.spec_id)
                 .ok_or_else(|| {
-                    Error::iceberg(&meta_dir, format!("no partition spec with id {spec_id}"))
+                    Error::iceberg(
+                        &meta_dir,
+                        format!("no partition spec with id {}", key.spec_id),
+                    )
                 })?
                 .as_ref()
                 .clone();
-            let uri = metadata_uri(&format!("{commit_id}-m{}.avro", index + 1));
+            let uri = metadata_uri(&format!("{commit_id}-m{index}.avro"));
             let output = io.new_output(&uri).map_err(err)?;
-            let mut writer =
-                ManifestWriterBuilder::new(output, Some(snapshot_id), schema.clone(), old_spec)
-                    .build_v2_data();
-            for old in old_files {
-                deleted_records += old.data_file.record_count();
-                deleted_size += old.data_file.file_size_in_bytes();
-                writer
-                    .add_delete_file(
+            let builder = ManifestWriterBuilder::new(
+                output,
+                Some(snapshot_id),
+                schema.clone(),
+                manifest_spec,
+            );
+            let mut writer = if !key.deletes {
+                builder.build_v2_data()
+            } else {
+                builder.build_v2_deletes()
+            };
+            for entry in entries {
+                match entry {
+                    Entry::Added(file) => writer.add_file(file, INHERIT_SEQUENCE_NUMBER),
+                    Entry::Existing(old) => writer.add_existing_file(
+                        old.data_file.clone(),
+                        old.snapshot_id,
+                        old.sequence_number,
+                        old.file_sequence_number,
+                    ),
+                    Entry::Deleted(old) => writer.add_delete_file(
                         old.data_file.clone(),
                         old.sequence_number,
                         old.file_sequence_number,
-                    )
-                    .map_err(err)?;
+                    ),
+                }
+                .map_err(err)?;
             }
             manifests.push(self.block_on(writer.write_manifest_file()).map_err(err)?);
         }
@@ -798,36 +1128,29 @@ impl<'a> IcebergWriter<'a> {
         })
         .map_err(err)?;
 
-        let operation = if previous_live.is_empty() {
-            Operation::Append
-        } else {
-            Operation::Overwrite
+        let removes_rows = totals.deleted_data_files > 0 || totals.added_position_deletes > 0;
+        let operation = match (files.is_empty(), removes_rows) {
+            (_, false) => Operation::Append,
+            (true, true) if applied.is_some() => Operation::Delete,
+            _ => Operation::Overwrite,
         };
-        let mut summary = HashMap::from([
-            ("added-data-files".to_string(), files.len().to_string()),
-            ("added-records".to_string(), added_records.to_string()),
-            ("added-files-size".to_string(), added_size.to_string()),
-            ("total-data-files".to_string(), files.len().to_string()),
-            ("total-records".to_string(), added_records.to_string()),
-            ("total-files-size".to_string(), added_size.to_string()),
-            ("total-delete-files".to_string(), "0".to_string()),
-            ("total-position-deletes".to_string(), "0".to_string()),
-            ("total-equality-deletes".to_string(), "0".to_string()),
+        let mut summary = totals.summary();
+        summary.extend([
             ("engine-name".to_string(), "br-parquet".to_string()),
             (
                 "engine-version".to_string(),
                 env!("CARGO_PKG_VERSION").to_string(),
             ),
             (
-                "tidb.cluster-id".to_string(),
+                SUMMARY_CLUSTER_ID.to_string(),
                 self.backup.cluster_id.to_string(),
             ),
             (
-                "tidb.backup.start-version".to_string(),
+                SUMMARY_START_VERSION.to_string(),
                 self.backup.start_version.to_string(),
             ),
             (
-                "tidb.backup.end-version".to_string(),
+                SUMMARY_END_VERSION.to_string(),
                 self.backup.end_version.to_string(),
             ),
             // The snapshot point as UTC time, for the TiCDC hand-off (docs/live-lakehouse.md).
@@ -836,14 +1159,6 @@ impl<'a> IcebergWriter<'a> {
                 tso::utc_rfc3339(self.backup.end_version),
             ),
         ]);
-        if !previous_live.is_empty() {
-            summary.insert(
-                "deleted-data-files".to_string(),
-                previous_live.len().to_string(),
-            );
-            summary.insert("deleted-records".to_string(), deleted_records.to_string());
-            summary.insert("removed-files-size".to_string(), deleted_size.to_string());
-        }
         let snapshot = Snapshot::builder()
             .with_snapshot_id(snapshot_id)
             .with_parent_snapshot_id(parent)
@@ -923,9 +1238,10 @@ impl<'a> IcebergWriter<'a> {
             timestamp_ms,
             operation: operation.as_str().to_string(),
             added_files: files.len() as u64,
-            added_records,
-            deleted_files: previous_live.len() as u64,
+            added_records: totals.added_records,
+            deleted_files: totals.deleted_data_files,
             rewritten_files,
+            apply: applied.map(|a| a.report.clone()),
             catalog: None,
         };
         Ok(NewVersion {
@@ -1013,8 +1329,12 @@ impl<'a> IcebergWriter<'a> {
     }
 
     /// Table properties, refreshed on every run.
-    fn properties(&self, input: &TableInput) -> HashMap<String, String> {
-        let (codec, level) = parquet_codec(&self.compression);
+    fn properties(
+        &self,
+        input: &TableInput,
+        arrow: &arrow_schema::Schema,
+    ) -> HashMap<String, String> {
+        let (codec, level) = parquet_codec(&self.files.compression_name);
         let mut properties = HashMap::from([
             ("write.format.default".to_string(), "parquet".to_string()),
             ("write.parquet.compression-codec".to_string(), codec),
@@ -1024,7 +1344,7 @@ impl<'a> IcebergWriter<'a> {
             ),
             (
                 "schema.name-mapping.default".to_string(),
-                name_mapping(&input.schema).to_string(),
+                name_mapping(arrow).to_string(),
             ),
             ("tidb.db".to_string(), input.db.clone()),
             ("tidb.table".to_string(), input.table.clone()),
@@ -1056,8 +1376,385 @@ impl<'a> IcebergWriter<'a> {
         properties
     }
 
+    /// An incremental backup applies to a table holding the backup it follows, of the same
+    /// cluster (or, for a re-run, to one holding this very backup).
+    fn check_chain(&self, input: &TableInput, metadata: &TableMetadata, name: &str) -> Result<()> {
+        let table = input.name();
+        let (start, end) = (self.backup.start_version, self.backup.end_version);
+        let summary = metadata
+            .current_snapshot()
+            .map(|s| &s.summary().additional_properties);
+        let read = |key: &str| {
+            summary
+                .and_then(|s| s.get(key))
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        let (Some(cluster), Some(held_start), Some(held_end)) = (
+            read(SUMMARY_CLUSTER_ID),
+            read(SUMMARY_START_VERSION),
+            read(SUMMARY_END_VERSION),
+        ) else {
+            return Err(Error::Usage(format!(
+                "table {table}: {name} has no snapshot recording a br-parquet export of a \
+                 backup, so this incremental backup (start version {start}) cannot be applied \
+                 to it"
+            )));
+        };
+        if metadata.current_schema().field_by_name(OP_COLUMN).is_some() {
+            return Err(Error::Usage(format!(
+                "table {table}: {name} holds the change rows of an incremental backup \
+                 ({OP_COLUMN}), not the table; apply incremental backups to the table of a \
+                 full backup's export"
+            )));
+        }
+        if cluster != self.backup.cluster_id {
+            return Err(Error::Usage(format!(
+                "table {table}: {name} holds a backup of cluster {cluster}, this incremental \
+                 backup is of cluster {}; apply it to its own cluster's tables",
+                self.backup.cluster_id
+            )));
+        }
+        if held_end == start || (held_start, held_end) == (start, end) {
+            return Ok(());
+        }
+        let held = format!("holds the backup up to end version {held_end}");
+        Err(Error::Usage(if held_end < start {
+            format!(
+                "table {table}: {name} {held}, but this incremental backup starts at version \
+                 {start} (it covers {start} → {end}): the changes between {held_end} and \
+                 {start} are missing; apply the incremental backup that starts at {held_end} \
+                 first"
+            )
+        } else {
+            format!(
+                "table {table}: {name} {held}, after this incremental backup's start version \
+                 {start} (it covers {start} → {end}): it overlaps what the table holds; apply \
+                 only the incremental backup that starts at {held_end}"
+            )
+        }))
+    }
+
+    /// Writes one incremental backup's changes of `table` (its change `files`, published): the
+    /// puts as data files, the replaced and deleted rows as position deletes.
+    fn apply_changes(&self, table: &PreparedTable, files: &[&ExportedFile]) -> Result<Applied> {
+        let input = &table.input;
+        let dir = apply::incremental_dir(&input.dir, self.backup.end_version);
+        let temp = tempfile::Builder::new()
+            .prefix("br-parquet-apply-")
+            .tempdir()
+            .map_err(|e| Error::io("a temporary directory", e))?;
+        let mut applied = Applied::default();
+        let mut changes = Changes::default();
+        for file in files {
+            let file_name = file.path.rsplit('/').next().unwrap_or(&file.path);
+            let local = self.output.open_local(&file.path)?;
+            let put_path = temp.path().join(file_name);
+            let mut writer: Option<ParquetFileWriter> = None;
+            apply::read_change_file(
+                &local.path,
+                &file.path,
+                &table.arrow,
+                &mut changes,
+                |batch| {
+                    let writer = match &mut writer {
+                        Some(writer) => writer,
+                        None => writer.insert(self.put_file_writer(&put_path, &table.arrow)?),
+                    };
+                    writer.write(&batch)
+                },
+            )?;
+            let Some(writer) = writer else { continue };
+            let written = writer.finish()?;
+            let name = format!("{dir}/{file_name}");
+            self.output.move_file(&written.path, &name)?;
+            applied.added.push(ExportedFile {
+                path: name,
+                db: input.db.clone(),
+                table: input.table.clone(),
+                table_id: input.table_id,
+                source_sst: file.source_sst.clone(),
+                rows: written.rows,
+                size: written.size,
+                sha256: written.sha256,
+                stats: written.stats.unwrap_or_default(),
+                ..Default::default()
+            });
+        }
+
+        let live = table
+            .previous
+            .as_ref()
+            .map(|p| p.live.as_slice())
+            .unwrap_or_default();
+        let physical_ids: HashSet<i64> = if input.partition_ids.is_empty() {
+            HashSet::from([input.table_id])
+        } else {
+            input.partition_ids.iter().copied().collect()
+        };
+        let read_local = |uri: &str| {
+            self.output
+                .open_local(&object_of(uri, &table.location, &input.dir)?)
+        };
+        // Rows an earlier apply already removed, by data file.
+        let mut deleted: HashMap<String, HashSet<i64>> = HashMap::new();
+        if !changes.is_empty() {
+            for delete_file in live.iter().filter(|f| !f.is_data()) {
+                let uri = delete_file.data_file.file_path();
+                let local = read_local(uri)?;
+                for (path, pos) in apply::read_position_deletes(&local.path, uri)? {
+                    deleted.entry(path).or_default().insert(pos);
+                }
+            }
+        }
+        let mut found: HashSet<(i64, Handle)> = HashSet::new();
+        let mut positions: BTreeMap<(i32, Option<i64>), (Struct, Vec<(String, i64)>)> =
+            BTreeMap::new();
+        let data_files: Vec<&LiveFile> = live.iter().filter(|f| f.is_data()).collect();
+        for file in &data_files {
+            let data_file = &file.data_file;
+            let table_ids = (
+                long_bound(data_file.lower_bounds(), TABLE_ID_FIELD_ID),
+                long_bound(data_file.upper_bounds(), TABLE_ID_FIELD_ID),
+            );
+            if let (Some(low), Some(high)) = table_ids {
+                if low == high && !physical_ids.contains(&low) {
+                    // TRUNCATE TABLE, TRUNCATE or DROP PARTITION: the id's rows are gone.
+                    applied.removed.insert(data_file.file_path().to_string());
+                    applied.report.rows_of_removed_files += data_file.record_count();
+                    continue;
+                }
+            }
+            let handles = (
+                handle_bound(data_file.lower_bounds()),
+                handle_bound(data_file.upper_bounds()),
+            );
+            if !changes.may_hold(table_ids, (handles.0.as_ref(), handles.1.as_ref())) {
+                continue;
+            }
+            let uri = data_file.file_path();
+            let local = read_local(uri)?;
+            let none = HashSet::new();
+            let already = deleted.get(uri).unwrap_or(&none);
+            let found_here =
+                apply::positions_of_changed(&local.path, uri, &changes, already, &mut found)?;
+            if found_here.is_empty() {
+                continue;
+            }
+            applied.report.data_files_touched += 1;
+            let partition_id = (table_ids.0 == table_ids.1)
+                .then_some(table_ids.0)
+                .flatten();
+            positions
+                .entry((file.spec_id, partition_id))
+                .or_insert_with(|| (data_file.partition().clone(), Vec::new()))
+                .1
+                .extend(found_here.into_iter().map(|pos| (uri.to_string(), pos)));
+        }
+        applied.removes_everything =
+            !data_files.is_empty() && applied.removed.len() == data_files.len();
+        applied.report.data_files_removed = applied.removed.len() as u64;
+
+        for ((spec_id, partition_id), (partition, mut rows)) in positions {
+            rows.sort();
+            let file_name = match partition_id {
+                Some(id) => format!("position-deletes-{id}.parquet"),
+                None => format!("position-deletes-spec-{spec_id}.parquet"),
+            };
+            let local = temp.path().join(&file_name);
+            let written = apply::write_position_deletes(
+                &local,
+                &rows,
+                &self.files.parquet,
+                self.files.footer.clone(),
+            )?;
+            let name = format!("{dir}/{file_name}");
+            self.output.move_file(&written.path, &name)?;
+            let bounds = |(path, pos): &(String, i64)| {
+                HashMap::from([
+                    (apply::DELETE_FILE_PATH_FIELD_ID, Datum::string(path)),
+                    (apply::DELETE_POS_FIELD_ID, Datum::long(*pos)),
+                ])
+            };
+            let lowest_pos = rows.iter().map(|r| r.1).min().unwrap_or_default();
+            let highest_pos = rows.iter().map(|r| r.1).max().unwrap_or_default();
+            let first = (rows[0].0.clone(), lowest_pos);
+            let last = (rows[rows.len() - 1].0.clone(), highest_pos);
+            let delete_file = DataFileBuilder::default()
+                .content(DataContentType::PositionDeletes)
+                .file_path(self.output.url_of(&name))
+                .file_format(DataFileFormat::Parquet)
+                .partition(partition)
+                .partition_spec_id(spec_id)
+                .record_count(written.rows)
+                .file_size_in_bytes(written.size)
+                .lower_bounds(bounds(&first))
+                .upper_bounds(bounds(&last))
+                .build()
+                .map_err(|e| Error::iceberg(&name, format!("Iceberg delete file: {e}")))?;
+            applied.delete_files.push((spec_id, delete_file));
+        }
+
+        let report = &mut applied.report;
+        report.from_version = self.backup.start_version;
+        report.to_version = self.backup.end_version;
+        report.delete_files = applied.delete_files.len() as u64;
+        report.data_files_added = applied.added.len() as u64;
+        report.schema_changes = table.schema_changes.clone();
+        for (key, put) in changes.iter() {
+            let counter = match (found.contains(key), put) {
+                (true, true) => &mut report.rows_updated,
+                (false, true) => &mut report.rows_inserted,
+                (true, false) => &mut report.rows_deleted,
+                (false, false) => &mut report.absent_deletes,
+            };
+            *counter += 1;
+        }
+        Ok(applied)
+    }
+
+    /// A writer of one put file, in the table's schema, with the statistics Iceberg needs.
+    fn put_file_writer(
+        &self,
+        path: &std::path::Path,
+        schema: &arrow_schema::SchemaRef,
+    ) -> Result<ParquetFileWriter> {
+        let mut writer = ParquetFileWriter::create(
+            path,
+            schema.clone(),
+            &self.files.parquet,
+            self.files.footer.clone(),
+        )?;
+        writer.collect_column_stats();
+        Ok(writer)
+    }
+
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
+    }
+}
+
+/// A `long` bound of a field, from a data file's lower or upper bounds.
+fn long_bound(bounds: &HashMap<i32, Datum>, field_id: i32) -> Option<i64> {
+    match bounds.get(&field_id)?.literal() {
+        PrimitiveLiteral::Long(value) => Some(*value),
+        PrimitiveLiteral::Int(value) => Some(i64::from(*value)),
+        _ => None,
+    }
+}
+
+/// The `_tidb_handle` bound of a data file.
+fn handle_bound(bounds: &HashMap<i32, Datum>) -> Option<Handle> {
+    match bounds.get(&HANDLE_FIELD_ID)?.literal() {
+        PrimitiveLiteral::Long(value) => Some(Handle::Int(*value)),
+        PrimitiveLiteral::Binary(bytes) => Some(Handle::Common(bytes.clone().into())),
+        _ => None,
+    }
+}
+
+/// The table's schema after an incremental backup: `apply.schema` (a full export's) checked
+/// against the schema the table has. A column keeps its field id (TiDB column ids are never
+/// reused) and may change type only as Iceberg promotes (int → long, float → double, decimal
+/// precision widened); a new column is optional while older rows exist (Iceberg v2 has no
+/// initial default, so they read NULL); an optional column stays optional. Returns the schema
+/// and the changes, as words for the report.
+fn evolve_schema(
+    input: &TableInput,
+    apply: &ApplyInput,
+    previous: Option<&Previous>,
+) -> Result<(arrow_schema::SchemaRef, Vec<String>)> {
+    let Some(previous) = previous else {
+        return Ok((apply.schema.clone(), Vec::new()));
+    };
+    let old = previous.metadata.current_schema();
+    let has_rows = !previous.live.is_empty();
+    let mut changes = Vec::new();
+    let mut fields = Vec::with_capacity(apply.schema.fields().len());
+    let mut kept_ids = HashSet::new();
+    for field in apply.schema.fields() {
+        let Some(id) = super::schema::field_id(field) else {
+            fields.push(field.as_ref().clone());
+            continue;
+        };
+        kept_ids.insert(id);
+        let new_type = super::schema::iceberg_type(field.data_type())
+            .map_err(|reason| Error::Unsupported(format!("table {}: {reason}", input.name())))?;
+        let mut nullable = field.is_nullable();
+        match old.field_by_id(id) {
+            Some(old_field) => {
+                if *old_field.field_type != new_type {
+                    if !promotes(&old_field.field_type, &new_type) {
+                        return Err(Error::Unsupported(format!(
+                            "table {}: column {} changed type from {} to {}, which Iceberg \
+                             cannot promote (it allows int → long, float → double and a wider \
+                             decimal precision); export a full backup into a new output",
+                            input.name(),
+                            field.name(),
+                            old_field.field_type,
+                            new_type
+                        )));
+                    }
+                    changes.push(format!(
+                        "column {}: {} → {new_type}",
+                        field.name(),
+                        old_field.field_type
+                    ));
+                }
+                if old_field.name != *field.name() {
+                    changes.push(format!(
+                        "renamed column {} → {}",
+                        old_field.name,
+                        field.name()
+                    ));
+                }
+                nullable |= !old_field.required;
+            }
+            None => {
+                if let Some(same_name) = old.field_by_name(field.name()) {
+                    if apply.modified_column {
+                        return Err(Error::Unsupported(format!(
+                            "table {}: MODIFY COLUMN rewrote column {} ({} → {new_type}) under a \
+                             new TiDB column id, so the Iceberg table cannot carry its earlier \
+                             values over; export a full backup into a new output",
+                            input.name(),
+                            field.name(),
+                            same_name.field_type
+                        )));
+                    }
+                }
+                changes.push(format!("added column {} (field {id})", field.name()));
+                nullable |= has_rows;
+            }
+        }
+        fields.push(field.as_ref().clone().with_nullable(nullable));
+    }
+    for old_field in old.as_struct().fields() {
+        if !kept_ids.contains(&old_field.id) {
+            changes.push(format!("dropped column {}", old_field.name));
+        }
+    }
+    let schema = arrow_schema::Schema::new_with_metadata(fields, apply.schema.metadata().clone());
+    Ok((Arc::new(schema), changes))
+}
+
+/// Iceberg's allowed type promotions (spec: "Schema Evolution").
+fn promotes(from: &Type, to: &Type) -> bool {
+    use iceberg::spec::PrimitiveType as P;
+    match (from, to) {
+        (Type::Primitive(from), Type::Primitive(to)) => match (from, to) {
+            (P::Int, P::Long) | (P::Float, P::Double) => true,
+            (
+                P::Decimal {
+                    precision: p1,
+                    scale: s1,
+                },
+                P::Decimal {
+                    precision: p2,
+                    scale: s2,
+                },
+            ) => s1 == s2 && p2 >= p1,
+            _ => false,
+        },
+        _ => false,
     }
 }
 
