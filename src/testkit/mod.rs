@@ -61,6 +61,10 @@ pub struct BackupWriter {
     /// its entry's `cipher_iv`) and `backupmeta` (`IV ‖ ciphertext`). IVs are derived from the
     /// object names, so the output stays deterministic.
     pub encryption: Option<(CipherMethod, Vec<u8>)>,
+    /// The DDL jobs to record (TiDB `model.Job` JSON objects, `backupmeta.ddls`): in meta v1 the
+    /// root's JSON array, in meta v2 one `MetaFile.ddls` element each in a
+    /// `backupmeta.ddl.000000003` leaf (no leaf when empty). Empty by default, as in a full backup.
+    pub ddls: Vec<serde_json::Value>,
 }
 
 impl Default for BackupWriter {
@@ -74,6 +78,7 @@ impl Default for BackupWriter {
             cluster_id: 7_000_000_000_000_000_001,
             start_version: 0,
             encryption: None,
+            ddls: Vec::new(),
         }
     }
 }
@@ -457,6 +462,11 @@ impl BackupWriter {
             MetaLayout::V1 => {
                 meta.files = files;
                 meta.schemas = schemas;
+                if !self.ddls.is_empty() {
+                    meta.ddls = serde_json::Value::Array(self.ddls.clone())
+                        .to_string()
+                        .into_bytes();
+                }
             }
             MetaLayout::V2 => {
                 meta.version = 1;
@@ -486,6 +496,25 @@ impl BackupWriter {
                     )?],
                     ..Default::default()
                 });
+                if !self.ddls.is_empty() {
+                    let ddl = MetaFile {
+                        ddls: self
+                            .ddls
+                            .iter()
+                            .map(|job| job.to_string().into_bytes())
+                            .collect(),
+                        ..Default::default()
+                    };
+                    meta.ddl_indexes = Some(MetaFile {
+                        meta_files: vec![write_leaf(
+                            dir,
+                            "backupmeta.ddl.000000003",
+                            &ddl,
+                            crypter,
+                        )?],
+                        ..Default::default()
+                    });
+                }
             }
         }
         let bytes = meta.encode_to_vec();
