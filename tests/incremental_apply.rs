@@ -721,8 +721,15 @@ impl Lake {
     /// ([`Self::check_snapshots`]); returns the report.
     fn apply(&mut self, chain: &Chain, step: usize) -> Value {
         let report = self.export(&chain.backup(step));
-        self.check_snapshots(chain, step, &report);
+        self.check_snapshots(chain, step, Some(&report));
         report
+    }
+
+    /// [`Self::apply`] for the re-run of an interrupted application: its report is not checked
+    /// (which tables a re-run lists, and with what counts, is its own business).
+    fn reapply(&mut self, chain: &Chain, step: usize) {
+        self.export(&chain.backup(step));
+        self.check_snapshots(chain, step, None);
     }
 
     fn hint(&self, table: &str) -> Option<String> {
@@ -760,17 +767,20 @@ impl Lake {
     /// After step `step` was applied: every table of the model has exactly one new snapshot,
     /// child of the one it had after the step before, whose summary records the cluster and the
     /// backup's versions; the current schema has the model's columns with their field ids and
-    /// never `_tidb_op`/`_tidb_commit_ts`; the report's entry names that snapshot.
-    fn check_snapshots(&mut self, chain: &Chain, step: usize, report: &Value) {
+    /// never `_tidb_op`/`_tidb_commit_ts`; the report (when given) lists every table with that
+    /// snapshot.
+    fn check_snapshots(&mut self, chain: &Chain, step: usize, report: Option<&Value>) {
         let writer = &chain.steps[step].writer;
         let model = &chain.models[step];
-        let entries = report["iceberg_tables"].as_array().unwrap();
-        assert_eq!(
-            entries.len(),
-            model.tables.len(),
-            "{}: iceberg_tables: {entries:?}",
-            chain.steps[step].name
-        );
+        if let Some(report) = report {
+            let entries = report["iceberg_tables"].as_array().unwrap();
+            assert_eq!(
+                entries.len(),
+                model.tables.len(),
+                "{}: iceberg_tables: {entries:?}",
+                chain.steps[step].name
+            );
+        }
         for (name, table) in &model.tables {
             let label = format!("{} after {}", name, chain.steps[step].name);
             let (_, metadata) = self.current_metadata(name);
@@ -848,12 +858,14 @@ impl Lake {
                 );
             }
 
-            let entry = iceberg_entry(report, name);
-            assert_eq!(
-                entry["snapshot_id"].as_i64(),
-                Some(current),
-                "{label}: report"
-            );
+            if let Some(report) = report {
+                let entry = iceberg_entry(report, name);
+                assert_eq!(
+                    entry["snapshot_id"].as_i64(),
+                    Some(current),
+                    "{label}: report"
+                );
+            }
             self.snapshots.insert((name.clone(), step), current);
         }
     }
@@ -1172,6 +1184,26 @@ fn the_chain_covers_every_kind_of_change() {
     assert!(rows.iter().all(|r| r[0] == 410));
 }
 
+/// Each incremental of the chain, exported without Iceberg, holds its changes as change rows
+/// (`_tidb_op`, `_tidb_commit_ts`, Deletes included): the backups are what the model says they are.
+#[test]
+fn each_incremental_exports_as_its_change_rows() {
+    let chain = Chain::new();
+    for step in 1..chain.steps.len() {
+        let out = tempfile::tempdir().unwrap();
+        let run = common::export(&chain.backup(step), out.path(), &["--progress", "none"]);
+        common::assert_success(&run);
+        let writer = &chain.steps[step].writer;
+        let expected = chain.steps[step]
+            .tables
+            .iter()
+            .filter(|t| !t.rows.is_empty())
+            .map(|t| t.expected_incremental_json(PREFIX, writer))
+            .collect();
+        common::check_parquet(out.path(), expected);
+    }
+}
+
 /// The full backup, exported with `--write-iceberg-table`, is the chain's base: PyIceberg reads
 /// exactly its rows, and its snapshots record cluster and versions (start 0, end `T1`).
 #[test]
@@ -1271,19 +1303,19 @@ fn a_new_table_without_its_create_table_job_is_refused() {
     assert!(!lake.table_dir("tags").join("metadata").exists());
 }
 
-/// inc2 on top of the full backup skips inc1: refused, naming the table's end version (`T1`) and
-/// the incremental's start (`T2`).
+/// inc2 on top of the full backup skips inc1: refused, naming the tables' end version (`T1`) and
+/// the incremental's start (`T2`). (Without `tags`, which the output does not have yet, so that
+/// the gap is the only reason to refuse.)
 #[test]
 fn a_gap_in_the_chain_is_refused() {
     let chain = Chain::new();
     let mut lake = Lake::new();
     lake.apply(&chain, 0);
-    assert_refused(
-        &mut lake,
-        &chain.backup(2),
-        &[T1.to_string(), T2.to_string()],
-        "gap",
-    );
+    let mut step = inc2();
+    step.name = "inc2-without-tags";
+    step.tables.retain(|t| t.name != "tags");
+    let gap = chain.write_extra(&step);
+    assert_refused(&mut lake, &gap, &[T1.to_string(), T2.to_string()], "gap");
 }
 
 /// An incremental that starts before the tables' current end version overlaps what they hold:
@@ -1373,7 +1405,7 @@ fn killed_and_rerun(failpoint: &str, committed: usize) {
         "{failpoint}: tables committed: {moved:?}"
     );
 
-    lake.apply(&chain, 1);
+    lake.reapply(&chain, 1);
     lake.check_rows(&chain, 1);
     lake.apply(&chain, 2);
     lake.check_rows(&chain, 2);
