@@ -65,6 +65,11 @@ pub struct BackupWriter {
     /// root's JSON array, in meta v2 one `MetaFile.ddls` element each in a
     /// `backupmeta.ddl.000000003` leaf (no leaf when empty). Empty by default, as in a full backup.
     pub ddls: Vec<serde_json::Value>,
+    /// [`Self::write`] and [`Self::write_streaming`] number their ranges from `region_base + 1`,
+    /// the `<region>` of the SST names `1/<region>_7_<physical id>_write.sst` (and so of the
+    /// Parquet files exported from them). Backups of one chain written with different bases get
+    /// different names, as real BR's do (its names carry the backup's timestamp). Default 1.
+    pub region_base: u64,
 }
 
 impl Default for BackupWriter {
@@ -79,6 +84,7 @@ impl Default for BackupWriter {
             start_version: 0,
             encryption: None,
             ddls: Vec::new(),
+            region_base: 1,
         }
     }
 }
@@ -113,7 +119,7 @@ impl BackupWriter {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
         let mut written = WrittenBackup::default();
         let mut files = Vec::new();
-        let mut region = 1u64;
+        let mut region = self.region_base;
         let mut table_checksums = Vec::with_capacity(tables.len());
         for table in tables {
             let first_file = files.len();
@@ -174,7 +180,7 @@ impl BackupWriter {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
         let mut written = WrittenBackup::default();
         let mut files = Vec::new();
-        let mut region = 1u64;
+        let mut region = self.region_base;
         let mut first_index = 0;
         let mut last_key: Option<Vec<u8>> = None;
         while let Some(rows) = next_range()? {
