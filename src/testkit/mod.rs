@@ -61,6 +61,15 @@ pub struct BackupWriter {
     /// its entry's `cipher_iv`) and `backupmeta` (`IV ‖ ciphertext`). IVs are derived from the
     /// object names, so the output stays deterministic.
     pub encryption: Option<(CipherMethod, Vec<u8>)>,
+    /// The DDL jobs to record (TiDB `model.Job` JSON objects, `backupmeta.ddls`): in meta v1 the
+    /// root's JSON array, in meta v2 one `MetaFile.ddls` element each in a
+    /// `backupmeta.ddl.000000003` leaf (no leaf when empty). Empty by default, as in a full backup.
+    pub ddls: Vec<serde_json::Value>,
+    /// [`Self::write`] and [`Self::write_streaming`] number their ranges from `region_base + 1`,
+    /// the `<region>` of the SST names `1/<region>_7_<physical id>_write.sst` (and so of the
+    /// Parquet files exported from them). Backups of one chain written with different bases get
+    /// different names, as real BR's do (its names carry the backup's timestamp). Default 1.
+    pub region_base: u64,
 }
 
 impl Default for BackupWriter {
@@ -74,6 +83,8 @@ impl Default for BackupWriter {
             cluster_id: 7_000_000_000_000_000_001,
             start_version: 0,
             encryption: None,
+            ddls: Vec::new(),
+            region_base: 1,
         }
     }
 }
@@ -108,7 +119,7 @@ impl BackupWriter {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
         let mut written = WrittenBackup::default();
         let mut files = Vec::new();
-        let mut region = 1u64;
+        let mut region = self.region_base;
         let mut table_checksums = Vec::with_capacity(tables.len());
         for table in tables {
             let first_file = files.len();
@@ -169,7 +180,7 @@ impl BackupWriter {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
         let mut written = WrittenBackup::default();
         let mut files = Vec::new();
-        let mut region = 1u64;
+        let mut region = self.region_base;
         let mut first_index = 0;
         let mut last_key: Option<Vec<u8>> = None;
         while let Some(rows) = next_range()? {
@@ -457,6 +468,11 @@ impl BackupWriter {
             MetaLayout::V1 => {
                 meta.files = files;
                 meta.schemas = schemas;
+                if !self.ddls.is_empty() {
+                    meta.ddls = serde_json::Value::Array(self.ddls.clone())
+                        .to_string()
+                        .into_bytes();
+                }
             }
             MetaLayout::V2 => {
                 meta.version = 1;
@@ -486,6 +502,25 @@ impl BackupWriter {
                     )?],
                     ..Default::default()
                 });
+                if !self.ddls.is_empty() {
+                    let ddl = MetaFile {
+                        ddls: self
+                            .ddls
+                            .iter()
+                            .map(|job| job.to_string().into_bytes())
+                            .collect(),
+                        ..Default::default()
+                    };
+                    meta.ddl_indexes = Some(MetaFile {
+                        meta_files: vec![write_leaf(
+                            dir,
+                            "backupmeta.ddl.000000003",
+                            &ddl,
+                            crypter,
+                        )?],
+                        ..Default::default()
+                    });
+                }
             }
         }
         let bytes = meta.encode_to_vec();
