@@ -665,6 +665,28 @@ impl fmt::Display for ExportReport {
                     catalog.attempts
                 )?;
             }
+            if let Some(apply) = &iceberg.apply {
+                writeln!(
+                    f,
+                    "    applied {} → {}: {} inserted, {} updated, {} deleted ({} deletes of \
+                     absent rows); {} data files added, {} touched by {} position delete files, \
+                     {} removed ({} rows)",
+                    apply.from_version,
+                    apply.to_version,
+                    apply.rows_inserted,
+                    apply.rows_updated,
+                    apply.rows_deleted,
+                    apply.absent_deletes,
+                    apply.data_files_added,
+                    apply.data_files_touched,
+                    apply.delete_files,
+                    apply.data_files_removed,
+                    apply.rows_of_removed_files
+                )?;
+                for change in &apply.schema_changes {
+                    writeln!(f, "    schema: {change}")?;
+                }
+            }
             if !iceberg.rewritten_files.is_empty() {
                 writeln!(
                     f,
