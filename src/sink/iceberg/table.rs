@@ -286,6 +286,10 @@ impl Applied {
     }
 }
 
+/// Position deletes `(data file URI, position)` by partition (spec id, physical table id), with
+/// the partition's value.
+type DeletesByPartition = BTreeMap<(i32, Option<i64>), (Struct, Vec<(String, i64)>)>;
+
 /// What becomes of a file in the new snapshot (its manifest entry status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum EntryKind {
@@ -296,7 +300,7 @@ enum EntryKind {
 
 /// One manifest entry of the new snapshot.
 enum Entry<'a> {
-    Added(DataFile),
+    Added(Box<DataFile>),
     Existing(&'a LiveFile),
     Deleted(&'a LiveFile),
 }
@@ -1039,7 +1043,7 @@ impl<'a> IcebergWriter<'a> {
             totals.add(&data_file, EntryKind::Added);
             plan.entry(ManifestKey::new(EntryKind::Added, true, spec.spec_id()))
                 .or_default()
-                .push(Entry::Added(data_file));
+                .push(Entry::Added(Box::new(data_file)));
         }
         for (spec_id, delete_file) in applied
             .map(|a| a.delete_files.as_slice())
@@ -1048,7 +1052,7 @@ impl<'a> IcebergWriter<'a> {
             totals.add(delete_file, EntryKind::Added);
             plan.entry(ManifestKey::new(EntryKind::Added, false, *spec_id))
                 .or_default()
-                .push(Entry::Added(delete_file.clone()));
+                .push(Entry::Added(Box::new(delete_file.clone())));
         }
         for old in previous_live {
             let kind = match applied {
@@ -1096,7 +1100,7 @@ impl<'a> IcebergWriter<'a> {
             };
             for entry in entries {
                 match entry {
-                    Entry::Added(file) => writer.add_file(file, INHERIT_SEQUENCE_NUMBER),
+                    Entry::Added(file) => writer.add_file(*file, INHERIT_SEQUENCE_NUMBER),
                     Entry::Existing(old) => writer.add_existing_file(
                         old.data_file.clone(),
                         old.snapshot_id,
@@ -1507,8 +1511,7 @@ impl<'a> IcebergWriter<'a> {
             }
         }
         let mut found: HashSet<(i64, Handle)> = HashSet::new();
-        let mut positions: BTreeMap<(i32, Option<i64>), (Struct, Vec<(String, i64)>)> =
-            BTreeMap::new();
+        let mut positions: DeletesByPartition = BTreeMap::new();
         let data_files: Vec<&LiveFile> = live.iter().filter(|f| f.is_data()).collect();
         for file in &data_files {
             let data_file = &file.data_file;
@@ -1958,6 +1961,132 @@ mod tests {
             field("name", DataType::Utf8, true, 102),
             field("qty", DataType::Int32, false, 105),
         ]))
+    }
+
+    /// The table a full export of `arrow_schema()` made, holding rows.
+    fn previous_with_rows() -> Previous {
+        let schema = iceberg_schema(&arrow_schema(), 0, &[1, 2]).unwrap();
+        let spec = UnboundPartitionSpec::builder().with_spec_id(0).build();
+        let metadata = initial_metadata("file:///t", &schema, &spec, 1).unwrap();
+        let live = LiveFile {
+            data_file: DataFileBuilder::default()
+                .content(DataContentType::Data)
+                .file_path("file:///t/a.parquet".to_string())
+                .file_format(DataFileFormat::Parquet)
+                .record_count(1)
+                .file_size_in_bytes(10)
+                .build()
+                .unwrap(),
+            spec_id: 0,
+            snapshot_id: 1,
+            sequence_number: 1,
+            file_sequence_number: Some(1),
+        };
+        Previous {
+            version: 1,
+            metadata,
+            uri: "file:///t/metadata/v1.metadata.json".into(),
+            live: vec![live],
+            in_catalog: false,
+        }
+    }
+
+    fn apply_input(fields: Vec<Field>) -> (TableInput, ApplyInput) {
+        let schema = Arc::new(arrow_schema::Schema::new(fields));
+        let apply = ApplyInput {
+            schema: schema.clone(),
+            created: false,
+            modified_column: false,
+        };
+        let input = TableInput {
+            db: "db".into(),
+            table: "t".into(),
+            table_id: 10,
+            dir: "t".into(),
+            schema,
+            partition_ids: vec![],
+            incremental: true,
+            apply: Some(apply.clone()),
+        };
+        (input, apply)
+    }
+
+    fn with_id(field: Field, id: i32) -> Field {
+        field.with_metadata(Map::from([(
+            PARQUET_FIELD_ID_KEY.to_string(),
+            id.to_string(),
+        )]))
+    }
+
+    #[test]
+    fn evolving_keeps_ids_promotes_types_and_makes_new_columns_optional() {
+        let mut fields: Vec<Field> = arrow_schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        // qty: int → bigint (NOT NULL), name dropped, note added NOT NULL, a column renamed.
+        fields[3] = with_id(Field::new("quantity", DataType::Int64, false), 105);
+        fields.remove(2);
+        fields.push(with_id(Field::new("note", DataType::Utf8, false), 106));
+        let (input, apply) = apply_input(fields);
+        let (schema, changes) = evolve_schema(&input, &apply, Some(&previous_with_rows())).unwrap();
+        let names: Vec<(&str, bool)> = schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().as_str(), f.is_nullable()))
+            .collect();
+        // The new column is optional (older rows have no value); the others keep theirs.
+        assert_eq!(
+            names,
+            vec![
+                ("_tidb_table_id", false),
+                ("_tidb_handle", false),
+                ("quantity", false),
+                ("note", true)
+            ]
+        );
+        assert_eq!(
+            changes,
+            vec![
+                "column quantity: int → long",
+                "renamed column qty → quantity",
+                "added column note (field 106)",
+                "dropped column name",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_type_iceberg_cannot_promote_is_refused_naming_column_and_types() {
+        let mut fields: Vec<Field> = arrow_schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields[2] = with_id(Field::new("name", DataType::Int64, true), 102);
+        let (input, apply) = apply_input(fields);
+        let error = evolve_schema(&input, &apply, Some(&previous_with_rows())).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("column name changed type from string to long"),
+            "{message}"
+        );
+        assert!(message.contains("table db.t"), "{message}");
+    }
+
+    #[test]
+    fn iceberg_type_promotions() {
+        use iceberg::spec::PrimitiveType as P;
+        let p = |t: P| Type::Primitive(t);
+        let decimal = |precision, scale| p(P::Decimal { precision, scale });
+        assert!(promotes(&p(P::Int), &p(P::Long)));
+        assert!(promotes(&p(P::Float), &p(P::Double)));
+        assert!(promotes(&decimal(10, 2), &decimal(12, 2)));
+        assert!(!promotes(&decimal(10, 2), &decimal(12, 3)));
+        assert!(!promotes(&decimal(12, 2), &decimal(10, 2)));
+        assert!(!promotes(&p(P::Long), &p(P::Int)));
+        assert!(!promotes(&p(P::String), &p(P::Binary)));
     }
 
     #[test]
