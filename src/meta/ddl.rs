@@ -18,6 +18,9 @@ pub const ACTION_MODIFY_COLUMN: i64 = 12;
 pub const ACTION_RECOVER_TABLE: i64 = 25;
 /// `ActionCreateTables`: a batch of `CREATE TABLE`s (`binlog.MultipleTableInfos`).
 pub const ACTION_CREATE_TABLES: i64 = 60;
+/// `ActionMultiSchemaChange`: one `ALTER TABLE` with several changes, `MODIFY COLUMN` among
+/// them possibly.
+pub const ACTION_MULTI_SCHEMA_CHANGE: i64 = 61;
 
 /// One DDL job, the fields an apply needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,7 +79,7 @@ impl DdlSummary {
         let mut summary = DdlSummary::default();
         for job in jobs.iter().map(DdlJob::from_json) {
             summary.created.extend(job.created());
-            if job.action == ACTION_MODIFY_COLUMN {
+            if matches!(job.action, ACTION_MODIFY_COLUMN | ACTION_MULTI_SCHEMA_CHANGE) {
                 summary.modified_column.insert(job.table_id);
             }
         }
@@ -88,7 +91,8 @@ impl DdlSummary {
         self.created.contains(&table_id)
     }
 
-    /// A job ran `MODIFY COLUMN` on the table with this id.
+    /// A job ran `MODIFY COLUMN` (alone, or in a multi-change `ALTER TABLE`) on the table with
+    /// this id.
     pub fn modified_column(&self, table_id: i64) -> bool {
         self.modified_column.contains(&table_id)
     }
@@ -108,6 +112,7 @@ mod tests {
             json!({"type": 25, "table_id": 140}),
             json!({"type": 12, "table_id": 150}),
             json!({"type": 5, "table_id": 160}),
+            json!({"type": 61, "table_id": 170}),
         ];
         let summary = DdlSummary::new(&jobs);
         for id in [120, 130, 131, 140] {
@@ -117,6 +122,7 @@ mod tests {
         assert!(!summary.created(150));
         assert!(summary.modified_column(150));
         assert!(!summary.modified_column(160));
+        assert!(summary.modified_column(170));
     }
 
     #[test]
