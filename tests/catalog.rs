@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use br_parquet::testkit::sample::sample_tables;
-use br_parquet::testkit::{BackupWriter, TestTable};
+use br_parquet::testkit::{BackupWriter, Cell, TestRow, TestTable};
 use common::catalog::{check_catalog, expected, later_tables};
 use common::{assert_success, export, spawn_paused};
 use serde_json::{json, Value};
@@ -530,7 +530,7 @@ fn a_postgresql_catalog_is_read_by_pyiceberg_and_its_password_never_shows() {
 }
 
 #[test]
-fn an_incremental_backup_is_not_registered_as_a_table() {
+fn an_incremental_backup_without_its_base_in_the_catalog_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (catalog, _) = sqlite_uris(dir.path());
     let backup = dir.path().join("incremental");
@@ -551,8 +551,93 @@ fn an_incremental_backup_is_not_registered_as_a_table() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("incremental backup"), "{stderr}");
     assert!(
+        stderr.contains(&format!("end version {END_VERSION}")),
+        "{stderr}"
+    );
+    assert!(
         !dir.path().join("out/parquet/shop").exists(),
         "nothing is published"
+    );
+}
+
+/// An incremental backup exported with the catalog of its base is applied: one new snapshot per
+/// table, the changed table reads as of the incremental, the first snapshot as the full backup.
+#[test]
+fn an_incremental_backup_is_applied_to_the_catalog_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, sqlalchemy) = sqlite_uris(dir.path());
+    let out = dir.path().join("out");
+    let base = sample_tables();
+    let full = dir.path().join("full");
+    write_backup(&full, &base, END_VERSION);
+    export_to_catalog(&full, &out, &catalog, &[]);
+
+    // Changes: customer 1 renamed, customer 2 deleted, 41 inserted, 999 (never there) deleted.
+    let mut changes: Vec<TestTable> = base
+        .iter()
+        .map(|t| TestTable {
+            rows: Vec::new(),
+            ..t.clone()
+        })
+        .collect();
+    let mut after = base.clone();
+    let customers = &mut after[0];
+    assert_eq!(customers.name, "customers");
+    customers.rows[0].cells[0] = (2, Cell::Str("Ada Lovelace".into()));
+    let renamed = customers.rows[0].clone();
+    let mut deleted = customers.rows.remove(1);
+    deleted.deleted = true;
+    let inserted = TestRow::new(41, vec![(2, Cell::Str("new customer 41".into()))]);
+    customers.rows.push(inserted.clone());
+    let mut never_there = TestRow::new(999, vec![]);
+    never_there.deleted = true;
+    changes[0].rows = vec![renamed, deleted, inserted, never_there];
+    let incremental = dir.path().join("incremental");
+    BackupWriter {
+        rows_per_range: ROWS_PER_RANGE,
+        start_version: END_VERSION,
+        end_version: LATER,
+        region_base: 100,
+        ..Default::default()
+    }
+    .write(&incremental, &changes)
+    .unwrap();
+    let report = export_to_catalog(&incremental, &out, &catalog, &[]);
+
+    let committed: Vec<String> = outcomes(&report)
+        .into_iter()
+        .map(|(table, outcome, _)| format!("{table} {outcome}"))
+        .collect();
+    assert_eq!(
+        committed,
+        vec![
+            "analytics.page views committed",
+            "shop.customers committed",
+            "shop.orders committed",
+        ]
+    );
+    let applied = &report["iceberg_tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "customers")
+        .unwrap()["apply"];
+    assert_eq!(applied["from_version"], END_VERSION);
+    assert_eq!(applied["to_version"], LATER);
+    for (counter, value) in [
+        ("rows_inserted", 1),
+        ("rows_updated", 1),
+        ("rows_deleted", 1),
+        ("absent_deletes", 1),
+        ("delete_files", 1),
+        ("data_files_touched", 1),
+        ("data_files_added", 1),
+    ] {
+        assert_eq!(applied[counter], value, "{counter}: {applied}");
+    }
+    check_catalog(
+        dir.path(),
+        &expected(&sqlalchemy, &[base, after], |db| db.to_string()),
     );
 }
 

@@ -145,16 +145,6 @@ impl<'a> Run<'a> {
         let prefix = locations.prefix.as_str();
         let output = &locations.output;
         let kind = opened.kind();
-        if kind == BackupKind::Incremental && options.iceberg_catalog.is_some() {
-            // Applying an incremental backup commits row-level deletes, which the catalog commit
-            // does not carry yet; the output's own tables take them (docs/iceberg.md).
-            return Err(Error::Unsupported(format!(
-                "this is an incremental backup (start version {}); applying it to tables in a \
-                 catalog is not supported yet: apply it to the output's Iceberg tables with \
-                 --write-iceberg-table (docs/iceberg.md, \"Incremental backups\")",
-                backup.start_version
-            )));
-        }
         let applies = kind == BackupKind::Incremental && options.writes_iceberg_tables();
         let ddl = DdlSummary::new(&backup.ddls);
         let mut tables = HashMap::new();

@@ -79,7 +79,10 @@ impl DdlSummary {
         let mut summary = DdlSummary::default();
         for job in jobs.iter().map(DdlJob::from_json) {
             summary.created.extend(job.created());
-            if matches!(job.action, ACTION_MODIFY_COLUMN | ACTION_MULTI_SCHEMA_CHANGE) {
+            if matches!(
+                job.action,
+                ACTION_MODIFY_COLUMN | ACTION_MULTI_SCHEMA_CHANGE
+            ) {
                 summary.modified_column.insert(job.table_id);
             }
         }

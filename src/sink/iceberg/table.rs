@@ -60,7 +60,7 @@ use crate::batch::{HANDLE_FIELD_ID, OP_COLUMN, TABLE_ID_COLUMN, TABLE_ID_FIELD_I
 use crate::meta::tso;
 use crate::sink::parquet::{ParquetFileWriter, ParquetOptions};
 use crate::sink::ExportedFile;
-use crate::storage::ExternalStorage;
+use crate::storage::{ExternalStorage, LocalObject};
 use crate::{Error, Result};
 
 /// Directory of the metadata files, inside the table directory.
@@ -436,6 +436,9 @@ pub struct IcebergWriter<'a> {
     files: DataFileOptions,
     tables: Vec<PreparedTable>,
     catalog: Option<Catalog>,
+    /// The storage the catalog reads through (the output's bucket root): files of a catalog
+    /// table another export wrote under another prefix are read through it.
+    catalog_storage: Option<Arc<ExternalStorage>>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -457,13 +460,16 @@ impl<'a> IcebergWriter<'a> {
             .enable_all()
             .build()
             .map_err(|e| Error::io("tokio runtime", e))?;
-        let catalog = match catalog {
+        let (catalog, catalog_storage) = match catalog {
             Some((options, storage)) => {
                 options.validate()?;
-                let factory = Catalog::storage_factory(storage);
-                Some(runtime.block_on(Catalog::connect(options, factory))?)
+                let factory = Catalog::storage_factory(storage.clone());
+                (
+                    Some(runtime.block_on(Catalog::connect(options, factory))?),
+                    Some(storage),
+                )
             }
-            None => None,
+            None => (None, None),
         };
         let mut writer = IcebergWriter {
             output,
@@ -471,14 +477,10 @@ impl<'a> IcebergWriter<'a> {
             files,
             tables: Vec::with_capacity(inputs.len()),
             catalog,
+            catalog_storage,
             runtime,
         };
         let applies = inputs.iter().any(|input| input.apply.is_some());
-        if applies && writer.catalog.is_some() {
-            return Err(Error::Unsupported(
-                "applying an incremental backup to tables in a catalog is not supported yet".into(),
-            ));
-        }
         for input in inputs {
             let table = writer.prepare_table(input)?;
             writer.tables.push(table);
@@ -767,7 +769,7 @@ impl<'a> IcebergWriter<'a> {
                 // A killed run of this export applied it already.
                 return Ok(self.current_report(table, p));
             }
-            let applied = self.apply_changes(table, files)?;
+            let applied = self.apply_changes(table, table.previous.as_ref(), files)?;
             self.build_version(table, table.previous.as_ref(), Change::Apply(&applied))?
         } else {
             self.build_version(table, table.previous.as_ref(), Change::Replace(files))?
@@ -868,7 +870,13 @@ impl<'a> IcebergWriter<'a> {
                 ));
             }
             let version = previous.map_or(1, |p| p.version + 1);
-            let new = self.build_version(table, previous, Change::Replace(files))?;
+            let new = match &table.input.apply {
+                Some(_) => {
+                    let applied = self.apply_changes(table, previous, files)?;
+                    self.build_version(table, previous, Change::Apply(&applied))?
+                }
+                None => self.build_version(table, previous, Change::Replace(files))?,
+            };
             let metadata_name = format!(
                 "{meta_dir}/{version:05}-{}.metadata.json",
                 uuid::Uuid::new_v4()
@@ -1440,7 +1448,12 @@ impl<'a> IcebergWriter<'a> {
 
     /// Writes one incremental backup's changes of `table` (its change `files`, published): the
     /// puts as data files, the replaced and deleted rows as position deletes.
-    fn apply_changes(&self, table: &PreparedTable, files: &[&ExportedFile]) -> Result<Applied> {
+    fn apply_changes(
+        &self,
+        table: &PreparedTable,
+        previous: Option<&Previous>,
+        files: &[&ExportedFile],
+    ) -> Result<Applied> {
         let input = &table.input;
         let dir = apply::incremental_dir(&input.dir, self.backup.end_version);
         let temp = tempfile::Builder::new()
@@ -1485,20 +1498,13 @@ impl<'a> IcebergWriter<'a> {
             });
         }
 
-        let live = table
-            .previous
-            .as_ref()
-            .map(|p| p.live.as_slice())
-            .unwrap_or_default();
+        let live = previous.map(|p| p.live.as_slice()).unwrap_or_default();
         let physical_ids: HashSet<i64> = if input.partition_ids.is_empty() {
             HashSet::from([input.table_id])
         } else {
             input.partition_ids.iter().copied().collect()
         };
-        let read_local = |uri: &str| {
-            self.output
-                .open_local(&object_of(uri, &table.location, &input.dir)?)
-        };
+        let read_local = |uri: &str| self.open_uri(table, uri);
         // Rows an earlier apply already removed, by data file.
         let mut deleted: HashMap<String, HashSet<i64>> = HashMap::new();
         if !changes.is_empty() {
@@ -1613,6 +1619,25 @@ impl<'a> IcebergWriter<'a> {
             *counter += 1;
         }
         Ok(applied)
+    }
+
+    /// A local copy of the file at `uri`: an object of the table's directory in the output, or,
+    /// for a catalog table an earlier export wrote elsewhere, of the catalog's bucket.
+    fn open_uri(&self, table: &PreparedTable, uri: &str) -> Result<LocalObject> {
+        if let Ok(name) = object_of(uri, &table.location, &table.input.dir) {
+            return self.output.open_local(&name);
+        }
+        if let Some(storage) = &self.catalog_storage {
+            let root = storage.url_of("");
+            if let Some(name) = uri.strip_prefix(&root) {
+                return storage.open_local(name.trim_start_matches('/'));
+            }
+        }
+        Err(Error::Unsupported(format!(
+            "{uri}: table {} lists a file outside this output's bucket, which br-parquet cannot \
+             read to apply an incremental backup",
+            table.input.name()
+        )))
     }
 
     /// A writer of one put file, in the table's schema, with the statistics Iceberg needs.
