@@ -199,6 +199,7 @@ fn ddl_job(job_id: i64, action: u8, table: &TestTable, table_id: i64, query: &st
 }
 
 const ACTION_CREATE_TABLE: u8 = 3;
+const ACTION_DROP_TABLE: u8 = 4;
 const ACTION_ADD_COLUMN: u8 = 5;
 const ACTION_DROP_COLUMN: u8 = 6;
 const ACTION_TRUNCATE_TABLE: u8 = 11;
@@ -937,7 +938,6 @@ impl Lake {
     }
 }
 
-/// The report's entry for `shop.<table>` in `iceberg_tables`.
 /// `value` with every schema's `identifier-field-ids` sorted: the iceberg crate keeps them in a
 /// hash set, so their order in the metadata JSON differs from write to write.
 fn identifiers_sorted(value: &Value) -> Value {
@@ -950,6 +950,7 @@ fn identifiers_sorted(value: &Value) -> Value {
     value
 }
 
+/// The report's entry for `shop.<table>` in `iceberg_tables`.
 fn iceberg_entry<'a>(report: &'a Value, table: &str) -> &'a Value {
     report["iceberg_tables"]
         .as_array()
@@ -1550,4 +1551,73 @@ fn the_model_reads_back_through_full_exports_of_each_state() {
         }
         lake.check_rows(&chain, step);
     }
+}
+
+/// `DROP TABLE` in an incremental: the dropped table's Iceberg table gets a snapshot without
+/// rows (its earlier snapshot still reads them); the other table is applied as usual.
+#[test]
+fn a_dropped_table_loses_its_rows_and_keeps_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut full_items = items(false);
+    let mut full_tags = tags();
+    for id in 1..=3 {
+        full_items.rows.push(put(
+            id,
+            vec![(2, s(&format!("item {id}"))), (3, Cell::Int(id))],
+        ));
+        full_tags
+            .rows
+            .push(put(id, vec![(2, s(&format!("tag {id}")))]));
+    }
+    let full = dir.path().join("full");
+    writer(0, T1, Vec::new(), 1)
+        .write(&full, &[full_items.clone(), full_tags.clone()])
+        .unwrap();
+    let mut changed_items = items(false);
+    changed_items
+        .rows
+        .push(put(4, vec![(2, s("item 4")), (3, Cell::Int(4))]));
+    let drop = ddl_job(7, ACTION_DROP_TABLE, &full_tags, 500, "DROP TABLE tags");
+    let incremental = dir.path().join("inc");
+    writer(T1, T2, vec![drop], 100)
+        .write(&incremental, &[changed_items])
+        .unwrap();
+
+    let mut lake = Lake::new();
+    lake.export(&full);
+    let report = lake.export(&incremental);
+    let dropped = iceberg_entry(&report, "tags");
+    assert_eq!(dropped["operation"], "delete", "{dropped}");
+    assert_eq!(dropped["apply"]["data_files_removed"], 1, "{dropped}");
+    assert_eq!(dropped["apply"]["rows_of_removed_files"], 3, "{dropped}");
+    assert_eq!(
+        dropped["apply"]["schema_changes"],
+        json!(["table dropped (DROP TABLE of table id 500)"])
+    );
+    assert_eq!(iceberg_entry(&report, "items")["apply"]["rows_inserted"], 1);
+
+    let (metadata, json) = lake.current_metadata("tags");
+    let snapshots = json["snapshots"].as_array().unwrap();
+    assert_eq!(snapshots.len(), 2);
+    let summary = &snapshots[1]["summary"];
+    assert_eq!(summary["tidb.backup.end-version"], T2.to_string());
+    let first = snapshots[0]["snapshot-id"].as_i64().unwrap();
+    let metadata = metadata.to_str().unwrap();
+    let Some(reads) = pyiceberg_read(
+        dir.path(),
+        vec![
+            json!({"label": "tags now", "metadata": metadata, "snapshot_id": null}),
+            json!({"label": "tags before", "metadata": metadata, "snapshot_id": first}),
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(reads[0]["rows"], json!([]), "the dropped table has no rows");
+    let labels: Vec<&Value> = reads[1]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row[3])
+        .collect();
+    assert_eq!(labels, vec!["tag 1", "tag 2", "tag 3"]);
 }

@@ -167,7 +167,7 @@ impl<'a> Run<'a> {
                 incremental: kind == BackupKind::Incremental,
                 apply: if applies {
                     Some(ApplyInput {
-                        schema: export_schema(table, BackupKind::Full)?.arrow,
+                        schema: Some(export_schema(table, BackupKind::Full)?.arrow),
                         created: ddl.created(table.table_id),
                         modified_column: ddl.modified_column(table.table_id),
                     })
@@ -199,6 +199,34 @@ impl<'a> Run<'a> {
             ),
             ("br.end_version".to_string(), backup.end_version.to_string()),
         ];
+        // A table a DROP TABLE job of an applied incremental removed has no rows in the backup,
+        // but its Iceberg table loses them (unless a table of that name is back in the plan).
+        let mut iceberg_inputs = table_inputs.clone();
+        if applies {
+            for dropped in ddl.dropped() {
+                let back = plan
+                    .tables
+                    .iter()
+                    .any(|t| t.db_name == dropped.db && t.table_name == dropped.table);
+                if back || !options.filter.decide(&dropped.db, &dropped.table).included {
+                    continue;
+                }
+                iceberg_inputs.push(TableInput {
+                    db: dropped.db.clone(),
+                    table: dropped.table.clone(),
+                    table_id: dropped.table_id,
+                    dir: table_dir(prefix, &dropped.db, &dropped.table),
+                    schema: Arc::new(arrow_schema::Schema::empty()),
+                    partition_ids: Vec::new(),
+                    incremental: true,
+                    apply: Some(ApplyInput {
+                        schema: None,
+                        created: false,
+                        modified_column: false,
+                    }),
+                });
+            }
+        }
         // Iceberg pre-flight: schemas and existing tables are checked before any data is written.
         let iceberg = if options.writes_iceberg_tables() && options.shard.is_none() {
             // The catalog reads table metadata through a storage of its own (it must be shared),
@@ -223,7 +251,7 @@ impl<'a> Run<'a> {
                 output,
                 identity,
                 files,
-                table_inputs.clone(),
+                iceberg_inputs,
                 catalog,
             )?)
         } else {

@@ -12,6 +12,8 @@ use serde_json::Value;
 
 /// `ActionCreateTable`.
 pub const ACTION_CREATE_TABLE: i64 = 3;
+/// `ActionDropTable`.
+pub const ACTION_DROP_TABLE: i64 = 4;
 /// `ActionModifyColumn`.
 pub const ACTION_MODIFY_COLUMN: i64 = 12;
 /// `ActionRecoverTable`: a dropped table comes back.
@@ -29,6 +31,10 @@ pub struct DdlJob {
     pub action: i64,
     /// The table the job ran on (0 for schema-level jobs and batches).
     pub table_id: i64,
+    /// The database and table names the job ran on (`schema_name`, `table_name`).
+    pub schema_name: String,
+    /// See `schema_name`.
+    pub table_name: String,
     /// Ids of the tables as they are after the job (`binlog.TableInfo.id`, every
     /// `binlog.MultipleTableInfos[].id`).
     pub tables_after: Vec<i64>,
@@ -48,6 +54,8 @@ impl DdlJob {
         DdlJob {
             action: job["type"].as_i64().unwrap_or(0),
             table_id: job["table_id"].as_i64().unwrap_or(0),
+            schema_name: job["schema_name"].as_str().unwrap_or_default().to_string(),
+            table_name: job["table_name"].as_str().unwrap_or_default().to_string(),
             tables_after,
         }
     }
@@ -71,6 +79,18 @@ impl DdlJob {
 pub struct DdlSummary {
     created: HashSet<i64>,
     modified_column: HashSet<i64>,
+    dropped: Vec<DroppedTable>,
+}
+
+/// A table a `DROP TABLE` job removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedTable {
+    /// Database name.
+    pub db: String,
+    /// Table name.
+    pub table: String,
+    /// Its table id.
+    pub table_id: i64,
 }
 
 impl DdlSummary {
@@ -79,6 +99,13 @@ impl DdlSummary {
         let mut summary = DdlSummary::default();
         for job in jobs.iter().map(DdlJob::from_json) {
             summary.created.extend(job.created());
+            if job.action == ACTION_DROP_TABLE && !job.table_name.is_empty() {
+                summary.dropped.push(DroppedTable {
+                    db: job.schema_name.clone(),
+                    table: job.table_name.clone(),
+                    table_id: job.table_id,
+                });
+            }
             if matches!(
                 job.action,
                 ACTION_MODIFY_COLUMN | ACTION_MULTI_SCHEMA_CHANGE
@@ -92,6 +119,11 @@ impl DdlSummary {
     /// A job created the table with this id.
     pub fn created(&self, table_id: i64) -> bool {
         self.created.contains(&table_id)
+    }
+
+    /// The tables `DROP TABLE` jobs removed, in job order.
+    pub fn dropped(&self) -> &[DroppedTable] {
+        &self.dropped
     }
 
     /// A job ran `MODIFY COLUMN` (alone, or in a multi-change `ALTER TABLE`) on the table with
@@ -116,6 +148,7 @@ mod tests {
             json!({"type": 12, "table_id": 150}),
             json!({"type": 5, "table_id": 160}),
             json!({"type": 61, "table_id": 170}),
+            json!({"type": 4, "table_id": 180, "schema_name": "shop", "table_name": "old"}),
         ];
         let summary = DdlSummary::new(&jobs);
         for id in [120, 130, 131, 140] {
@@ -126,6 +159,14 @@ mod tests {
         assert!(summary.modified_column(150));
         assert!(!summary.modified_column(160));
         assert!(summary.modified_column(170));
+        assert_eq!(
+            summary.dropped(),
+            [DroppedTable {
+                db: "shop".into(),
+                table: "old".into(),
+                table_id: 180
+            }]
+        );
     }
 
     #[test]
@@ -136,6 +177,8 @@ mod tests {
             DdlJob {
                 action: 0,
                 table_id: 0,
+                schema_name: String::new(),
+                table_name: String::new(),
                 tables_after: vec![]
             }
         );

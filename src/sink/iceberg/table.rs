@@ -108,8 +108,10 @@ pub struct TableInput {
 #[derive(Debug, Clone)]
 pub struct ApplyInput {
     /// The table as a full export of this backup would write it (no `_tidb_op`), every field
-    /// carrying its `PARQUET:field_id`: the Iceberg table's schema from now on.
-    pub schema: arrow_schema::SchemaRef,
+    /// carrying its `PARQUET:field_id`: the Iceberg table's schema from now on. `None` when a
+    /// `DROP TABLE` job of this backup removed the table: it keeps its last schema and loses
+    /// its rows.
+    pub schema: Option<arrow_schema::SchemaRef>,
     /// A DDL job of this backup created the table (`CREATE TABLE`, `CREATE TABLES`,
     /// `RECOVER TABLE`), so it may have no Iceberg table yet.
     pub created: bool,
@@ -120,6 +122,11 @@ pub struct ApplyInput {
 impl TableInput {
     fn name(&self) -> String {
         format!("{}.{}", self.db, self.table)
+    }
+
+    /// A `DROP TABLE` job of the incremental backup being applied removed the table.
+    fn is_dropped(&self) -> bool {
+        self.apply.as_ref().is_some_and(|a| a.schema.is_none())
     }
 }
 
@@ -482,8 +489,9 @@ impl<'a> IcebergWriter<'a> {
         };
         let applies = inputs.iter().any(|input| input.apply.is_some());
         for input in inputs {
-            let table = writer.prepare_table(input)?;
-            writer.tables.push(table);
+            if let Some(table) = writer.prepare_table(input)? {
+                writer.tables.push(table);
+            }
         }
         if applies
             && !writer.tables.is_empty()
@@ -503,7 +511,8 @@ impl<'a> IcebergWriter<'a> {
         Ok(writer)
     }
 
-    fn prepare_table(&self, input: TableInput) -> Result<PreparedTable> {
+    /// `None` for a dropped table that has no Iceberg table: nothing to do.
+    fn prepare_table(&self, input: TableInput) -> Result<Option<PreparedTable>> {
         let location = self.output.url_of(&input.dir);
         let mut ident = None;
         let mut previous = None;
@@ -520,8 +529,33 @@ impl<'a> IcebergWriter<'a> {
         if previous.is_none() {
             previous = self.load_previous(&input, &location)?;
         }
+        let dropped = input.is_dropped();
+        if dropped && previous.is_none() {
+            return Ok(None);
+        }
         let (arrow, identifier, schema_changes): (_, &[i32], _) = match &input.apply {
-            Some(apply) => {
+            Some(ApplyInput { schema: None, .. }) => {
+                let previous = previous.as_ref().map(|p| &p.metadata);
+                let schema = previous.map(|m| m.current_schema()).ok_or_else(|| {
+                    Error::iceberg(&input.dir, "a dropped table without metadata")
+                })?;
+                let arrow = iceberg::arrow::schema_to_arrow_schema(schema)
+                    .map_err(|e| iceberg_error(&input.dir, e))?;
+                (
+                    Arc::new(arrow),
+                    &[TABLE_ID_FIELD_ID, HANDLE_FIELD_ID],
+                    vec![format!(
+                        "table dropped (DROP TABLE of table id {})",
+                        input.table_id
+                    )],
+                )
+            }
+            Some(
+                apply @ ApplyInput {
+                    schema: Some(schema),
+                    ..
+                },
+            ) => {
                 if previous.is_none() && !apply.created {
                     return Err(Error::Usage(format!(
                         "table {}: this incremental backup (start version {}) is applied to the \
@@ -534,7 +568,7 @@ impl<'a> IcebergWriter<'a> {
                         self.backup.start_version
                     )));
                 }
-                let (arrow, changes) = evolve_schema(&input, apply, previous.as_ref())?;
+                let (arrow, changes) = evolve_schema(&input, apply, schema, previous.as_ref())?;
                 (arrow, &[TABLE_ID_FIELD_ID, HANDLE_FIELD_ID], changes)
             }
             None if input.incremental => (input.schema.clone(), &[], Vec::new()),
@@ -551,22 +585,38 @@ impl<'a> IcebergWriter<'a> {
                 input.name()
             ))
         })?;
-        let mut spec = UnboundPartitionSpec::builder().with_spec_id(0);
-        if !input.partition_ids.is_empty() {
-            spec = spec
-                .add_partition_field(TABLE_ID_FIELD_ID, TABLE_ID_COLUMN, Transform::Identity)
-                .map_err(|e| iceberg_error(&input.dir, e))?;
-        }
-        Ok(PreparedTable {
+        let spec = match previous.as_ref().filter(|_| dropped) {
+            // A dropped table keeps its partitioning: no rows say otherwise.
+            Some(p) => p
+                .metadata
+                .default_partition_spec()
+                .as_ref()
+                .clone()
+                .into_unbound(),
+            None => {
+                let mut spec = UnboundPartitionSpec::builder().with_spec_id(0);
+                if !input.partition_ids.is_empty() {
+                    spec = spec
+                        .add_partition_field(
+                            TABLE_ID_FIELD_ID,
+                            TABLE_ID_COLUMN,
+                            Transform::Identity,
+                        )
+                        .map_err(|e| iceberg_error(&input.dir, e))?;
+                }
+                spec.build()
+            }
+        };
+        Ok(Some(PreparedTable {
             input,
             location,
             schema,
             arrow,
             schema_changes,
-            spec: spec.build(),
+            spec,
             previous,
             ident,
-        })
+        }))
     }
 
     /// The table the catalog points at. Its location may be another export's output (each export
@@ -1525,13 +1575,16 @@ impl<'a> IcebergWriter<'a> {
                 long_bound(data_file.lower_bounds(), TABLE_ID_FIELD_ID),
                 long_bound(data_file.upper_bounds(), TABLE_ID_FIELD_ID),
             );
-            if let (Some(low), Some(high)) = table_ids {
-                if low == high && !physical_ids.contains(&low) {
-                    // TRUNCATE TABLE, TRUNCATE or DROP PARTITION: the id's rows are gone.
-                    applied.removed.insert(data_file.file_path().to_string());
-                    applied.report.rows_of_removed_files += data_file.record_count();
-                    continue;
-                }
+            let gone = match table_ids {
+                _ if input.is_dropped() => true,
+                (Some(low), Some(high)) => low == high && !physical_ids.contains(&low),
+                _ => false,
+            };
+            if gone {
+                // DROP TABLE; TRUNCATE TABLE, TRUNCATE or DROP PARTITION: the id's rows are gone.
+                applied.removed.insert(data_file.file_path().to_string());
+                applied.report.rows_of_removed_files += data_file.record_count();
+                continue;
             }
             let handles = (
                 handle_bound(data_file.lower_bounds()),
@@ -1688,17 +1741,18 @@ fn handle_bound(bounds: &HashMap<i32, Datum>) -> Option<Handle> {
 fn evolve_schema(
     input: &TableInput,
     apply: &ApplyInput,
+    schema: &arrow_schema::SchemaRef,
     previous: Option<&Previous>,
 ) -> Result<(arrow_schema::SchemaRef, Vec<String>)> {
     let Some(previous) = previous else {
-        return Ok((apply.schema.clone(), Vec::new()));
+        return Ok((schema.clone(), Vec::new()));
     };
     let old = previous.metadata.current_schema();
     let has_rows = !previous.live.is_empty();
     let mut changes = Vec::new();
-    let mut fields = Vec::with_capacity(apply.schema.fields().len());
+    let mut fields = Vec::with_capacity(schema.fields().len());
     let mut kept_ids = HashSet::new();
-    for field in apply.schema.fields() {
+    for field in schema.fields() {
         let Some(id) = super::schema::field_id(field) else {
             fields.push(field.as_ref().clone());
             continue;
@@ -1760,7 +1814,7 @@ fn evolve_schema(
             changes.push(format!("dropped column {}", old_field.name));
         }
     }
-    let schema = arrow_schema::Schema::new_with_metadata(fields, apply.schema.metadata().clone());
+    let schema = arrow_schema::Schema::new_with_metadata(fields, schema.metadata().clone());
     Ok((Arc::new(schema), changes))
 }
 
@@ -2016,10 +2070,10 @@ mod tests {
         }
     }
 
-    fn apply_input(fields: Vec<Field>) -> (TableInput, ApplyInput) {
+    fn apply_input(fields: Vec<Field>) -> (TableInput, ApplyInput, arrow_schema::SchemaRef) {
         let schema = Arc::new(arrow_schema::Schema::new(fields));
         let apply = ApplyInput {
-            schema: schema.clone(),
+            schema: Some(schema.clone()),
             created: false,
             modified_column: false,
         };
@@ -2028,12 +2082,12 @@ mod tests {
             table: "t".into(),
             table_id: 10,
             dir: "t".into(),
-            schema,
+            schema: schema.clone(),
             partition_ids: vec![],
             incremental: true,
             apply: Some(apply.clone()),
         };
-        (input, apply)
+        (input, apply, schema)
     }
 
     fn with_id(field: Field, id: i32) -> Field {
@@ -2054,8 +2108,9 @@ mod tests {
         fields[3] = with_id(Field::new("quantity", DataType::Int64, false), 105);
         fields.remove(2);
         fields.push(with_id(Field::new("note", DataType::Utf8, false), 106));
-        let (input, apply) = apply_input(fields);
-        let (schema, changes) = evolve_schema(&input, &apply, Some(&previous_with_rows())).unwrap();
+        let (input, apply, schema) = apply_input(fields);
+        let (schema, changes) =
+            evolve_schema(&input, &apply, &schema, Some(&previous_with_rows())).unwrap();
         let names: Vec<(&str, bool)> = schema
             .fields()
             .iter()
@@ -2090,8 +2145,9 @@ mod tests {
             .map(|f| f.as_ref().clone())
             .collect();
         fields[2] = with_id(Field::new("name", DataType::Int64, true), 102);
-        let (input, apply) = apply_input(fields);
-        let error = evolve_schema(&input, &apply, Some(&previous_with_rows())).unwrap_err();
+        let (input, apply, schema) = apply_input(fields);
+        let error =
+            evolve_schema(&input, &apply, &schema, Some(&previous_with_rows())).unwrap_err();
         let message = error.to_string();
         assert!(
             message.contains("column name changed type from string to long"),
