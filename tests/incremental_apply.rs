@@ -203,6 +203,7 @@ const ACTION_DROP_TABLE: u8 = 4;
 const ACTION_ADD_COLUMN: u8 = 5;
 const ACTION_DROP_COLUMN: u8 = 6;
 const ACTION_TRUNCATE_TABLE: u8 = 11;
+const ACTION_RENAME_TABLE: u8 = 14;
 
 /// One backup of the chain: how it is written and its tables (schemas as of its end version;
 /// rows are the changes in (start, end], Deletes included).
@@ -1620,4 +1621,86 @@ fn a_dropped_table_loses_its_rows_and_keeps_its_history() {
         .map(|row| &row[3])
         .collect();
     assert_eq!(labels, vec!["tag 1", "tag 2", "tag 3"]);
+}
+
+/// `RENAME TABLE` in an incremental: the table continues under its new name, its history and
+/// the earlier rows (still in the old name's directory) kept, the changes applied.
+#[test]
+fn a_renamed_table_continues_under_its_new_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut full_items = items(false);
+    for id in 1..=3 {
+        full_items.rows.push(put(
+            id,
+            vec![(2, s(&format!("item {id}"))), (3, Cell::Int(id))],
+        ));
+    }
+    let full = dir.path().join("full");
+    writer(0, T1, Vec::new(), 1)
+        .write(&full, std::slice::from_ref(&full_items))
+        .unwrap();
+    let mut goods = items(false);
+    goods.name = "goods".into();
+    goods
+        .rows
+        .push(put(2, vec![(2, s("item 2, renamed")), (3, Cell::Int(20))]));
+    goods.rows.push(del(3));
+    let rename = ddl_job(
+        8,
+        ACTION_RENAME_TABLE,
+        &goods,
+        100,
+        "RENAME TABLE items TO goods",
+    );
+    let incremental = dir.path().join("inc");
+    writer(T1, T2, vec![rename], 100)
+        .write(&incremental, std::slice::from_ref(&goods))
+        .unwrap();
+
+    let mut lake = Lake::new();
+    lake.export(&full);
+    let report = lake.export(&incremental);
+    let entry = iceberg_entry(&report, "goods");
+    assert_eq!(entry["apply"]["rows_updated"], 1, "{entry}");
+    assert_eq!(entry["apply"]["rows_deleted"], 1, "{entry}");
+    let changes = entry["apply"]["schema_changes"].to_string();
+    assert!(changes.contains("renamed table"), "{changes}");
+
+    let (metadata, json) = lake.current_metadata("goods");
+    assert!(
+        json["location"].as_str().unwrap().ends_with("/shop/goods"),
+        "{}",
+        json["location"]
+    );
+    let snapshots = json["snapshots"].as_array().unwrap();
+    assert_eq!(snapshots.len(), 2, "the history moved with the table");
+    let first = snapshots[0]["snapshot-id"].as_i64().unwrap();
+    let metadata = metadata.to_str().unwrap();
+    let Some(reads) = pyiceberg_read(
+        dir.path(),
+        vec![
+            json!({"label": "goods now", "metadata": metadata, "snapshot_id": null}),
+            json!({"label": "goods before", "metadata": metadata, "snapshot_id": first}),
+        ],
+    ) else {
+        return;
+    };
+    let names = |read: &Value| -> Vec<Value> {
+        let mut rows: Vec<(i64, Value)> = read["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| (row[1].as_i64().unwrap(), row[3].clone()))
+            .collect();
+        rows.sort_by_key(|(handle, _)| *handle);
+        rows.into_iter().map(|(_, name)| name).collect()
+    };
+    assert_eq!(
+        names(&reads[0]),
+        vec![json!("item 1"), json!("item 2, renamed")]
+    );
+    assert_eq!(
+        names(&reads[1]),
+        vec![json!("item 1"), json!("item 2"), json!("item 3")]
+    );
 }

@@ -169,6 +169,7 @@ impl<'a> Run<'a> {
                     Some(ApplyInput {
                         schema: Some(export_schema(table, BackupKind::Full)?.arrow),
                         created: ddl.created(table.table_id),
+                        renamed: ddl.renamed(table.table_id),
                         modified_column: ddl.modified_column(table.table_id),
                     })
                 } else {
@@ -222,6 +223,7 @@ impl<'a> Run<'a> {
                     apply: Some(ApplyInput {
                         schema: None,
                         created: false,
+                        renamed: false,
                         modified_column: false,
                     }),
                 });

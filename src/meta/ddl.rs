@@ -16,8 +16,12 @@ pub const ACTION_CREATE_TABLE: i64 = 3;
 pub const ACTION_DROP_TABLE: i64 = 4;
 /// `ActionModifyColumn`.
 pub const ACTION_MODIFY_COLUMN: i64 = 12;
+/// `ActionRenameTable`.
+pub const ACTION_RENAME_TABLE: i64 = 14;
 /// `ActionRecoverTable`: a dropped table comes back.
 pub const ACTION_RECOVER_TABLE: i64 = 25;
+/// `ActionRenameTables`: several tables renamed at once (`binlog.MultipleTableInfos`).
+pub const ACTION_RENAME_TABLES: i64 = 47;
 /// `ActionCreateTables`: a batch of `CREATE TABLE`s (`binlog.MultipleTableInfos`).
 pub const ACTION_CREATE_TABLES: i64 = 60;
 /// `ActionMultiSchemaChange`: one `ALTER TABLE` with several changes, `MODIFY COLUMN` among
@@ -79,6 +83,7 @@ impl DdlJob {
 pub struct DdlSummary {
     created: HashSet<i64>,
     modified_column: HashSet<i64>,
+    renamed: HashSet<i64>,
     dropped: Vec<DroppedTable>,
 }
 
@@ -99,6 +104,10 @@ impl DdlSummary {
         let mut summary = DdlSummary::default();
         for job in jobs.iter().map(DdlJob::from_json) {
             summary.created.extend(job.created());
+            if matches!(job.action, ACTION_RENAME_TABLE | ACTION_RENAME_TABLES) {
+                summary.renamed.insert(job.table_id);
+                summary.renamed.extend(job.tables_after.iter().copied());
+            }
             if job.action == ACTION_DROP_TABLE && !job.table_name.is_empty() {
                 summary.dropped.push(DroppedTable {
                     db: job.schema_name.clone(),
@@ -119,6 +128,11 @@ impl DdlSummary {
     /// A job created the table with this id.
     pub fn created(&self, table_id: i64) -> bool {
         self.created.contains(&table_id)
+    }
+
+    /// A job renamed the table with this id (`RENAME TABLE`, one of `RENAME TABLES`).
+    pub fn renamed(&self, table_id: i64) -> bool {
+        self.renamed.contains(&table_id)
     }
 
     /// The tables `DROP TABLE` jobs removed, in job order.
@@ -149,6 +163,8 @@ mod tests {
             json!({"type": 5, "table_id": 160}),
             json!({"type": 61, "table_id": 170}),
             json!({"type": 4, "table_id": 180, "schema_name": "shop", "table_name": "old"}),
+            json!({"type": 14, "table_id": 190}),
+            json!({"type": 47, "binlog": {"MultipleTableInfos": [{"id": 191}, {"id": 192}]}}),
         ];
         let summary = DdlSummary::new(&jobs);
         for id in [120, 130, 131, 140] {
@@ -159,6 +175,10 @@ mod tests {
         assert!(summary.modified_column(150));
         assert!(!summary.modified_column(160));
         assert!(summary.modified_column(170));
+        for id in [190, 191, 192] {
+            assert!(summary.renamed(id), "{id}");
+        }
+        assert!(!summary.renamed(180));
         assert_eq!(
             summary.dropped(),
             [DroppedTable {

@@ -115,6 +115,9 @@ pub struct ApplyInput {
     /// A DDL job of this backup created the table (`CREATE TABLE`, `CREATE TABLES`,
     /// `RECOVER TABLE`), so it may have no Iceberg table yet.
     pub created: bool,
+    /// A DDL job of this backup renamed the table: its Iceberg table may be under its old name
+    /// (found by its `tidb.table-id`).
+    pub renamed: bool,
     /// A DDL job of this backup ran `MODIFY COLUMN` on the table.
     pub modified_column: bool,
 }
@@ -529,6 +532,14 @@ impl<'a> IcebergWriter<'a> {
         if previous.is_none() {
             previous = self.load_previous(&input, &location)?;
         }
+        let mut schema_changes = Vec::new();
+        if previous.is_none() && ident.is_none() && input.apply.as_ref().is_some_and(|a| a.renamed)
+        {
+            if let Some((dir, renamed)) = self.find_renamed(&input)? {
+                schema_changes.push(format!("renamed table: the table was at {dir}"));
+                previous = Some(renamed);
+            }
+        }
         let dropped = input.is_dropped();
         if dropped && previous.is_none() {
             return Ok(None);
@@ -556,6 +567,15 @@ impl<'a> IcebergWriter<'a> {
                     ..
                 },
             ) => {
+                if previous.is_none() && apply.renamed && ident.is_some() {
+                    return Err(Error::Usage(format!(
+                        "table {}: a RENAME TABLE job of this incremental backup gave the table \
+                         its name; rename its table in the catalog to {} (the catalog's \
+                         rename keeps its history), then run again",
+                        input.name(),
+                        input.table
+                    )));
+                }
                 if previous.is_none() && !apply.created {
                     return Err(Error::Usage(format!(
                         "table {}: this incremental backup (start version {}) is applied to the \
@@ -569,7 +589,12 @@ impl<'a> IcebergWriter<'a> {
                     )));
                 }
                 let (arrow, changes) = evolve_schema(&input, apply, schema, previous.as_ref())?;
-                (arrow, &[TABLE_ID_FIELD_ID, HANDLE_FIELD_ID], changes)
+                schema_changes.extend(changes);
+                (
+                    arrow,
+                    &[TABLE_ID_FIELD_ID, HANDLE_FIELD_ID],
+                    std::mem::take(&mut schema_changes),
+                )
             }
             None if input.incremental => (input.schema.clone(), &[], Vec::new()),
             None => (
@@ -617,6 +642,55 @@ impl<'a> IcebergWriter<'a> {
             previous,
             ident,
         }))
+    }
+
+    /// The Iceberg table of `input` under the name it had before a `RENAME TABLE`: the table in
+    /// this output whose `tidb.table-id` is the table's id (one listing of the output prefix).
+    fn find_renamed(&self, input: &TableInput) -> Result<Option<(String, Previous)>> {
+        // The output prefix (`<prefix>/<db>/<table>`), or without one the database directory.
+        let mut parents = input.dir.rsplitn(3, '/').skip(1);
+        let db_dir = parents.next().unwrap_or_default();
+        let prefix = parents.next().unwrap_or(db_dir);
+        let hint_suffix = format!("/{METADATA_DIR}/{VERSION_HINT}");
+        let mut found = None;
+        for name in self.output.list(prefix)? {
+            let Some(dir) = name.strip_suffix(&hint_suffix) else {
+                continue;
+            };
+            if dir == input.dir {
+                continue;
+            }
+            // Only the table's current metadata file is read to learn its id; the table itself
+            // (and its chain) is checked once found.
+            let hint = self.output.read(&name)?;
+            let version = String::from_utf8_lossy(&hint).trim().to_string();
+            let metadata_name = format!("{dir}/{METADATA_DIR}/v{version}.metadata.json");
+            let metadata: serde_json::Value = match self.output.read(&metadata_name) {
+                Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            };
+            if metadata["properties"]["tidb.table-id"] != input.table_id.to_string().as_str() {
+                continue;
+            }
+            let old = TableInput {
+                dir: dir.to_string(),
+                ..input.clone()
+            };
+            let Some(previous) = self.load_previous(&old, &self.output.url_of(dir))? else {
+                continue;
+            };
+            if found.is_some() {
+                return Err(Error::Usage(format!(
+                    "table {}: renamed, and more than one Iceberg table in this output holds \
+                     table id {}; remove the stale one",
+                    input.name(),
+                    input.table_id
+                )));
+            }
+            found = Some((dir.to_string(), previous));
+        }
+        Ok(found)
     }
 
     /// The table the catalog points at. Its location may be another export's output (each export
@@ -1680,6 +1754,10 @@ impl<'a> IcebergWriter<'a> {
         if let Ok(name) = object_of(uri, &table.location, &table.input.dir) {
             return self.output.open_local(&name);
         }
+        // A renamed table's files stay under its old name.
+        if let Some(name) = uri.strip_prefix(&self.output.url_of("")) {
+            return self.output.open_local(name.trim_start_matches('/'));
+        }
         if let Some(storage) = &self.catalog_storage {
             let root = storage.url_of("");
             if let Some(name) = uri.strip_prefix(&root) {
@@ -2075,6 +2153,7 @@ mod tests {
         let apply = ApplyInput {
             schema: Some(schema.clone()),
             created: false,
+            renamed: false,
             modified_column: false,
         };
         let input = TableInput {
