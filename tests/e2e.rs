@@ -8,7 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use br_parquet::testkit::sample::sample_tables;
+use br_parquet::testkit::sample::{
+    sample_incremental_tables, sample_incremental_writer, sample_tables, sample_writer,
+};
 use br_parquet::testkit::{tp, BackupWriter, Cell, MetaLayout, TestColumn, TestRow, TestTable};
 use common::{assert_success, export, walk};
 use serde_json::json;
@@ -33,18 +35,27 @@ fn report(path: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn bundled_sample_is_what_the_generator_writes() {
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/sample-backup");
+fn bundled_samples_are_what_the_generator_writes() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let fresh = tempfile::tempdir().unwrap();
-    BackupWriter {
-        rows_per_range: 16,
-        ..Default::default()
+    for (sample, writer, tables) in [
+        ("sample-backup", sample_writer(), sample_tables()),
+        (
+            "sample-incremental",
+            sample_incremental_writer(),
+            sample_incremental_tables(),
+        ),
+    ] {
+        writer.write(&fresh.path().join(sample), &tables).unwrap();
+        compare_trees(&fresh.path().join(sample), &examples.join(sample));
     }
-    .write(fresh.path(), &sample_tables())
-    .unwrap();
+}
+
+/// Every file under `fresh` has the same bytes under `committed`, which has no other file.
+fn compare_trees(fresh: &Path, committed: &Path) {
     let mut names = Vec::new();
-    for entry in walk(fresh.path()) {
-        let relative = entry.strip_prefix(fresh.path()).unwrap();
+    for entry in walk(fresh) {
+        let relative = entry.strip_prefix(fresh).unwrap();
         let committed_bytes = std::fs::read(committed.join(relative))
             .unwrap_or_else(|e| panic!("{} missing from the sample: {e}", relative.display()));
         assert_eq!(

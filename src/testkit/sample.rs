@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::table::tp;
-use super::{Cell, TestColumn, TestRow, TestTable};
+use super::{BackupWriter, Cell, TestColumn, TestRow, TestTable};
 
 /// A small deterministic generator, so the sample is the same on every machine.
 struct Lcg(u64);
@@ -23,6 +23,83 @@ impl Lcg {
 /// The sample's tables.
 pub fn sample_tables() -> Vec<TestTable> {
     vec![customers(), orders(), page_views()]
+}
+
+/// How the sample backup is written.
+pub fn sample_writer() -> BackupWriter {
+    BackupWriter {
+        rows_per_range: 16,
+        ..Default::default()
+    }
+}
+
+/// How the incremental sample is written: one hour (in TSO units) after the sample backup, its
+/// ranges numbered apart from the sample's (as BR's names of two backups differ).
+pub fn sample_incremental_writer() -> BackupWriter {
+    let full = sample_writer();
+    BackupWriter {
+        start_version: full.end_version,
+        end_version: full.end_version + (3_600_000 << 18),
+        region_base: 100,
+        ..full
+    }
+}
+
+/// The bundled incremental backup (`examples/sample-incremental`), which follows the sample
+/// backup: one hour later, customer 1 has a new name and a note long enough for the default CF,
+/// customers 2 and 3 are deleted, 41 and 42 are new, and 999 (never there) is deleted; the other
+/// tables did not change. Each table with its changes as rows (deletes marked).
+pub fn sample_incremental_tables() -> Vec<TestTable> {
+    let mut tables: Vec<TestTable> = sample_tables()
+        .into_iter()
+        .map(|table| TestTable {
+            rows: Vec::new(),
+            ..table
+        })
+        .collect();
+    let customer = |id: i64, name: &str, note: String| {
+        TestRow::new(
+            id,
+            vec![
+                (2, Cell::Str(name.to_string())),
+                (3, Cell::Str(format!("user{id}@example.com"))),
+                (4, Cell::Float(10.5 * id as f64)),
+                (5, Cell::Uint(30)),
+                (6, Cell::Str(note)),
+                (7, Cell::Bytes(vec![id as u8])),
+            ],
+        )
+    };
+    let deleted = |id: i64| {
+        let mut row = TestRow::new(id, Vec::new());
+        row.deleted = true;
+        row
+    };
+    tables[0].rows = vec![
+        customer(1, "Ada Lovelace", "analyst ".repeat(40)),
+        deleted(2),
+        deleted(3),
+        customer(41, "Katherine", "note 41".to_string()),
+        customer(42, "Dorothy", "note 42".to_string()),
+        deleted(999),
+    ];
+    tables
+}
+
+/// The sample backup's tables after [`sample_incremental_tables`] is applied.
+pub fn sample_tables_after_incremental() -> Vec<TestTable> {
+    let mut tables = sample_tables();
+    let changes = sample_incremental_tables();
+    for (table, changes) in tables.iter_mut().zip(changes) {
+        for change in changes.rows {
+            table.rows.retain(|row| row.handle != change.handle);
+            if !change.deleted {
+                table.rows.push(change);
+            }
+        }
+        table.rows.sort_by_key(|row| row.handle);
+    }
+    tables
 }
 
 fn customers() -> TestTable {
