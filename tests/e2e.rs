@@ -68,7 +68,7 @@ fn compare_trees(fresh: &Path, committed: &Path) {
     }
     assert_eq!(
         names.len(),
-        walk(&committed).len(),
+        walk(committed).len(),
         "the sample has extra files"
     );
 }
