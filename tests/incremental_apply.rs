@@ -1780,3 +1780,66 @@ fn the_bundled_incremental_sample_applies_to_the_bundled_sample() {
         }
     }
 }
+
+/// `DROP PARTITION p1` and `ADD PARTITION p2` in an incremental: the dropped partition's data
+/// files leave the table whole, the new partition's rows arrive with their partition value.
+#[test]
+fn dropped_and_added_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut full_events = events();
+    for id in 1..=4 {
+        let partition = if id % 2 == 0 { 301 } else { 302 };
+        full_events.rows.push(part(
+            partition,
+            put(id, vec![(2, s(&format!("kind {id}")))]),
+        ));
+    }
+    let full = dir.path().join("full");
+    writer(0, T1, Vec::new(), 1)
+        .write(&full, std::slice::from_ref(&full_events))
+        .unwrap();
+    let mut changed = events();
+    changed.partitions = vec![(301, "p0".into()), (303, "p2".into())];
+    changed.rows.push(part(303, put(5, vec![(2, s("kind 5"))])));
+    changed.rows.push(part(301, del(2)));
+    let incremental = dir.path().join("inc");
+    writer(T1, T2, Vec::new(), 100)
+        .write(&incremental, std::slice::from_ref(&changed))
+        .unwrap();
+
+    let mut lake = Lake::new();
+    lake.export(&full);
+    let report = lake.export(&incremental);
+    let applied = &iceberg_entry(&report, "events")["apply"];
+    assert_eq!(applied["data_files_removed"], 1, "{applied}");
+    assert_eq!(applied["rows_of_removed_files"], 2, "{applied}");
+    assert_eq!(applied["rows_deleted"], 1, "{applied}");
+    assert_eq!(applied["rows_inserted"], 1, "{applied}");
+
+    let (metadata, _) = lake.current_metadata("events");
+    let Some(reads) = pyiceberg_read(
+        dir.path(),
+        vec![
+            json!({"label": "events", "metadata": metadata.to_str().unwrap(), "snapshot_id": null}),
+        ],
+    ) else {
+        return;
+    };
+    let mut rows: Vec<(i64, i64, String)> = reads[0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row[0].as_i64().unwrap(),
+                row[1].as_i64().unwrap(),
+                row[2].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        vec![(301, 4, "p0".to_string()), (303, 5, "p2".to_string())]
+    );
+}
