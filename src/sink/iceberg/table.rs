@@ -1067,10 +1067,9 @@ impl<'a> IcebergWriter<'a> {
 
     /// Whether the current snapshot of `metadata` holds this export's backup.
     fn holds_this_backup(&self, metadata: &TableMetadata) -> bool {
-        let Some(snapshot) = metadata.current_snapshot() else {
+        let Ok(Some(summary)) = backup_summary(metadata) else {
             return false;
         };
-        let summary = &snapshot.summary().additional_properties;
         let is = |key: &str, value: u64| summary.get(key) == Some(&value.to_string());
         is(SUMMARY_CLUSTER_ID, self.backup.cluster_id)
             && is(SUMMARY_START_VERSION, self.backup.start_version)
@@ -1517,9 +1516,13 @@ impl<'a> IcebergWriter<'a> {
     fn check_chain(&self, input: &TableInput, metadata: &TableMetadata, name: &str) -> Result<()> {
         let table = input.name();
         let (start, end) = (self.backup.start_version, self.backup.end_version);
-        let summary = metadata
-            .current_snapshot()
-            .map(|s| &s.summary().additional_properties);
+        let summary = backup_summary(metadata).map_err(|snapshot| {
+            Error::Usage(format!(
+                "table {table}: {name}: another writer changed the table after br-parquet's \
+                 last snapshot ({snapshot}), so it no longer holds exactly a backup and this \
+                 incremental backup (start version {start}) cannot be applied to it"
+            ))
+        })?;
         let read = |key: &str| {
             summary
                 .and_then(|s| s.get(key))
@@ -1790,6 +1793,35 @@ impl<'a> IcebergWriter<'a> {
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
+}
+
+/// The summary of the snapshot that holds the table's newest backup: the current snapshot or,
+/// when compactions (`replace` snapshots, which change files but not rows) followed it, their
+/// newest ancestor with br-parquet's backup keys. `Err` names a later snapshot that changed rows.
+fn backup_summary(
+    metadata: &TableMetadata,
+) -> std::result::Result<Option<&HashMap<String, String>>, String> {
+    let mut snapshot = metadata.current_snapshot();
+    while let Some(current) = snapshot {
+        let summary = current.summary();
+        if summary
+            .additional_properties
+            .contains_key(SUMMARY_END_VERSION)
+        {
+            return Ok(Some(&summary.additional_properties));
+        }
+        if summary.operation != Operation::Replace {
+            return Err(format!(
+                "snapshot {}, operation {}",
+                current.snapshot_id(),
+                summary.operation.as_str()
+            ));
+        }
+        snapshot = current
+            .parent_snapshot_id()
+            .and_then(|id| metadata.snapshot_by_id(id));
+    }
+    Ok(None)
 }
 
 /// A `long` bound of a field, from a data file's lower or upper bounds.
