@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use br_parquet::storage::{url, ExternalStorage, StorageOptions};
-use br_parquet::testkit::sample::sample_tables;
+use br_parquet::testkit::sample::{sample_tables, sample_tables_after_incremental};
 use br_parquet::testkit::{tp, BackupWriter, Cell, TestColumn, TestRow, TestTable};
 use sha2::{Digest, Sha256};
 
@@ -1576,6 +1576,65 @@ fn a_catalog_table_follows_each_backup_into_its_own_s3_prefix() {
         |db| db.to_string(),
     );
     expected["catalog"]["properties"] = properties;
+    check_catalog(dir.path(), &expected);
+}
+
+/// The bundled incremental sample applied through a SQL catalog to tables on moto's S3, each
+/// backup's export in a prefix of its own: the apply reads the earlier export's data and delete
+/// files from the other prefix, writes its own through multipart uploads, and PyIceberg reads
+/// the tables as of the incremental and, by time travel, as of the full backup.
+#[test]
+fn an_incremental_backup_is_applied_to_catalog_tables_on_s3() {
+    let Some(s3) = moto() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let catalog_db = dir.path().join("catalog.db");
+    let catalog = format!("sqlite://{}", catalog_db.display());
+    let samples = repo().join("examples");
+    for (day, sample) in ["sample-backup", "sample-incremental"].iter().enumerate() {
+        let report = dir.path().join(format!("report-{day}.json"));
+        let output = s3_url(&s3.endpoint(), &format!("lake/day-{day}"));
+        let out = tikv_ctl(
+            &[
+                "br",
+                "parquet-export",
+                "--input",
+                samples.join(sample).to_str().unwrap(),
+                "--output",
+                &output,
+                "--iceberg-catalog",
+                &catalog,
+                "--report",
+                report.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_success(&out);
+        assert_no_secrets(&out, Some(&report));
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        if day == 1 {
+            let customers = report["iceberg_tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["table"] == "customers")
+                .unwrap();
+            assert_eq!(customers["apply"]["rows_deleted"], 2, "{customers}");
+            assert_eq!(customers["apply"]["rows_inserted"], 2, "{customers}");
+            assert_eq!(customers["apply"]["rows_updated"], 1, "{customers}");
+        }
+    }
+    let mut expected = expected(
+        &format!("sqlite:///{}", catalog_db.display()),
+        &[sample_tables(), sample_tables_after_incremental()],
+        |db| db.to_string(),
+    );
+    expected["catalog"]["properties"] = serde_json::json!({
+        "s3.endpoint": s3.endpoint(),
+        "s3.access-key-id": FAKE_ACCESS_KEY,
+        "s3.secret-access-key": FAKE_SECRET_KEY,
+        "s3.region": "us-east-1",
+    });
     check_catalog(dir.path(), &expected);
 }
 
