@@ -61,8 +61,15 @@ fn files(dir: &Path) -> BTreeMap<String, String> {
 }
 
 impl Setup {
-    /// The same command line on every shard; only the environment differs.
+    /// The same command line on every shard; only the environment differs. Without leases
+    /// (`--shard-lease 0`): each shard runs its own share, as the tests of the publishing
+    /// protocol want when they start shards one after another.
     fn shard(&self, index: usize, report: &str, env: &[(&str, &str)]) -> Child {
+        self.shard_with(index, report, env, &["--shard-lease", "0"])
+    }
+
+    /// [`Self::shard`] with more arguments.
+    fn shard_with(&self, index: usize, report: &str, env: &[(&str, &str)], args: &[&str]) -> Child {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tikv-ctl"));
         command
             .args(["br", "parquet-export", "--input"])
@@ -77,6 +84,7 @@ impl Setup {
                 "--report",
             ])
             .arg(self.dir.path().join(report))
+            .args(args)
             .env("JOB_COMPLETION_INDEX", index.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -218,6 +226,55 @@ fn a_publisher_killed_while_publishing_is_finished_by_its_restart_or_a_plain_run
         }
         setup.assert_published();
     }
+}
+
+/// Leases: shard 3 of 3 never starts; the two others, out of jobs of their own, take its jobs
+/// over once they have watched them unleased for one (short) lease period, and the export is
+/// published without it.
+#[test]
+fn the_jobs_of_a_shard_that_never_starts_are_taken_over() {
+    let setup = setup();
+    let reports: Vec<String> = (0..SHARDS - 1).map(|i| format!("shard-{i}.json")).collect();
+    let children: Vec<Child> = (0..SHARDS - 1)
+        .map(|i| setup.shard_with(i, &reports[i], &[], &["--shard-lease", "1"]))
+        .collect();
+    for child in children {
+        finish(child);
+    }
+    assert_eq!(setup.publishers(&reports).len(), 1, "exactly one publisher");
+    let taken: u64 = reports
+        .iter()
+        .map(|r| setup.report(r)["shard"]["taken_over"].as_u64().unwrap())
+        .sum();
+    assert!(taken >= 1, "the missing shard's jobs were taken over");
+    setup.assert_published();
+}
+
+/// Leases: shard 1 dies after its first job and is never restarted; the others take over the
+/// rest of its jobs.
+#[test]
+fn the_jobs_of_a_dead_shard_are_taken_over() {
+    let setup = setup();
+    let lease = ["--shard-lease", "1"];
+    let killed = setup
+        .shard_with(
+            0,
+            "killed.json",
+            &[("BR_PARQUET_FAILPOINT", "range:1")],
+            &lease,
+        )
+        .wait_with_output()
+        .unwrap();
+    assert!(!killed.status.success());
+    let reports: Vec<String> = (1..SHARDS).map(|i| format!("shard-{i}.json")).collect();
+    let children: Vec<Child> = (1..SHARDS)
+        .map(|i| setup.shard_with(i, &reports[i - 1], &[], &lease))
+        .collect();
+    for child in children {
+        finish(child);
+    }
+    assert_eq!(setup.publishers(&reports).len(), 1, "exactly one publisher");
+    setup.assert_published();
 }
 
 #[test]

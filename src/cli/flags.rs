@@ -82,6 +82,7 @@ pub enum Flag {
     Shard,
     Shards,
     ShardIndexEnv,
+    ShardLease,
     Quiet,
     Ratelimit,
     NoVerify,
@@ -92,7 +93,7 @@ pub enum Flag {
 
 impl Flag {
     /// Every export flag, in `--help` order.
-    pub(crate) const ALL: [Flag; 31] = [
+    pub(crate) const ALL: [Flag; 32] = [
         Flag::Filter,
         Flag::CaseSensitive,
         Flag::DryRun,
@@ -118,6 +119,7 @@ impl Flag {
         Flag::Shard,
         Flag::Shards,
         Flag::ShardIndexEnv,
+        Flag::ShardLease,
         Flag::Quiet,
         Flag::Ratelimit,
         Flag::NoVerify,
@@ -154,6 +156,7 @@ impl Flag {
             Flag::Shard => "shard",
             Flag::Shards => "shards",
             Flag::ShardIndexEnv => "shard-index-env",
+            Flag::ShardLease => "shard-lease",
             Flag::Quiet => "quiet",
             Flag::Ratelimit => "ratelimit",
             Flag::NoVerify => "no-verify",
@@ -380,6 +383,17 @@ impl Flag {
                     "The environment variable holding this machine's 0-based shard index for \
                      --shards (e.g. SLURM_ARRAY_TASK_ID; a 1-based index must be made 0-based)",
                 ),
+            Flag::ShardLease => value(arg, "SECONDS")
+                .value_parser(value_parser!(u32))
+                .requires(Flag::Shards.id())
+                .help(
+                    "With --shards: a shard renews a lease on each job it runs every third of \
+                     this period; a shard out of jobs takes over the jobs whose lease went \
+                     unrenewed (or that nobody started) for one whole period, so a dead or slow \
+                     machine delays the export by about this long. 0: each shard runs only its \
+                     own share (for schedulers that run the shards one after another) \
+                     [default: 60]",
+                ),
             Flag::Quiet => {
                 let arg = switch(arg).help("Print nothing on success (and no progress)");
                 match spelling {
@@ -441,6 +455,7 @@ pub struct ExportFlags<S> {
     pub shard: Option<Shard>,
     pub shards: Option<usize>,
     pub shard_index_env: Option<String>,
+    pub shard_lease: Option<u32>,
     pub quiet: bool,
     pub ratelimit: Option<u64>,
     pub no_verify: bool,
@@ -501,6 +516,7 @@ impl<S: SpelledAs> FromArgMatches for ExportFlags<S> {
             shard: m.get_one::<Shard>(Flag::Shard.id()).copied(),
             shards: m.get_one::<u32>(Flag::Shards.id()).map(|&n| n as usize),
             shard_index_env: one(Flag::ShardIndexEnv),
+            shard_lease: m.get_one::<u32>(Flag::ShardLease.id()).copied(),
             quiet: switch(Flag::Quiet),
             ratelimit: m.get_one::<u64>(Flag::Ratelimit.id()).copied(),
             no_verify: switch(Flag::NoVerify),
@@ -583,6 +599,9 @@ impl<S: SpelledAs> ExportFlags<S> {
             ),
             None => self.shard,
         };
+        if let Some(seconds) = self.shard_lease {
+            options.shard_lease = std::time::Duration::from_secs(seconds.into());
+        }
         options.verify = !self.no_verify;
         options.crypter = Crypter::from_flags(
             self.crypter_method,

@@ -9,12 +9,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::meta::{RangePlan, TableSchema};
 use crate::sink::staged::{ParquetSink, ParquetTarget};
 use crate::{Error, Result};
 
 use super::failpoint;
+use super::lease::Leases;
 use super::prepare::Run;
 use super::progress::{self, Counters};
 use super::report::ResumeReport;
@@ -150,64 +152,115 @@ fn run_workers(run: &Run<'_>, progress: &Counters) -> Result<FinishedJobs> {
         column_stats: run.options.collects_column_stats(),
     };
     let jobs = &run.jobs;
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<JobOutcome>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
-    let resume = Mutex::new(ResumeReport::default());
-    let first_error: Mutex<Option<(usize, Error)>> = Mutex::new(None);
+    let shared = Shared {
+        next: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+        results: Mutex::new((0..jobs.len()).map(|_| None).collect()),
+        resume: Mutex::new(ResumeReport::default()),
+        first_error: Mutex::new(None),
+    };
     let workers = run.options.concurrency.max(1).min(jobs.len().max(1));
+    let working = AtomicUsize::new(workers);
     std::thread::scope(|scope| {
+        if let Some(leases) = run.leases {
+            let working = &working;
+            scope.spawn(move || beat_while_working(leases, run.options.shard_lease, working));
+        }
         for _ in 0..workers {
-            scope.spawn(|| loop {
-                if failed.load(Ordering::Relaxed) {
-                    return;
-                }
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(job) = jobs.get(index) else {
-                    return;
-                };
-                match finish_job(run, &scan, &target, job, progress, &resume) {
-                    Ok(outcome) => {
-                        if let Ok(mut results) = results.lock() {
-                            if let Some(slot) = results.get_mut(index) {
-                                *slot = Some(outcome);
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        failed.store(true, Ordering::Relaxed);
-                        if let Ok(mut first) = first_error.lock() {
-                            // Report the error of the earliest job, so that reruns say the same.
-                            if first.as_ref().is_none_or(|(i, _)| index < *i) {
-                                *first = Some((index, error));
-                            }
-                        }
-                        return;
-                    }
-                }
+            scope.spawn(|| {
+                work(run, &scan, &target, progress, &shared);
+                working.fetch_sub(1, Ordering::Relaxed);
             });
         }
     });
-    if let Some((_, error)) = first_error.into_inner().ok().flatten() {
+    if let Some((_, error)) = shared.first_error.into_inner().ok().flatten() {
         return Err(error);
     }
-    let outcomes = results
+    let outcomes = shared
+        .results
         .into_inner()
         .unwrap_or_default()
         .into_iter()
         .flatten()
         .collect();
-    let mut resume = resume.into_inner().unwrap_or_default();
+    let mut resume = shared.resume.into_inner().unwrap_or_default();
     resume
         .rejected_markers
         .sort_by(|a, b| a.marker.cmp(&b.marker));
     Ok(FinishedJobs { outcomes, resume })
 }
 
+/// What the workers of a run share.
+struct Shared {
+    /// The index of the next job to take.
+    next: AtomicUsize,
+    /// A job failed: the others stop.
+    failed: AtomicBool,
+    /// Outcomes by job index (`None`: not finished, or left to the shard holding its lease).
+    results: Mutex<Vec<Option<JobOutcome>>>,
+    resume: Mutex<ResumeReport>,
+    /// The error of the earliest failed job.
+    first_error: Mutex<Option<(usize, Error)>>,
+}
+
+/// One worker: takes jobs until none is left or one failed.
+fn work(
+    run: &Run<'_>,
+    scan: &ScanContext<'_>,
+    target: &ParquetTarget<'_>,
+    progress: &Counters,
+    shared: &Shared,
+) {
+    loop {
+        if shared.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(job) = run.jobs.get(index) else {
+            return;
+        };
+        match finish_job(run, scan, target, job, progress, &shared.resume) {
+            Ok(None) => {}
+            Ok(Some(outcome)) => {
+                if let Ok(mut results) = shared.results.lock() {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(outcome);
+                    }
+                }
+            }
+            Err(error) => {
+                shared.failed.store(true, Ordering::Relaxed);
+                if let Ok(mut first) = shared.first_error.lock() {
+                    // Report the error of the earliest job, so that reruns say the same.
+                    if first.as_ref().is_none_or(|(i, _)| index < *i) {
+                        *first = Some((index, error));
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Renews `leases` every third of the `lease` period while `working` workers remain.
+fn beat_while_working(leases: &Leases<'_>, lease: Duration, working: &AtomicUsize) {
+    let step = Duration::from_millis(20);
+    let mut since_beat = Duration::ZERO;
+    while working.load(Ordering::Relaxed) > 0 {
+        std::thread::sleep(step);
+        since_beat += step;
+        if since_beat >= lease / 3 {
+            since_beat = Duration::ZERO;
+            // A missed beat at worst lets another shard run the job too, which writes the same
+            // bytes under the same names.
+            let _ = leases.beat();
+        }
+    }
+}
+
 /// Gets the outcome of one job: the one a previous run recorded under the job's key, when its
 /// marker and files are intact, or else a new export's, then recorded. Counts the job in
-/// `progress` and `resume`.
+/// `progress` and `resume`. `None` for a job another shard holds the lease on (`--shards`).
 fn finish_job(
     run: &Run<'_>,
     scan: &ScanContext<'_>,
@@ -215,7 +268,7 @@ fn finish_job(
     job: &Job,
     progress: &Counters,
     resume: &Mutex<ResumeReport>,
-) -> Result<JobOutcome> {
+) -> Result<Option<JobOutcome>> {
     let ranges = run.ranges_of(job);
     let range_count = ranges.len() as u64;
     let bytes: u64 = ranges.iter().map(|r| range_bytes(r)).sum();
@@ -231,13 +284,25 @@ fn finish_job(
                 resume.resumed_jobs += 1;
                 resume.resumed_ranges += range_count;
             }
-            return Ok(outcome);
+            return Ok(Some(outcome));
         }
         Previous::Rejected(marker) => Some(marker),
         Previous::NotFound => None,
     };
+    if let Some(leases) = run.leases.filter(|_| !run.taken) {
+        if !leases.claim(&job.key, 1)? {
+            // Another shard runs the job (or ran it and died: it is taken over once stale).
+            if let Ok(mut resume) = resume.lock() {
+                resume.left_to_others += 1;
+            }
+            return Ok(None);
+        }
+    }
     let outcome = export_job(scan, &ranges, &mut ParquetSink::new(target))?;
     run.markers.record(&job.key, &outcome)?;
+    if let Some(leases) = run.leases {
+        leases.release(&job.key);
+    }
     count_done(progress, &outcome, range_count);
     progress.bytes_read.fetch_add(bytes, Ordering::Relaxed);
     if let Ok(mut resume) = resume.lock() {
@@ -246,7 +311,7 @@ fn finish_job(
         resume.rejected_markers.extend(rejected);
     }
     failpoint::hit("range");
-    Ok(outcome)
+    Ok(Some(outcome))
 }
 
 /// Counts a finished job's ranges, rows and files as done; returns its rows.

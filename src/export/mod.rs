@@ -19,6 +19,7 @@ mod describe;
 pub mod dry_run;
 mod failpoint;
 mod jobs;
+mod lease;
 mod options;
 mod prepare;
 pub mod progress;
@@ -37,7 +38,7 @@ use crate::sink::layout::publish_claim_name;
 use crate::Result;
 
 pub use dry_run::{dry_run, DryRunReport};
-pub use options::{default_concurrency, ExportOptions, DEFAULT_OUTPUT_PREFIX};
+pub use options::{default_concurrency, ExportOptions, DEFAULT_OUTPUT_PREFIX, DEFAULT_SHARD_LEASE};
 pub use progress::ProgressMode;
 pub use reader::BatchReader;
 use report::{ExportReport, ShardPublishing};
@@ -52,7 +53,51 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
     let started = Instant::now();
     options.validate()?;
     let locations = prepare::Locations::open(options)?;
-    let mut report = run_stages(options, &locations)?;
+    let leases = options
+        .shard
+        .filter(|shard| shard.last_publishes && !options.shard_lease.is_zero())
+        .map(|_| lease::Leases::new(&locations.output, &locations.prefix));
+    let (mut report, all_keys) = run_stages(options, &locations, leases.as_ref(), None)?;
+    if let Some(leases) = &leases {
+        // Out of jobs of its own: take over the stale jobs of others until the export is
+        // finished or every unfinished job is held by a shard that is alive.
+        let mut taken_over = 0;
+        // A file of this shard: once its table's `_SUCCESS` lists it, another shard has published
+        // the export (and removed the markers the watch looks at).
+        let mut witness = report.files.first().cloned();
+        while report
+            .shard
+            .as_ref()
+            .is_some_and(|shard| shard.publishing == ShardPublishing::LastShard)
+        {
+            let published = || match &witness {
+                Some(file) => publish::is_published(&locations.output, &locations.prefix, file),
+                None => Ok(false),
+            };
+            let taken = match leases.take_stale(&all_keys, options.shard_lease, &published)? {
+                lease::Watch::AllHeld => break,
+                lease::Watch::Published => {
+                    if let Some(shard) = &mut report.shard {
+                        shard.publishing = ShardPublishing::OtherShard {
+                            shard: "another shard".into(),
+                        };
+                    }
+                    break;
+                }
+                lease::Watch::Taken(keys) if keys.is_empty() => continue,
+                lease::Watch::Taken(keys) => keys,
+                lease::Watch::Finished => Vec::new(),
+            };
+            taken_over += taken.len() as u64;
+            report = run_stages(options, &locations, Some(leases), Some(&taken))?.0;
+            if witness.is_none() {
+                witness = report.files.first().cloned();
+            }
+        }
+        if let Some(shard) = &mut report.shard {
+            shard.taken_over = taken_over;
+        }
+    }
     let claimed = report
         .shard
         .as_ref()
@@ -65,18 +110,25 @@ pub fn run(options: &ExportOptions) -> Result<ExportReport> {
             shard: None,
             ..options.clone()
         };
-        report = run_stages(&whole, &locations)?;
+        report = run_stages(&whole, &locations, None, None)?.0;
         report.shard = shard;
     }
     report.elapsed_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
-/// One run of the stages: every job (or a shard's), then, unless this is a shard, checks,
-/// publishing and metadata. A `--shards` run that finds every job finished claims the
-/// publishing; its report then says [`ShardPublishing::ThisShard`].
-fn run_stages(options: &ExportOptions, locations: &prepare::Locations) -> Result<ExportReport> {
-    let mut run = prepare::Run::prepare(options, locations)?;
+/// One run of the stages: every job (or a shard's, or with `taken` the jobs taken over from
+/// other shards, whose leases `leases` holds), then, unless this is a shard, checks, publishing
+/// and metadata. A `--shards` run that finds every job finished claims the publishing; its
+/// report then says [`ShardPublishing::ThisShard`]. Returns the keys of every job of the export
+/// too.
+fn run_stages(
+    options: &ExportOptions,
+    locations: &prepare::Locations,
+    leases: Option<&lease::Leases<'_>>,
+    taken: Option<&[String]>,
+) -> Result<(ExportReport, Vec<String>)> {
+    let mut run = prepare::Run::prepare(options, locations, leases, taken)?;
     failpoint::wait("jobs");
     let jobs::FinishedJobs {
         mut outcomes,
@@ -109,6 +161,7 @@ fn run_stages(options: &ExportOptions, locations: &prepare::Locations) -> Result
         // Only now, so that a run killed while describing is resumed from the published files
         // rather than exported again (their markers point at them).
         run.markers.remove_all()?;
+        lease::remove_all(run.output, run.prefix)?;
         // A shard that claimed the publishing and died is finished by this run.
         run.output
             .delete(&publish_claim_name(run.prefix, &run.run_id))?;
@@ -119,6 +172,7 @@ fn run_stages(options: &ExportOptions, locations: &prepare::Locations) -> Result
     }
     // Every file was moved out of staging and no marker is left: the staging directories left
     // empty go with the directory of files being written.
+    let all_keys = std::mem::take(&mut run.all_keys);
     drop(run);
-    Ok(report)
+    Ok((report, all_keys))
 }

@@ -1,6 +1,8 @@
 //! [`ExportOptions`]: the settled configuration of one export, as the command lines resolve
 //! their flags into it (`cli`), and as library users build it.
 
+use std::time::Duration;
+
 use crate::batch::BatchLimits;
 use crate::crypter::Crypter;
 use crate::error::Setting;
@@ -59,10 +61,18 @@ pub struct ExportOptions {
     /// Export only this machine's share of the jobs and publish nothing; a run without it
     /// publishes every shard's files (see `export/shard.rs`).
     pub shard: Option<Shard>,
+    /// With `--shards`: how long a shard may stop renewing its lease on a job before an idle
+    /// shard takes the job over (`export/lease.rs`); zero: no leases, each shard runs only its
+    /// share.
+    pub shard_lease: Duration,
     /// Which tables to export (TiDB's table filter, `docs/table-filter.md`); by default every
     /// table but those of system schemas and BR's temporary databases.
     pub filter: TableFilter,
 }
+
+/// The default lease on a job of a `--shards` export: long enough that a shard renewing every
+/// third of it is never taken over for a slow request, short against the minutes a job takes.
+pub const DEFAULT_SHARD_LEASE: Duration = Duration::from_secs(60);
 
 impl ExportOptions {
     /// Defaults for everything but the locations.
@@ -86,6 +96,7 @@ impl ExportOptions {
             storage: StorageOptions::default(),
             resume: true,
             shard: None,
+            shard_lease: DEFAULT_SHARD_LEASE,
             filter: TableFilter::br_default(),
         }
     }

@@ -18,6 +18,7 @@ use crate::storage::{url, ExternalStorage};
 use crate::{Error, Result};
 
 use super::jobs::{plan_jobs, range_bytes, Job};
+use super::lease::Leases;
 use super::options::ExportOptions;
 use super::report::TableReport;
 use super::resume::{JobKeys, JobMarkers};
@@ -129,6 +130,10 @@ pub(crate) struct Run<'a> {
     pub jobs: Vec<Job>,
     /// Markers of the jobs a previous run finished.
     pub markers: JobMarkers<'a>,
+    /// `--shards`: the leases on jobs this run holds and claims (`lease.rs`).
+    pub leases: Option<&'a Leases<'a>>,
+    /// Jobs taken over from other shards: their leases are held already.
+    pub taken: bool,
     /// The keys of every job of the export, this machine's or not.
     pub all_keys: Vec<String>,
     /// Identifies the export (backup, output, options) among others into the same output.
@@ -138,8 +143,14 @@ pub(crate) struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    /// Plans the run over `locations`.
-    pub(crate) fn prepare(options: &'a ExportOptions, locations: &'a Locations) -> Result<Self> {
+    /// Plans the run over `locations`: this shard's jobs, or with `taken` those jobs (taken over
+    /// from other shards through `leases`).
+    pub(crate) fn prepare(
+        options: &'a ExportOptions,
+        locations: &'a Locations,
+        leases: Option<&'a Leases<'a>>,
+        taken: Option<&[String]>,
+    ) -> Result<Self> {
         let opened = &locations.opened;
         let (backup, plan) = (&opened.backup, &opened.plan);
         let prefix = locations.prefix.as_str();
@@ -267,7 +278,9 @@ impl<'a> Run<'a> {
         let all_keys: Vec<String> = jobs.iter().map(|job| job.key.clone()).collect();
         let markers = JobMarkers::open(output, prefix, &all_keys, options.resume)?;
         let run_id = keys.run_id();
-        if let Some(shard) = options.shard {
+        if let Some(taken) = taken {
+            jobs.retain(|job| taken.contains(&job.key));
+        } else if let Some(shard) = options.shard {
             let bytes: Vec<u64> = jobs.iter().map(|job| job.bytes(&plan.ranges)).collect();
             let mine = shard.jobs(&bytes);
             jobs = jobs
@@ -292,6 +305,8 @@ impl<'a> Run<'a> {
             iceberg,
             jobs,
             markers,
+            leases,
+            taken: taken.is_some(),
             all_keys,
             run_id,
             partial,

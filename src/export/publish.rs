@@ -86,6 +86,26 @@ pub(crate) fn publish(
 
 /// The contents of a table's `_SUCCESS`: the same bytes for the same files, whichever run of an
 /// export writes it.
+/// Whether the `_SUCCESS` of `file`'s table lists it with its SHA-256 (one read): the export it
+/// belongs to is published, or being published.
+pub(crate) fn is_published(
+    output: &ExternalStorage,
+    prefix: &str,
+    file: &ExportedFile,
+) -> Result<bool> {
+    let marker = success_marker_name(prefix, &file.db, &file.table);
+    let listing: serde_json::Value = match output.read(&marker) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(e) if e.is_not_found() => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    Ok(listing["files"].as_array().is_some_and(|listed| {
+        listed
+            .iter()
+            .any(|f| f["path"] == file.path.as_str() && f["sha256"] == file.sha256.as_str())
+    }))
+}
+
 fn success_listing(
     files: &[&ExportedFile],
     end_version: u64,

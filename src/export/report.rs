@@ -247,9 +247,16 @@ pub struct ResumeReport {
     pub exported_jobs: u64,
     /// Ranges of those jobs.
     pub exported_ranges: u64,
+    /// Jobs left to the shard holding their lease (`--shards`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub left_to_others: u64,
     /// Markers of finished jobs that could not be trusted, so that their jobs were exported again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected_markers: Vec<RejectedMarker>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What a `--shard I/N` or `--shards N` run did.
@@ -261,6 +268,10 @@ pub struct ShardReport {
     pub jobs: u64,
     /// Ranges of those jobs.
     pub ranges: u64,
+    /// Jobs of this shard another shard was running (or had run), left to it.
+    pub left_to_others: u64,
+    /// Jobs of other shards this one took over when their leases went stale (`--shards`).
+    pub taken_over: u64,
     /// Who publishes the export.
     pub publishing: ShardPublishing,
 }
@@ -383,6 +394,7 @@ impl ExportReport {
             totals.ssts_read += outcome.ssts_read;
             totals.delete_rows += outcome.deletes;
         }
+        let left_to_others = resume.left_to_others;
         let mut report = ExportReport {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             backup: BackupSummary::of(backup),
@@ -408,6 +420,8 @@ impl ExportReport {
                 shard: shard.to_string(),
                 jobs: run.jobs.len() as u64,
                 ranges: run.jobs.iter().map(|job| job.ranges.len()).sum::<usize>() as u64,
+                left_to_others,
+                taken_over: 0,
                 publishing: if shard.last_publishes {
                     ShardPublishing::LastShard
                 } else {
@@ -592,6 +606,14 @@ impl fmt::Display for ExportReport {
                 "  shard {}: {} jobs ({} ranges) {done}; {publishing}",
                 shard.shard, shard.jobs, shard.ranges
             )?;
+            if shard.left_to_others > 0 || shard.taken_over > 0 {
+                writeln!(
+                    f,
+                    "    leases: {} of its jobs left to the shards holding them, {} jobs of \
+                     others taken over",
+                    shard.left_to_others, shard.taken_over
+                )?;
+            }
         }
         let s = &self.skipped;
         writeln!(
@@ -811,6 +833,8 @@ mod tests {
             shard: "1/2".into(),
             jobs: 1,
             ranges: 1,
+            left_to_others: 0,
+            taken_over: 0,
             publishing: ShardPublishing::RunWithoutShard,
         };
         assert!(!report(end_version, Some(shard))

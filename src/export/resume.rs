@@ -117,6 +117,7 @@ impl JobKeys {
             storage: _,             // transfers only
             resume: _,              // whether to look for markers at all
             shard: _,               // which jobs a machine exports, not what they hold
+            shard_lease: _,         // when a job changes hands, not what it holds
             filter: _,              // through each range's selected tables, in `key`
         } = options;
         let ParquetOptions {

@@ -130,6 +130,8 @@ pub const JOBS_DIR: &str = ".br-parquet-jobs";
 /// The directory, inside [`staging_dir_name`], of the claims of publishing shards
 /// ([`publish_claim_name`]); `.`-prefixed like [`JOBS_DIR`].
 pub const PUBLISH_DIR: &str = ".br-parquet-publish";
+/// The directory of the leases on jobs of a `--shards` export ([`lease_dir_name`]).
+pub const LEASES_DIR: &str = ".br-parquet-leases";
 
 /// The name a table's marker of completeness has (Hadoop's convention).
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
@@ -148,6 +150,17 @@ pub fn jobs_dir_name(prefix: &str) -> String {
 /// `run_id` (`--shards`, `export::shard`): created by exactly one shard, deleted once published.
 pub fn publish_claim_name(prefix: &str, run_id: &str) -> String {
     format!("{}/{PUBLISH_DIR}/{run_id}.json", staging_dir_name(prefix))
+}
+
+/// The directory of the leases on the job whose key is `key` (`export::lease`), or with an
+/// empty `key` of every job's.
+pub fn lease_dir_name(prefix: &str, key: &str) -> String {
+    let dir = format!("{}/{LEASES_DIR}", staging_dir_name(prefix));
+    if key.is_empty() {
+        dir
+    } else {
+        format!("{dir}/{key}")
+    }
 }
 
 /// The object name of the marker of the finished job whose key is `key` (`export::resume`).
