@@ -689,3 +689,77 @@ fn a_build_without_glue_says_how_to_get_it() {
     assert!(stderr.contains("--features glue"), "{stderr}");
     assert!(!dir.path().join("out").exists(), "nothing written");
 }
+
+/// `RENAME TABLE` in an incremental applied through the catalog: the catalog renames the table
+/// (found by its `tidb.table-id`), keeping its history, and the changes are committed under the
+/// new name.
+#[test]
+fn a_renamed_table_is_renamed_in_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, sqlalchemy) = sqlite_uris(dir.path());
+    let out = dir.path().join("out");
+    let base = sample_tables();
+    let full = dir.path().join("full");
+    write_backup(&full, &base, END_VERSION);
+    export_to_catalog(&full, &out, &catalog, &[]);
+
+    let mut changes: Vec<TestTable> = base
+        .iter()
+        .map(|t| TestTable {
+            rows: Vec::new(),
+            ..t.clone()
+        })
+        .collect();
+    let mut after = base.clone();
+    changes[0].name = "clients".into();
+    after[0].name = "clients".into();
+    let mut deleted = after[0].rows.remove(0);
+    deleted.deleted = true;
+    changes[0].rows = vec![deleted];
+    let rename = json!({
+        "id": 9, "type": 14, "schema_id": changes[0].db_id, "table_id": changes[0].id,
+        "schema_name": "shop", "table_name": "clients", "state": 6,
+        "query": "RENAME TABLE customers TO clients",
+    });
+    let incremental = dir.path().join("incremental");
+    BackupWriter {
+        rows_per_range: ROWS_PER_RANGE,
+        start_version: END_VERSION,
+        end_version: LATER,
+        region_base: 100,
+        ddls: vec![rename],
+        ..Default::default()
+    }
+    .write(&incremental, &changes)
+    .unwrap();
+    let report = export_to_catalog(&incremental, &out, &catalog, &[]);
+    let clients = report["iceberg_tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "clients")
+        .unwrap();
+    assert_eq!(clients["catalog"]["outcome"], "committed", "{clients}");
+    assert_eq!(clients["apply"]["rows_deleted"], 1, "{clients}");
+    if let Some(python) = common::python("sqlite3") {
+        let listed = Command::new(python)
+            .args([
+                "-c",
+                "import sqlite3, sys; print(sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute(\
+                 'SELECT table_name FROM iceberg_tables')))",
+            ])
+            .arg(dir.path().join("catalog.db"))
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&listed.stdout);
+        assert_eq!(listed.trim(), "['clients', 'orders', 'page views']");
+    }
+    // PyIceberg finds `clients` (not `customers`) with both snapshots: the full backup's rows
+    // under the old name's files, then the incremental's.
+    let mut before = base;
+    before[0].name = "clients".into();
+    check_catalog(
+        dir.path(),
+        &expected(&sqlalchemy, &[before, after], |db| db.to_string()),
+    );
+}

@@ -499,6 +499,27 @@ impl Catalog {
         }
     }
 
+    /// The tables of `namespace` (none when it does not exist).
+    pub async fn list_tables(&self, namespace: &NamespaceIdent) -> Result<Vec<TableIdent>> {
+        match self.iceberg().namespace_exists(namespace).await {
+            Ok(false) => return Ok(Vec::new()),
+            Ok(true) => {}
+            Err(e) => return Err(self.error(&format!("namespace {}", namespace.join(".")), e)),
+        }
+        self.iceberg()
+            .list_tables(namespace)
+            .await
+            .map_err(|e| self.error(&format!("listing namespace {}", namespace.join(".")), e))
+    }
+
+    /// Renames `from` to `to` (`RENAME TABLE` applied), keeping its metadata and history.
+    pub async fn rename(&self, from: &TableIdent, to: &TableIdent) -> Result<()> {
+        self.iceberg()
+            .rename_table(from, to)
+            .await
+            .map_err(|e| self.error(&format!("renaming table {from} to {to}"), e))
+    }
+
     /// Registers a new table at `metadata_location`; [`Swap::Conflict`] when another writer
     /// registered it first.
     pub async fn register(&self, table: &TableIdent, metadata_location: &str) -> Result<Swap> {

@@ -251,6 +251,8 @@ struct PreparedTable {
     previous: Option<Previous>,
     /// The table's name in the catalog, when there is one.
     ident: Option<TableIdent>,
+    /// The name the catalog has the table under before a `RENAME TABLE` this backup applies.
+    renamed_from: Option<TableIdent>,
 }
 
 /// A new metadata version, built but not written.
@@ -533,11 +535,24 @@ impl<'a> IcebergWriter<'a> {
             previous = self.load_previous(&input, &location)?;
         }
         let mut schema_changes = Vec::new();
-        if previous.is_none() && ident.is_none() && input.apply.as_ref().is_some_and(|a| a.renamed)
-        {
-            if let Some((dir, renamed)) = self.find_renamed(&input)? {
-                schema_changes.push(format!("renamed table: the table was at {dir}"));
-                previous = Some(renamed);
+        let mut renamed_from = None;
+        if previous.is_none() && input.apply.as_ref().is_some_and(|a| a.renamed) {
+            match (&self.catalog, &ident) {
+                (Some(catalog), Some(name)) => {
+                    if let Some((old, renamed)) =
+                        self.find_renamed_in_catalog(catalog, name, &input)?
+                    {
+                        schema_changes.push(format!("renamed table: the table was {old}"));
+                        previous = Some(renamed);
+                        renamed_from = Some(old);
+                    }
+                }
+                _ => {
+                    if let Some((dir, renamed)) = self.find_renamed(&input)? {
+                        schema_changes.push(format!("renamed table: the table was at {dir}"));
+                        previous = Some(renamed);
+                    }
+                }
             }
         }
         let dropped = input.is_dropped();
@@ -567,15 +582,6 @@ impl<'a> IcebergWriter<'a> {
                     ..
                 },
             ) => {
-                if previous.is_none() && apply.renamed && ident.is_some() {
-                    return Err(Error::Usage(format!(
-                        "table {}: a RENAME TABLE job of this incremental backup gave the table \
-                         its name; rename its table in the catalog to {} (the catalog's \
-                         rename keeps its history), then run again",
-                        input.name(),
-                        input.table
-                    )));
-                }
                 if previous.is_none() && !apply.created {
                     return Err(Error::Usage(format!(
                         "table {}: this incremental backup (start version {}) is applied to the \
@@ -641,6 +647,7 @@ impl<'a> IcebergWriter<'a> {
             spec,
             previous,
             ident,
+            renamed_from,
         }))
     }
 
@@ -691,6 +698,29 @@ impl<'a> IcebergWriter<'a> {
             found = Some((dir.to_string(), previous));
         }
         Ok(found)
+    }
+
+    /// The catalog table of `input` under the name it had before a `RENAME TABLE`: the table
+    /// of `name`'s namespace whose `tidb.table-id` is the table's id.
+    fn find_renamed_in_catalog(
+        &self,
+        catalog: &Catalog,
+        name: &TableIdent,
+        input: &TableInput,
+    ) -> Result<Option<(TableIdent, Previous)>> {
+        let id = input.table_id.to_string();
+        for candidate in self.block_on(catalog.list_tables(name.namespace()))? {
+            if candidate == *name {
+                continue;
+            }
+            let Some(table) = self.block_on(catalog.load(&candidate))? else {
+                continue;
+            };
+            if table.metadata.properties().get("tidb.table-id") == Some(&id) {
+                return Ok(Some((candidate, self.previous_in_catalog(input, table)?)));
+            }
+        }
+        Ok(None)
     }
 
     /// The table the catalog points at. Its location may be another export's output (each export
@@ -951,6 +981,11 @@ impl<'a> IcebergWriter<'a> {
         files: &[&ExportedFile],
     ) -> Result<IcebergTableReport> {
         self.block_on(catalog.ensure_namespace(ident.namespace()))?;
+        if let Some(old) = &table.renamed_from {
+            // The catalog's rename keeps the table's metadata and history; the commit follows
+            // under the new name (a run killed in between finds it there).
+            self.block_on(catalog.rename(old, ident))?;
+        }
         let meta_dir = format!("{}/{METADATA_DIR}", table.input.dir);
         let mut reloaded: Option<Previous> = None;
         for attempt in 1..=CATALOG_COMMIT_ATTEMPTS {
