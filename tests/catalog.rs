@@ -573,13 +573,7 @@ fn an_incremental_backup_is_applied_to_the_catalog_tables() {
     export_to_catalog(&full, &out, &catalog, &[]);
 
     // Changes: customer 1 renamed, customer 2 deleted, 41 inserted, 999 (never there) deleted.
-    let mut changes: Vec<TestTable> = base
-        .iter()
-        .map(|t| TestTable {
-            rows: Vec::new(),
-            ..t.clone()
-        })
-        .collect();
+    let mut changes: Vec<TestTable> = base.iter().map(TestTable::without_rows).collect();
     let mut after = base.clone();
     let customers = &mut after[0];
     assert_eq!(customers.name, "customers");
@@ -703,13 +697,7 @@ fn a_renamed_table_is_renamed_in_the_catalog() {
     write_backup(&full, &base, END_VERSION);
     export_to_catalog(&full, &out, &catalog, &[]);
 
-    let mut changes: Vec<TestTable> = base
-        .iter()
-        .map(|t| TestTable {
-            rows: Vec::new(),
-            ..t.clone()
-        })
-        .collect();
+    let mut changes: Vec<TestTable> = base.iter().map(TestTable::without_rows).collect();
     let mut after = base.clone();
     changes[0].name = "clients".into();
     after[0].name = "clients".into();

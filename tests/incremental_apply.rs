@@ -963,7 +963,7 @@ fn iceberg_entry<'a>(report: &'a Value, table: &str) -> &'a Value {
 
 /// Runs `check_apply.py` over `reads`; `None` when the venv is missing (outside CI).
 fn pyiceberg_read(scratch: &Path, reads: Vec<Value>) -> Option<Vec<Value>> {
-    let python = common::python("pyiceberg, pyarrow")?;
+    let python = common::python("pyiceberg, pyarrow, duckdb, fastavro")?;
     let path = scratch.join("reads.json");
     std::fs::write(
         &path,

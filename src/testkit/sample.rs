@@ -51,11 +51,8 @@ pub fn sample_incremental_writer() -> BackupWriter {
 /// tables did not change. Each table with its changes as rows (deletes marked).
 pub fn sample_incremental_tables() -> Vec<TestTable> {
     let mut tables: Vec<TestTable> = sample_tables()
-        .into_iter()
-        .map(|table| TestTable {
-            rows: Vec::new(),
-            ..table
-        })
+        .iter()
+        .map(TestTable::without_rows)
         .collect();
     let customer = |id: i64, name: &str, note: String| {
         TestRow::new(

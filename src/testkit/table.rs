@@ -588,6 +588,14 @@ impl TestTable {
         }
     }
 
+    /// The table with the same schema and no rows: what an incremental backup starts from.
+    pub fn without_rows(&self) -> TestTable {
+        TestTable {
+            rows: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// Makes the table clustered on these columns (a common-handle primary key).
     pub fn clustered(mut self, pk: &[i64]) -> Self {
         self.pk_is_handle = false;

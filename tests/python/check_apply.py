@@ -13,27 +13,14 @@ PyIceberg (0.12) projects a time-travel scan onto that schema, and onto the curr
 when the snapshot names none. Values are normalised as check_iceberg.py does: decimals as strings,
 binary as hex, dates and times as ISO strings. The Rust test compares them.
 """
-import datetime
-import decimal
 import json
-import math
+import os
 import sys
 
-from pyiceberg.table import StaticTable
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_iceberg import normalise  # noqa: E402
 
-
-def normalise(value):
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return "NaN"
-    if isinstance(value, list):
-        return [normalise(v) for v in value]
-    return value
+from pyiceberg.table import StaticTable  # noqa: E402
 
 
 def read(request):

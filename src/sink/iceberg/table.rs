@@ -336,106 +336,84 @@ impl ManifestKey {
     }
 }
 
-/// File and row counts of a new snapshot, for its summary (spec: "Snapshot Summary").
+/// Files, records (rows, or positions of a delete file) and bytes of one kind of entry.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    files: u64,
+    records: u64,
+    bytes: u64,
+}
+
+/// File and row counts of a new snapshot, for its summary (spec: "Snapshot Summary"), by entry
+/// kind and content (data files, then position delete files).
 #[derive(Debug, Default)]
 struct Totals {
-    added_data_files: u64,
-    added_records: u64,
-    added_size: u64,
-    added_delete_files: u64,
-    added_position_deletes: u64,
-    kept_data_files: u64,
-    kept_records: u64,
-    kept_size: u64,
-    kept_delete_files: u64,
-    kept_position_deletes: u64,
-    deleted_data_files: u64,
-    deleted_records: u64,
-    deleted_size: u64,
-    deleted_delete_files: u64,
-    deleted_position_deletes: u64,
+    by_kind: [[Counts; 2]; 3],
 }
 
 impl Totals {
     fn add(&mut self, file: &DataFile, kind: EntryKind) {
-        let data = file.content_type() == DataContentType::Data;
-        let (records, size) = (file.record_count(), file.file_size_in_bytes());
-        let (files, rows, bytes) = match (kind, data) {
-            (EntryKind::Added, true) => (
-                &mut self.added_data_files,
-                &mut self.added_records,
-                &mut self.added_size,
-            ),
-            (EntryKind::Added, false) => (
-                &mut self.added_delete_files,
-                &mut self.added_position_deletes,
-                &mut self.added_size,
-            ),
-            (EntryKind::Existing, true) => (
-                &mut self.kept_data_files,
-                &mut self.kept_records,
-                &mut self.kept_size,
-            ),
-            (EntryKind::Existing, false) => (
-                &mut self.kept_delete_files,
-                &mut self.kept_position_deletes,
-                &mut self.kept_size,
-            ),
-            (EntryKind::Deleted, true) => (
-                &mut self.deleted_data_files,
-                &mut self.deleted_records,
-                &mut self.deleted_size,
-            ),
-            (EntryKind::Deleted, false) => (
-                &mut self.deleted_delete_files,
-                &mut self.deleted_position_deletes,
-                &mut self.deleted_size,
-            ),
-        };
-        *files += 1;
-        *rows += records;
-        *bytes += size;
+        let content = usize::from(file.content_type() != DataContentType::Data);
+        let counts = &mut self.by_kind[kind as usize][content];
+        counts.files += 1;
+        counts.records += file.record_count();
+        counts.bytes += file.file_size_in_bytes();
+    }
+
+    /// The counts of data files (`data`) or delete files of `kind`.
+    fn get(&self, kind: EntryKind, data: bool) -> Counts {
+        self.by_kind[kind as usize][usize::from(!data)]
     }
 
     fn summary(&self) -> HashMap<String, String> {
+        use EntryKind::{Added, Deleted, Existing};
+        let live = |data: bool| {
+            let (added, kept) = (self.get(Added, data), self.get(Existing, data));
+            Counts {
+                files: added.files + kept.files,
+                records: added.records + kept.records,
+                bytes: added.bytes + kept.bytes,
+            }
+        };
+        let (data, deletes) = (live(true), live(false));
+        let added = self.get(Added, true);
         let mut summary: HashMap<String, String> = [
-            ("added-data-files", self.added_data_files),
-            ("added-records", self.added_records),
-            ("added-files-size", self.added_size),
+            ("added-data-files", added.files),
+            ("added-records", added.records),
             (
-                "total-data-files",
-                self.added_data_files + self.kept_data_files,
+                "added-files-size",
+                added.bytes + self.get(Added, false).bytes,
             ),
-            ("total-records", self.added_records + self.kept_records),
-            ("total-files-size", self.added_size + self.kept_size),
-            (
-                "total-delete-files",
-                self.added_delete_files + self.kept_delete_files,
-            ),
-            (
-                "total-position-deletes",
-                self.added_position_deletes + self.kept_position_deletes,
-            ),
+            ("total-data-files", data.files),
+            ("total-records", data.records),
+            ("total-files-size", data.bytes + deletes.bytes),
+            ("total-delete-files", deletes.files),
+            ("total-position-deletes", deletes.records),
             ("total-equality-deletes", 0),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let mut put = |key: &str, value: u64| summary.insert(key.to_string(), value.to_string());
-        if self.deleted_data_files > 0 || self.deleted_delete_files > 0 {
-            put("deleted-data-files", self.deleted_data_files);
-            put("deleted-records", self.deleted_records);
-            put("removed-files-size", self.deleted_size);
+        let (removed_data, removed_deletes) = (self.get(Deleted, true), self.get(Deleted, false));
+        if removed_data.files > 0 || removed_deletes.files > 0 {
+            put("deleted-data-files", removed_data.files);
+            put("deleted-records", removed_data.records);
+            put(
+                "removed-files-size",
+                removed_data.bytes + removed_deletes.bytes,
+            );
         }
-        if self.added_delete_files > 0 {
-            put("added-delete-files", self.added_delete_files);
-            put("added-position-delete-files", self.added_delete_files);
-            put("added-position-deletes", self.added_position_deletes);
+        let added_deletes = self.get(Added, false);
+        if added_deletes.files > 0 {
+            put("added-delete-files", added_deletes.files);
+            put("added-position-delete-files", added_deletes.files);
+            put("added-position-deletes", added_deletes.records);
         }
-        if self.deleted_delete_files > 0 {
-            put("removed-delete-files", self.deleted_delete_files);
-            put("removed-position-delete-files", self.deleted_delete_files);
-            put("removed-position-deletes", self.deleted_position_deletes);
+        if removed_deletes.files > 0 {
+            put("removed-delete-files", removed_deletes.files);
+            put("removed-position-delete-files", removed_deletes.files);
+            put("removed-position-deletes", removed_deletes.records);
         }
         summary
     }
@@ -1298,7 +1276,8 @@ impl<'a> IcebergWriter<'a> {
         })
         .map_err(err)?;
 
-        let removes_rows = totals.deleted_data_files > 0 || totals.added_position_deletes > 0;
+        let removes_rows = totals.get(EntryKind::Deleted, true).files > 0
+            || totals.get(EntryKind::Added, false).records > 0;
         let operation = match (files.is_empty(), removes_rows) {
             (_, false) => Operation::Append,
             (true, true) if applied.is_some() => Operation::Delete,
@@ -1408,8 +1387,8 @@ impl<'a> IcebergWriter<'a> {
             timestamp_ms,
             operation: operation.as_str().to_string(),
             added_files: files.len() as u64,
-            added_records: totals.added_records,
-            deleted_files: totals.deleted_data_files,
+            added_records: totals.get(EntryKind::Added, true).records,
+            deleted_files: totals.get(EntryKind::Deleted, true).files,
             rewritten_files,
             apply: applied.map(|a| a.report.clone()),
             catalog: None,
