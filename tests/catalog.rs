@@ -560,17 +560,41 @@ fn an_incremental_backup_without_its_base_in_the_catalog_is_refused() {
     );
 }
 
+/// The sample backup exported into a SQLite catalog under `dir`: the catalog's URI for the
+/// export and for SQLAlchemy, the output directory and the sample's tables.
+fn sample_in_sqlite_catalog(dir: &Path) -> (String, String, PathBuf, Vec<TestTable>) {
+    let (catalog, sqlalchemy) = sqlite_uris(dir);
+    let out = dir.join("out");
+    let base = sample_tables();
+    let full = dir.join("full");
+    write_backup(&full, &base, END_VERSION);
+    export_to_catalog(&full, &out, &catalog, &[]);
+    (catalog, sqlalchemy, out, base)
+}
+
+/// Writes the incremental backup after [`sample_in_sqlite_catalog`]'s: `changes` (rows of
+/// each table changed in it), with `ddls`.
+fn write_incremental(dir: &Path, changes: &[TestTable], ddls: Vec<Value>) -> PathBuf {
+    let incremental = dir.join("incremental");
+    BackupWriter {
+        rows_per_range: ROWS_PER_RANGE,
+        start_version: END_VERSION,
+        end_version: LATER,
+        region_base: 100,
+        ddls,
+        ..Default::default()
+    }
+    .write(&incremental, changes)
+    .unwrap();
+    incremental
+}
+
 /// An incremental backup exported with the catalog of its base is applied: one new snapshot per
 /// table, the changed table reads as of the incremental, the first snapshot as the full backup.
 #[test]
 fn an_incremental_backup_is_applied_to_the_catalog_tables() {
     let dir = tempfile::tempdir().unwrap();
-    let (catalog, sqlalchemy) = sqlite_uris(dir.path());
-    let out = dir.path().join("out");
-    let base = sample_tables();
-    let full = dir.path().join("full");
-    write_backup(&full, &base, END_VERSION);
-    export_to_catalog(&full, &out, &catalog, &[]);
+    let (catalog, sqlalchemy, out, base) = sample_in_sqlite_catalog(dir.path());
 
     // Changes: customer 1 renamed, customer 2 deleted, 41 inserted, 999 (never there) deleted.
     let mut changes: Vec<TestTable> = base.iter().map(TestTable::without_rows).collect();
@@ -586,16 +610,7 @@ fn an_incremental_backup_is_applied_to_the_catalog_tables() {
     let mut never_there = TestRow::new(999, vec![]);
     never_there.deleted = true;
     changes[0].rows = vec![renamed, deleted, inserted, never_there];
-    let incremental = dir.path().join("incremental");
-    BackupWriter {
-        rows_per_range: ROWS_PER_RANGE,
-        start_version: END_VERSION,
-        end_version: LATER,
-        region_base: 100,
-        ..Default::default()
-    }
-    .write(&incremental, &changes)
-    .unwrap();
+    let incremental = write_incremental(dir.path(), &changes, Vec::new());
     let report = export_to_catalog(&incremental, &out, &catalog, &[]);
 
     let committed: Vec<String> = outcomes(&report)
@@ -690,12 +705,7 @@ fn a_build_without_glue_says_how_to_get_it() {
 #[test]
 fn a_renamed_table_is_renamed_in_the_catalog() {
     let dir = tempfile::tempdir().unwrap();
-    let (catalog, sqlalchemy) = sqlite_uris(dir.path());
-    let out = dir.path().join("out");
-    let base = sample_tables();
-    let full = dir.path().join("full");
-    write_backup(&full, &base, END_VERSION);
-    export_to_catalog(&full, &out, &catalog, &[]);
+    let (catalog, sqlalchemy, out, base) = sample_in_sqlite_catalog(dir.path());
 
     let mut changes: Vec<TestTable> = base.iter().map(TestTable::without_rows).collect();
     let mut after = base.clone();
@@ -709,17 +719,7 @@ fn a_renamed_table_is_renamed_in_the_catalog() {
         "schema_name": "shop", "table_name": "clients", "state": 6,
         "query": "RENAME TABLE customers TO clients",
     });
-    let incremental = dir.path().join("incremental");
-    BackupWriter {
-        rows_per_range: ROWS_PER_RANGE,
-        start_version: END_VERSION,
-        end_version: LATER,
-        region_base: 100,
-        ddls: vec![rename],
-        ..Default::default()
-    }
-    .write(&incremental, &changes)
-    .unwrap();
+    let incremental = write_incremental(dir.path(), &changes, vec![rename]);
     let report = export_to_catalog(&incremental, &out, &catalog, &[]);
     let clients = report["iceberg_tables"]
         .as_array()
