@@ -2281,6 +2281,56 @@ mod tests {
         assert!(message.contains("table db.t"), "{message}");
     }
 
+    /// `metadata` with a snapshot of `operation` (and `summary`) on top of its current one.
+    fn with_snapshot(
+        metadata: TableMetadata,
+        id: i64,
+        operation: Operation,
+        summary: &[(&str, &str)],
+    ) -> TableMetadata {
+        let snapshot = Snapshot::builder()
+            .with_snapshot_id(id)
+            .with_parent_snapshot_id(metadata.current_snapshot_id())
+            .with_sequence_number(metadata.last_sequence_number() + 1)
+            .with_timestamp_ms(metadata.last_updated_ms() + 1)
+            .with_manifest_list(format!("file:///t/metadata/snap-{id}.avro"))
+            .with_summary(Summary {
+                operation,
+                additional_properties: summary
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            })
+            .with_schema_id(0)
+            .build();
+        TableMetadataBuilder::new_from_metadata(metadata, None)
+            .set_branch_snapshot(snapshot, MAIN_BRANCH)
+            .unwrap()
+            .build()
+            .unwrap()
+            .metadata
+    }
+
+    #[test]
+    fn the_backup_summary_is_found_past_compactions_only() {
+        let metadata = previous_with_rows().metadata;
+        assert_eq!(backup_summary(&metadata), Ok(None));
+        let backup = [(SUMMARY_END_VERSION, "42")];
+        let exported = with_snapshot(metadata, 1, Operation::Append, &backup);
+        let compacted = with_snapshot(exported, 2, Operation::Replace, &[]);
+        let found = backup_summary(&compacted).unwrap().unwrap();
+        assert_eq!(
+            found.get(SUMMARY_END_VERSION).map(String::as_str),
+            Some("42")
+        );
+        // Rows another writer appended: the table no longer holds exactly a backup.
+        let appended = with_snapshot(compacted, 3, Operation::Append, &[]);
+        assert_eq!(
+            backup_summary(&appended),
+            Err("snapshot 3, operation append".to_string())
+        );
+    }
+
     #[test]
     fn iceberg_type_promotions() {
         use iceberg::spec::PrimitiveType as P;
