@@ -14,8 +14,9 @@
 //!    and position as the spec asks.
 //!
 //! The put files are named after their change files, so a re-run after a kill writes the same
-//! objects again. Memory grows with the changed keys of one table (a `BTreeMap` entry each, about
-//! 60 bytes for an integer handle), not with the table.
+//! objects again. Memory grows with the changed keys of one table (a `BTreeMap` entry each, and
+//! a set entry for each key found in the table: up to about 100 bytes per key for an integer
+//! handle), not with the table.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
