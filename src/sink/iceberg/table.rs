@@ -27,10 +27,12 @@
 //!
 //! Each run adds one snapshot per table: sequence number = previous + 1, parent = the previous
 //! current snapshot, timestamp = the backup TSO's physical time (`end_version >> 18`), and a
-//! metadata-log entry for the previous version. The snapshot holds exactly the files of this
-//! run (operation `append` for the first, `overwrite` afterwards, the previous files marked
-//! DELETED), so the current snapshot is the latest backup and older snapshots stay readable by
-//! id. Field ids are the Parquet field ids the export already wrote; the crate's
+//! metadata-log entry for the previous version. For a full backup the snapshot holds exactly the
+//! files of this run (operation `append` for the first, `overwrite` afterwards, the previous files
+//! marked DELETED); an incremental backup is applied instead ([`super::apply`]): the previous
+//! files stay (EXISTING), its rows are added and the rows it replaced or deleted are removed by
+//! position deletes. So the current snapshot is the latest backup and older snapshots stay
+//! readable by id. Field ids are the Parquet field ids the export already wrote; the crate's
 //! `TableMetadataBuilder::new` would renumber them, so the first version is deserialized from
 //! JSON with our ids instead and later versions only go through `new_from_metadata`, which keeps
 //! them; both paths are checked.
