@@ -366,6 +366,24 @@ impl ExternalStorage {
             .map_err(|source| self.storage_error(name, source))
     }
 
+    /// Reads the bytes `range` of an object (one ranged GET): parts of large files, such as the
+    /// footer and a few column chunks of a Parquet file.
+    pub fn read_range(&self, name: &str, range: std::ops::Range<u64>) -> Result<Bytes> {
+        let location = object_path(name)?;
+        if let Target::Noop = self.target {
+            return Err(self.noop_read(name));
+        }
+        let length = (range.end - range.start) as usize;
+        let bytes = self
+            .runtime
+            .block_on(self.store.get_range(&location, range))
+            .map_err(|source| self.storage_error(name, source))?;
+        if let Some(limiter) = &self.options.ratelimit {
+            self.runtime.block_on(limiter.acquire(length));
+        }
+        Ok(bytes)
+    }
+
     /// Whether an object exists.
     pub fn exists(&self, name: &str) -> Result<bool> {
         let location = object_path(name)?;

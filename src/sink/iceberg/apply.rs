@@ -25,12 +25,18 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BinaryArray, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use bytes::{Buf, Bytes};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::ParquetMetaDataReader;
+use parquet::file::reader::{ChunkReader, Length};
 use serde::Serialize;
 
 use crate::batch::{HANDLE_COLUMN, OP_COLUMN, PARQUET_FIELD_ID_KEY, TABLE_ID_COLUMN};
 use crate::sink::parquet::{ParquetFileWriter, ParquetOptions, WrittenFile};
+use crate::storage::ExternalStorage;
 use crate::{Error, Result};
 
 /// Field id of a position delete file's `file_path` column (reserved by the spec).
@@ -273,18 +279,35 @@ fn project(batch: &RecordBatch, schema: &SchemaRef, name: &str) -> Result<Record
         .map_err(|e| Error::iceberg(name, format!("its puts do not fit the table's schema: {e}")))
 }
 
-/// Finds, in one data file, the positions of rows whose key `changes` holds, except those in
-/// `deleted` (removed by earlier position deletes); adds each key found to `found`.
+/// Where a data file's key columns are read from.
+pub enum KeySource<'a> {
+    /// A local file (the object itself on local storage).
+    Local(&'a Path),
+    /// An object of a remote store: its footer and the two key columns' chunks are fetched with
+    /// ranged reads, not the whole file.
+    Remote(&'a ExternalStorage),
+}
+
+/// The key columns of a data file, to be read.
+const KEY_COLUMNS: [&str; 2] = [TABLE_ID_COLUMN, HANDLE_COLUMN];
+
+/// Finds, in one data file (object `name`), the positions of rows whose key `changes` holds,
+/// except those in `deleted` (removed by earlier position deletes); adds each key found to
+/// `found`.
 pub fn positions_of_changed(
-    path: &Path,
+    source: KeySource<'_>,
     name: &str,
     changes: &Changes,
     deleted: &HashSet<i64>,
     found: &mut HashSet<RowKey>,
 ) -> Result<Vec<i64>> {
+    let reader = match source {
+        KeySource::Local(path) => read_columns(path, name, Some(&KEY_COLUMNS))?,
+        KeySource::Remote(storage) => read_remote_key_columns(storage, name)?,
+    };
     let mut positions = Vec::new();
     let mut position = 0i64;
-    for batch in read_columns(path, name, Some(&[TABLE_ID_COLUMN, HANDLE_COLUMN]))? {
+    for batch in reader {
         let batch = batch.map_err(|e| Error::iceberg(name, format!("reading a batch: {e}")))?;
         for key in row_keys(&batch, name)? {
             if !deleted.contains(&position) && changes.get(&key).is_some() {
@@ -295,6 +318,124 @@ pub fn positions_of_changed(
         }
     }
     Ok(positions)
+}
+
+/// Reads the key columns of a remote Parquet object through ranged reads: the footer (one read,
+/// two when the metadata is larger than the first guess), then each row group's two column
+/// chunks.
+fn read_remote_key_columns(
+    storage: &ExternalStorage,
+    name: &str,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader> {
+    let parquet_error = |e: parquet::errors::ParquetError| {
+        Error::iceberg(name, format!("reading it as Parquet: {e}"))
+    };
+    let size = storage
+        .size(name)?
+        .ok_or_else(|| Error::iceberg(name, "does not exist"))?;
+    if size < 12 {
+        return Err(Error::iceberg(
+            name,
+            format!("is {size} bytes: not a Parquet file"),
+        ));
+    }
+    let guess = size.min(64 * 1024);
+    let tail = storage.read_range(name, size - guess..size)?;
+    let length_at = tail.len() - 8;
+    let metadata_length = u32::from_le_bytes(
+        tail[length_at..length_at + 4]
+            .try_into()
+            .map_err(|_| Error::iceberg(name, "truncated footer"))?,
+    );
+    let footer = u64::from(metadata_length) + 8;
+    let mut file = SparseFile {
+        len: size,
+        pieces: Vec::new(),
+    };
+    if footer > guess {
+        let start = size.checked_sub(footer).ok_or_else(|| {
+            Error::iceberg(name, format!("its footer claims {footer} bytes of {size}"))
+        })?;
+        file.pieces
+            .push((start, storage.read_range(name, start..size)?));
+    } else {
+        file.pieces.push((size - guess, tail));
+    }
+    let metadata = ParquetMetaDataReader::new()
+        .parse_and_finish(&file)
+        .map_err(parquet_error)?;
+    let schema = metadata.file_metadata().schema_descr();
+    let leaves = KEY_COLUMNS
+        .iter()
+        .map(|column| {
+            (0..schema.num_columns())
+                .find(|i| schema.column(*i).path().parts() == [column.to_string()])
+                .ok_or_else(|| Error::iceberg(name, format!("has no column {column}")))
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    for row_group in metadata.row_groups() {
+        for leaf in &leaves {
+            let (start, length) = row_group.column(*leaf).byte_range();
+            let bytes = storage.read_range(name, start..start + length)?;
+            file.pieces.push((start, bytes));
+        }
+    }
+    let metadata = ArrowReaderMetadata::try_new(Arc::new(metadata), ArrowReaderOptions::new())
+        .map_err(parquet_error)?;
+    let mask = ProjectionMask::leaves(metadata.parquet_schema(), leaves);
+    ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+        .with_projection(mask)
+        .build()
+        .map_err(parquet_error)
+}
+
+/// The parts of a Parquet file that were fetched, each at its offset: serves the reader the
+/// footer and the column chunks it asks for, and refuses anything else.
+struct SparseFile {
+    len: u64,
+    pieces: Vec<(u64, Bytes)>,
+}
+
+impl SparseFile {
+    fn piece(&self, start: u64, length: u64) -> parquet::errors::Result<Bytes> {
+        self.pieces
+            .iter()
+            .find(|(at, bytes)| *at <= start && start + length <= *at + bytes.len() as u64)
+            .map(|(at, bytes)| {
+                let from = (start - at) as usize;
+                bytes.slice(from..from + length as usize)
+            })
+            .ok_or_else(|| {
+                parquet::errors::ParquetError::General(format!(
+                    "bytes {start}..{} were not fetched",
+                    start + length
+                ))
+            })
+    }
+}
+
+impl Length for SparseFile {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl ChunkReader for SparseFile {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        // To the end of the fetched piece holding `start`: a page header and what follows.
+        let end = self
+            .pieces
+            .iter()
+            .find(|(at, bytes)| *at <= start && start < *at + bytes.len() as u64)
+            .map_or(start, |(at, bytes)| *at + bytes.len() as u64);
+        Ok(self.piece(start, end - start)?.reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.piece(start, length as u64)
+    }
 }
 
 /// The rows of a position delete file: `(file_path, pos)`.
@@ -401,6 +542,83 @@ mod tests {
             .insert((1, Handle::Int(1)), false, "f.parquet")
             .unwrap_err();
         assert!(error.to_string().contains("changed twice"), "{error}");
+    }
+
+    /// A data file of `rows` rows (handles 0..rows of table 7) with a text column, in row groups
+    /// of 100 rows.
+    fn data_file(path: &Path, rows: i64) {
+        let field = |name: &str, data_type: DataType, id: i32| {
+            Field::new(name, data_type, false).with_metadata(
+                [(PARQUET_FIELD_ID_KEY.to_string(), id.to_string())]
+                    .into_iter()
+                    .collect(),
+            )
+        };
+        let schema = Arc::new(Schema::new(vec![
+            field(TABLE_ID_COLUMN, DataType::Int64, 1),
+            field(HANDLE_COLUMN, DataType::Int64, 2),
+            field("note", DataType::Utf8, 101),
+        ]));
+        let options = ParquetOptions {
+            row_group_rows: 100,
+            ..ParquetOptions::default()
+        };
+        let mut writer =
+            ParquetFileWriter::create(path, schema.clone(), &options, Vec::new()).unwrap();
+        let notes: StringArray = (0..rows)
+            .map(|i| Some(format!("note {i} {}", "x".repeat(50))))
+            .collect();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![7; rows as usize])),
+                Arc::new(Int64Array::from_iter_values(0..rows)),
+                Arc::new(notes),
+            ],
+        )
+        .unwrap();
+        writer.write(&batch).unwrap();
+        writer.finish().unwrap();
+    }
+
+    #[test]
+    fn ranged_reads_find_the_same_positions_as_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        data_file(&dir.path().join("data.parquet"), 350);
+        let url = format!("local://{}", dir.path().display());
+        let backend = crate::storage::url::parse_url(&url).unwrap();
+        let storage =
+            ExternalStorage::open_with(&backend, false, &crate::storage::StorageOptions::default())
+                .unwrap();
+        let changes = changes(&[(7, 3, true), (7, 150, false), (7, 349, true), (8, 5, true)]);
+        let deleted = HashSet::from([150]);
+        let mut found = [HashSet::new(), HashSet::new()];
+        let path = dir.path().join("data.parquet");
+        let [local, remote] = &mut found;
+        let whole = positions_of_changed(
+            KeySource::Local(&path),
+            "data.parquet",
+            &changes,
+            &deleted,
+            local,
+        )
+        .unwrap();
+        let ranged = positions_of_changed(
+            KeySource::Remote(&storage),
+            "data.parquet",
+            &changes,
+            &deleted,
+            remote,
+        )
+        .unwrap();
+        assert_eq!(
+            whole,
+            vec![3, 349],
+            "150 was deleted before; table 8 is another file's"
+        );
+        assert_eq!(ranged, whole);
+        assert_eq!(found[0], found[1]);
+        assert_eq!(found[0].len(), 2);
     }
 
     #[test]

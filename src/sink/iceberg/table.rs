@@ -1687,11 +1687,20 @@ impl<'a> IcebergWriter<'a> {
                 continue;
             }
             let uri = data_file.file_path();
-            let local = read_local(uri)?;
             let none = HashSet::new();
             let already = deleted.get(uri).unwrap_or(&none);
+            let (storage, name) = self.locate_uri(table, uri)?;
+            // A local file is read in place; a remote one by ranges (footer and key columns).
+            let local = storage
+                .is_local()
+                .then(|| storage.open_local(&name))
+                .transpose()?;
+            let source = match &local {
+                Some(local) => apply::KeySource::Local(&local.path),
+                None => apply::KeySource::Remote(storage),
+            };
             let found_here =
-                apply::positions_of_changed(&local.path, uri, &changes, already, &mut found)?;
+                apply::positions_of_changed(source, &name, &changes, already, &mut found)?;
             if found_here.is_empty() {
                 continue;
             }
@@ -1767,20 +1776,19 @@ impl<'a> IcebergWriter<'a> {
         Ok(applied)
     }
 
-    /// A local copy of the file at `uri`: an object of the table's directory in the output, or,
-    /// for a catalog table an earlier export wrote elsewhere, of the catalog's bucket.
-    fn open_uri(&self, table: &PreparedTable, uri: &str) -> Result<LocalObject> {
+    /// The storage and object name of the file at `uri`: an object of the table's directory in
+    /// the output, of the output elsewhere (a renamed table's files stay under its old name), or,
+    /// for a catalog table an earlier export wrote under another prefix, of the catalog's bucket.
+    fn locate_uri(&self, table: &PreparedTable, uri: &str) -> Result<(&ExternalStorage, String)> {
         if let Ok(name) = object_of(uri, &table.location, &table.input.dir) {
-            return self.output.open_local(&name);
+            return Ok((self.output, name));
         }
-        // A renamed table's files stay under its old name.
         if let Some(name) = uri.strip_prefix(&self.output.url_of("")) {
-            return self.output.open_local(name.trim_start_matches('/'));
+            return Ok((self.output, name.trim_start_matches('/').to_string()));
         }
         if let Some(storage) = &self.catalog_storage {
-            let root = storage.url_of("");
-            if let Some(name) = uri.strip_prefix(&root) {
-                return storage.open_local(name.trim_start_matches('/'));
+            if let Some(name) = uri.strip_prefix(&storage.url_of("")) {
+                return Ok((storage, name.trim_start_matches('/').to_string()));
             }
         }
         Err(Error::Unsupported(format!(
@@ -1788,6 +1796,12 @@ impl<'a> IcebergWriter<'a> {
              read to apply an incremental backup",
             table.input.name()
         )))
+    }
+
+    /// A local copy of the file at `uri` ([`Self::locate_uri`]).
+    fn open_uri(&self, table: &PreparedTable, uri: &str) -> Result<LocalObject> {
+        let (storage, name) = self.locate_uri(table, uri)?;
+        storage.open_local(&name)
     }
 
     /// A writer of one put file, in the table's schema, with the statistics Iceberg needs.
