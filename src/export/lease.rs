@@ -132,6 +132,7 @@ impl<'a> Leases<'a> {
         period: Duration,
         published: &dyn Fn() -> Result<bool>,
     ) -> Result<Watch> {
+        let wanted: HashSet<&str> = keys.iter().map(String::as_str).collect();
         let unfinished_now = || -> Result<Option<Vec<&String>>> {
             let finished = marker_keys(self.output, self.prefix)?;
             let Ok(mut seen) = self.seen_finished.lock() else {
@@ -140,7 +141,12 @@ impl<'a> Leases<'a> {
             if seen.iter().any(|key| !finished.contains(key)) {
                 return Ok(None);
             }
-            seen.extend(finished.iter().filter(|k| keys.contains(k)).cloned());
+            seen.extend(
+                finished
+                    .iter()
+                    .filter(|k| wanted.contains(k.as_str()))
+                    .cloned(),
+            );
             Ok(Some(
                 keys.iter().filter(|k| !finished.contains(*k)).collect(),
             ))

@@ -279,6 +279,7 @@ impl<'a> Run<'a> {
         let markers = JobMarkers::open(output, prefix, &all_keys, options.resume)?;
         let run_id = keys.run_id();
         if let Some(taken) = taken {
+            let taken: std::collections::HashSet<&String> = taken.iter().collect();
             jobs.retain(|job| taken.contains(&job.key));
         } else if let Some(shard) = options.shard {
             let bytes: Vec<u64> = jobs.iter().map(|job| job.bytes(&plan.ranges)).collect();
