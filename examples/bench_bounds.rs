@@ -177,7 +177,7 @@ fn open_sst(dir: &Path, name: &str) -> BoxResult<SstReader<File>> {
 
 /// Every entry of both SSTs, nothing decoded.
 fn scan_range(dir: &Path, range: &RangePlan, totals: &mut Totals) -> BoxResult<()> {
-    let names = std::iter::once(&range.write).chain(range.default.as_ref());
+    let names = std::iter::once(&range.write).chain(range.default.as_deref());
     for file in names {
         let reader = open_sst(dir, &file.name)?;
         let mut entries = reader.entries();

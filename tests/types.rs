@@ -428,8 +428,8 @@ fn foreign_bytes_from_tidb_in_a_rocksdb_sst() {
             ..Default::default()
         }],
         schemas: vec![Schema {
-            db: db_json.as_bytes().to_vec(),
-            table: table_json.as_bytes().to_vec(),
+            db: db_json.as_bytes().to_vec().into(),
+            table: table_json.as_bytes().to_vec().into(),
             ..Default::default()
         }],
         ..Default::default()

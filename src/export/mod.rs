@@ -142,11 +142,12 @@ fn run_stages(
         }),
         None => None,
     };
-    let tables = verify::verify_tables(&run, &outcomes)?;
-    let files: Vec<_> = outcomes
-        .iter_mut()
-        .flat_map(|outcome| std::mem::take(&mut outcome.files))
-        .collect();
+    let reports = std::mem::take(&mut run.table_reports);
+    let tables = verify::verify_tables(&run, reports, &outcomes)?;
+    let mut files = Vec::with_capacity(outcomes.iter().map(|o| o.files.len()).sum());
+    for outcome in &mut outcomes {
+        files.append(&mut outcome.files);
+    }
     if run.publishes() {
         failpoint::wait("publish");
         publish::publish(run.output, run.prefix, &files, run.identity.end_version)?;

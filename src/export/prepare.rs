@@ -33,7 +33,8 @@ pub(crate) struct OpenedBackup {
     pub input: ExternalStorage,
     /// Decrypts the backup's SSTs.
     pub crypter: Arc<Crypter>,
-    /// Its `backupmeta`.
+    /// Its `backupmeta`, without the schemas and the files: the plan holds the tables parsed
+    /// ([`meta::load_backup_with`]) and the files it reads (a backup may list a million).
     pub backup: meta::Backup,
     /// Its tables and ranges.
     pub plan: meta::ExportPlan,
@@ -49,11 +50,20 @@ impl OpenedBackup {
             });
         }
         let crypter = Arc::new(options.crypter.clone());
-        let backup = meta::load_backup(
+        // Each schema parsed as its MetaFile leaf is read, so that no more than one leaf of
+        // schema JSON is held.
+        let mut tables = Vec::new();
+        let mut backup = meta::load_backup_with(
             &mut |name| input.read(name),
             crypter.is_encrypted().then_some(crypter.as_ref()),
+            &mut |schema| {
+                tables.extend(meta::parse_schema(&schema)?.map(Arc::new));
+                Ok(())
+            },
         )?;
-        let plan = meta::build_plan(&backup, &options.filter)?;
+        let plan = meta::build_plan_of(&backup, tables, &options.filter)?;
+        // The plan holds the files it reads; the rest were only listed.
+        backup.files = Vec::new();
         if plan.tables.is_empty() && !plan.excluded.is_empty() {
             let names = plan
                 .excluded
@@ -114,7 +124,7 @@ pub(crate) struct Run<'a> {
     pub kind: BackupKind,
     /// Physical table id → the logical table it belongs to.
     pub tables: HashMap<i64, Arc<TableSchema>>,
-    /// Each table as Iceberg metadata and the JSON manifest describe it.
+    /// Each table as the JSON manifest describes it (empty without `--write-iceberg-manifest`).
     pub table_inputs: Vec<TableInput>,
     /// Each table's report, before any data is read.
     pub table_reports: Vec<TableReport>,
@@ -159,34 +169,39 @@ impl<'a> Run<'a> {
         let applies = kind == BackupKind::Incremental && options.writes_iceberg_tables();
         let ddl = DdlSummary::new(&backup.ddls);
         let mut tables = HashMap::new();
-        let mut table_inputs = Vec::with_capacity(plan.tables.len());
+        // Only Iceberg metadata and the JSON manifest describe the tables (and a backup may hold
+        // 100 k of them: each input holds an Arrow schema).
+        let describes = options.writes_iceberg_tables() || options.write_iceberg_manifest;
+        let mut table_inputs = Vec::new();
         let mut table_reports = Vec::with_capacity(plan.tables.len());
         for table in &plan.tables {
             // Fail before reading any data if a table has a type we cannot write.
             let schema = export_schema(table, kind)?;
-            table_inputs.push(TableInput {
-                db: table.db_name.clone(),
-                table: table.table_name.clone(),
-                table_id: table.table_id,
-                dir: table_dir(prefix, &table.db_name, &table.table_name),
-                schema: schema.arrow.clone(),
-                partition_ids: if table.partitions.is_empty() {
-                    Vec::new()
-                } else {
-                    table.physical_ids()
-                },
-                incremental: kind == BackupKind::Incremental,
-                apply: if applies {
-                    Some(ApplyInput {
-                        schema: Some(export_schema(table, BackupKind::Full)?.arrow),
-                        created: ddl.created(table.table_id),
-                        renamed: ddl.renamed(table.table_id),
-                        modified_column: ddl.modified_column(table.table_id),
-                    })
-                } else {
-                    None
-                },
-            });
+            if describes {
+                table_inputs.push(TableInput {
+                    db: table.db_name.clone(),
+                    table: table.table_name.clone(),
+                    table_id: table.table_id,
+                    dir: table_dir(prefix, &table.db_name, &table.table_name),
+                    schema: schema.arrow.clone(),
+                    partition_ids: if table.partitions.is_empty() {
+                        Vec::new()
+                    } else {
+                        table.physical_ids()
+                    },
+                    incremental: kind == BackupKind::Incremental,
+                    apply: if applies {
+                        Some(ApplyInput {
+                            schema: Some(export_schema(table, BackupKind::Full)?.arrow),
+                            created: ddl.created(table.table_id),
+                            renamed: ddl.renamed(table.table_id),
+                            modified_column: ddl.modified_column(table.table_id),
+                        })
+                    } else {
+                        None
+                    },
+                });
+            }
             table_reports.push(TableReport {
                 db: table.db_name.clone(),
                 table: table.table_name.clone(),
@@ -213,7 +228,11 @@ impl<'a> Run<'a> {
         ];
         // A table a DROP TABLE job of an applied incremental removed has no rows in the backup,
         // but its Iceberg table loses them (unless a table of that name is back in the plan).
-        let mut iceberg_inputs = table_inputs.clone();
+        let mut iceberg_inputs = if options.write_iceberg_manifest {
+            table_inputs.clone()
+        } else {
+            std::mem::take(&mut table_inputs)
+        };
         if applies {
             for dropped in ddl.dropped() {
                 let back = plan

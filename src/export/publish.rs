@@ -30,6 +30,8 @@ pub(crate) fn publish(
     files: &[ExportedFile],
     end_version: u64,
 ) -> Result<()> {
+    // The staged files' bytes are on disk before any `_SUCCESS` names them.
+    output.sync(&mut files.iter().filter_map(|f| f.staged.as_deref()))?;
     let mut by_table: BTreeMap<(&str, &str), Vec<&ExportedFile>> = BTreeMap::new();
     for file in files {
         by_table
@@ -81,7 +83,8 @@ pub(crate) fn publish(
             output.put_bytes(&marker, listing)?;
         }
     }
-    Ok(())
+    // A run that reports success has its files in place and their markers on disk.
+    output.sync(&mut files.iter().map(|f| f.path.as_str()))
 }
 
 /// The contents of a table's `_SUCCESS`: the same bytes for the same files, whichever run of an

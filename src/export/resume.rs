@@ -172,7 +172,7 @@ impl JobKeys {
         let mut hasher = Sha256::new();
         hash_field(&mut hasher, &self.run);
         for range in ranges {
-            for file in [Some(&range.write), range.default.as_ref()] {
+            for file in [Some(&range.write), range.default.as_deref()] {
                 let Some(file) = file else {
                     hasher.update([0]);
                     continue;
@@ -424,7 +424,7 @@ mod tests {
     fn range(stem: &str) -> RangePlan {
         RangePlan {
             write: sst(&format!("{stem}_write.sst")),
-            default: Some(sst(&format!("{stem}_default.sst"))),
+            default: Some(Box::new(sst(&format!("{stem}_default.sst")))),
             stem: stem.into(),
             table_ids: vec![100],
         }

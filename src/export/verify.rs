@@ -7,18 +7,29 @@ use std::collections::HashMap;
 
 use crate::batch::BackupKind;
 use crate::codec::checksum::KvChecksum;
+use crate::meta::TableSchema;
 use crate::{Error, Result};
 
 use super::prepare::Run;
 use super::report::{ChecksumReport, TableReport};
 use super::scan::{JobOutcome, TableKvs};
 
-/// Each table's report with its keys and checksum verdict; a mismatch is an error.
-pub(crate) fn verify_tables(run: &Run<'_>, outcomes: &[JobOutcome]) -> Result<Vec<TableReport>> {
+/// Each table's report (`reports`, as planned) with its keys and checksum verdict; a mismatch is
+/// an error.
+pub(crate) fn verify_tables(
+    run: &Run<'_>,
+    mut reports: Vec<TableReport>,
+    outcomes: &[JobOutcome],
+) -> Result<Vec<TableReport>> {
     let plan = &run.opened.plan;
     let options = run.options;
     // Per logical table: keys by kind and BR's checksum over its pairs, attributed key by key
     // while scanning (so SSTs holding several tables are covered).
+    let planned: HashMap<i64, &TableSchema> = plan
+        .tables
+        .iter()
+        .map(|t| (t.table_id, t.as_ref()))
+        .collect();
     let mut table_kvs: HashMap<i64, TableKvs> = HashMap::new();
     for outcome in outcomes {
         for (id, kvs) in &outcome.table_kvs {
@@ -28,12 +39,11 @@ pub(crate) fn verify_tables(run: &Run<'_>, outcomes: &[JobOutcome]) -> Result<Ve
             entry.checksum.merge(kvs.checksum);
         }
     }
-    let mut reports = run.table_reports.clone();
     for report in &mut reports {
         let kvs = table_kvs.get(&report.table_id).copied().unwrap_or_default();
         report.record_kvs = kvs.record_kvs;
         report.index_kvs = kvs.index_kvs;
-        let Some(table) = plan.tables.iter().find(|t| t.table_id == report.table_id) else {
+        let Some(table) = planned.get(&report.table_id) else {
             continue;
         };
         let expected = KvChecksum::new(table.crc64xor, table.total_kvs, table.total_bytes);

@@ -87,7 +87,8 @@ pub struct Backup {
     pub new_collations_enabled: Option<bool>,
     /// Data files: v1 field 4, then the v2 `file_index` leaves, in order.
     pub files: Vec<File>,
-    /// Schemas: v1 field 7, then the v2 `schema_index` leaves, in order.
+    /// Schemas: v1 field 7, then the v2 `schema_index` leaves, in order (empty when loaded by
+    /// [`load_backup_with`], which hands them over instead).
     pub schemas: Vec<Schema>,
     /// DDL jobs: the v1 JSON array (field 10), then each v2 `ddl_indexes` element.
     pub ddls: Vec<serde_json::Value>,
@@ -120,6 +121,27 @@ pub fn load_backup(
     read_object: &mut dyn FnMut(&str) -> Result<Bytes>,
     crypter: Option<&Crypter>,
 ) -> Result<Backup> {
+    let mut schemas = Vec::new();
+    let mut backup = load_backup_with(read_object, crypter, &mut |schema| {
+        schemas.push(schema);
+        Ok(())
+    })?;
+    backup.schemas = schemas;
+    Ok(backup)
+}
+
+/// [`load_backup`], handing each schema to `visit_schema` (in backupmeta order) as its object is
+/// decoded instead of keeping them: the returned [`Backup::schemas`] is empty. A backup of 100 k
+/// tables holds about 250 MB of schema JSON; visited this way, at most one MetaFile leaf of it
+/// (BR writes leaves of at most 128 MiB) is in memory at a time.
+///
+/// # Errors
+/// Those of [`load_backup`], and the first error of `visit_schema`.
+pub fn load_backup_with(
+    read_object: &mut dyn FnMut(&str) -> Result<Bytes>,
+    crypter: Option<&Crypter>,
+    visit_schema: &mut dyn FnMut(Schema) -> Result<()>,
+) -> Result<Backup> {
     let crypter = crypter.filter(|c| c.is_encrypted());
     let root = read_object(BACKUP_META_OBJECT)?;
     let backupmeta_sha256 = Sha256::digest(&root).into();
@@ -132,7 +154,9 @@ pub fn load_backup(
     let new_collations_enabled = parse_new_collations(&meta.new_collations_enabled)?;
 
     let mut files = meta.files;
-    let mut schemas = meta.schemas;
+    for schema in meta.schemas {
+        visit_schema(schema)?;
+    }
     let mut ddls = parse_v1_ddls(&meta.ddls)?;
 
     let mut walker = IndexWalker {
@@ -148,8 +172,7 @@ pub fn load_backup(
     }
     if let Some(index) = meta.schema_index {
         walker.walk_root("schema_index", index, &mut |_, leaf| {
-            schemas.extend(leaf.schemas);
-            Ok(())
+            leaf.schemas.into_iter().try_for_each(&mut *visit_schema)
         })?;
     }
     if let Some(index) = meta.ddl_indexes {
@@ -174,7 +197,7 @@ pub fn load_backup(
         api_version: meta.api_version,
         new_collations_enabled,
         files,
-        schemas,
+        schemas: Vec::new(),
         ddls,
         backupmeta_sha256,
     })
@@ -420,20 +443,17 @@ impl IndexWalker<'_> {
                 ),
             ));
         }
-        let decrypted;
-        let bytes: &[u8] = match crypter {
-            None => stored.as_ref(),
-            Some(crypter) => {
-                decrypted = crypter.decrypt(&entry.cipher_iv, &stored)?;
-                &decrypted
-            }
+        // Decoded from `Bytes`, so that the schemas' JSON stays in this buffer (not copied).
+        let bytes: Bytes = match crypter {
+            None => stored,
+            Some(crypter) => crypter.decrypt(&entry.cipher_iv, &stored)?.into(),
         };
         // Said after errors that a wrong key causes.
         let hint = crypter.map_or(String::new(), |c| {
             format!(" (after {} decryption: {})", c.method(), c.wrong_key_hint())
         });
         if !entry.sha256.is_empty() {
-            let computed = Sha256::digest(bytes);
+            let computed = Sha256::digest(&bytes);
             if computed.as_slice() != entry.sha256.as_slice() {
                 return Err(Error::meta(
                     name,
@@ -445,13 +465,11 @@ impl IndexWalker<'_> {
                 ));
             }
         }
+        let len = bytes.len();
         MetaFile::decode(bytes).map_err(|e| {
             Error::meta(
                 name,
-                format!(
-                    "{} bytes do not decode as a MetaFile protobuf ({e}){hint}",
-                    bytes.len()
-                ),
+                format!("{len} bytes do not decode as a MetaFile protobuf ({e}){hint}"),
             )
         })
     }
@@ -568,8 +586,10 @@ mod tests {
 
     fn schema(table: &str) -> Schema {
         Schema {
-            db: br#"{"id":2,"db_name":{"O":"test","L":"test"}}"#.to_vec(),
-            table: format!(r#"{{"id":110,"name":{{"O":"{table}","L":"{table}"}}}}"#).into_bytes(),
+            db: br#"{"id":2,"db_name":{"O":"test","L":"test"}}"#.to_vec().into(),
+            table: format!(r#"{{"id":110,"name":{{"O":"{table}","L":"{table}"}}}}"#)
+                .into_bytes()
+                .into(),
             crc64xor: 7,
             total_kvs: 1,
             total_bytes: 22,

@@ -36,8 +36,10 @@ pub mod plan;
 pub mod schema;
 pub mod tso;
 
-pub use backupmeta::{decode_backup_meta, load_backup, Backup, MetaVersion, BACKUP_META_OBJECT};
-pub use plan::{build_plan, ExcludedTable, ExportPlan, RangePlan, SkippedFile};
+pub use backupmeta::{
+    decode_backup_meta, load_backup, load_backup_with, Backup, MetaVersion, BACKUP_META_OBJECT,
+};
+pub use plan::{build_plan, build_plan_of, ExcludedTable, ExportPlan, RangePlan, SkippedFile};
 pub use schema::{
     parse_schema, ColumnSchema, CommonHandleColumn, FieldType, GeneratedColumn, PartitionSchema,
     TableSchema, TypeCode,

@@ -63,8 +63,9 @@ impl ExportPlan {
 pub struct RangePlan {
     /// The write-CF file.
     pub write: File,
-    /// The default-CF file with the same stem, when TiKV wrote one.
-    pub default: Option<File>,
+    /// The default-CF file with the same stem, when TiKV wrote one (boxed: many ranges have
+    /// none, and a backup may plan a million ranges).
+    pub default: Option<Box<File>>,
     /// File name without `_write.sst`, directory parts kept (e.g. `1/5_2_ab..`).
     pub stem: String,
     /// Exported physical ids whose keys (`t‖id…`) overlap `[start_key, end_key)`, ascending.
@@ -111,6 +112,19 @@ pub fn build_plan(backup: &Backup, filter: &TableFilter) -> Result<ExportPlan> {
             all_tables.push(Arc::new(table));
         }
     }
+    build_plan_of(backup, all_tables, filter)
+}
+
+/// [`build_plan`] over the backup's tables parsed already (by [`parse_schema`], in backupmeta
+/// order, as [`super::load_backup_with`] hands them over); `backup.schemas` is not read.
+///
+/// # Errors
+/// Those of [`build_plan`] but the schemas'.
+pub fn build_plan_of(
+    backup: &Backup,
+    all_tables: Vec<Arc<TableSchema>>,
+    filter: &TableFilter,
+) -> Result<ExportPlan> {
     // Built over every table, so that two tables claiming one id fail whatever is selected.
     let all = TableIndex::new(&all_tables)?;
     let mut tables = Vec::new();
@@ -156,10 +170,10 @@ pub fn build_plan(backup: &Backup, filter: &TableFilter) -> Result<ExportPlan> {
         ));
     }
 
-    let mut ranges = Vec::new();
+    let mut ranges = Vec::with_capacity(writes.len());
     let mut skipped_files = Vec::new();
     for (write, stem) in writes {
-        let default = defaults.remove(&stem).cloned();
+        let default = defaults.remove(&stem).cloned().map(Box::new);
         let table_ids = index.overlapping(&write.start_key, &write.end_key);
         if table_ids.is_empty() {
             let left_out = all.overlapping(&write.start_key, &write.end_key);
@@ -168,7 +182,7 @@ pub fn build_plan(backup: &Backup, filter: &TableFilter) -> Result<ExportPlan> {
             } else {
                 excluded_reason(&excluded, &left_out)
             };
-            for file in std::iter::once(write).chain(default.as_ref()) {
+            for file in std::iter::once(write).chain(default.as_deref()) {
                 skipped_files.push(SkippedFile {
                     name: file.name.clone(),
                     reason: reason.clone(),
@@ -443,8 +457,8 @@ mod tests {
             r#"{{"id":{id},"name":{{"O":"{name}","L":"{name}"}},"cols":[{{"id":1,"name":{{"O":"a","L":"a"}},"offset":0,"type":{{"Tp":3,"Flag":0,"Flen":11}},"state":5}}],"partition":{partition}}}"#
         );
         Schema {
-            db: br#"{"id":1,"db_name":{"O":"app","L":"app"}}"#.to_vec(),
-            table: table.into_bytes(),
+            db: br#"{"id":1,"db_name":{"O":"app","L":"app"}}"#.to_vec().into(),
+            table: table.into_bytes().into(),
             ..Schema::default()
         }
     }
@@ -453,13 +467,14 @@ mod tests {
     fn schemas() -> Vec<Schema> {
         let parts = r#"{"type":1,"enable":true,"definitions":[{"id":21,"name":{"O":"p0","L":"p0"}},{"id":22,"name":{"O":"p1","L":"p1"}}]}"#;
         let view = Schema {
-            db: br#"{"id":1,"db_name":{"O":"app","L":"app"}}"#.to_vec(),
+            db: br#"{"id":1,"db_name":{"O":"app","L":"app"}}"#.to_vec().into(),
             table: br#"{"id":40,"name":{"O":"v","L":"v"},"view":{"view_select":"SELECT 1"}}"#
-                .to_vec(),
+                .to_vec()
+                .into(),
             ..Schema::default()
         };
         let empty_db = Schema {
-            db: br#"{"id":50,"db_name":{"O":"empty","L":"empty"}}"#.to_vec(),
+            db: br#"{"id":50,"db_name":{"O":"empty","L":"empty"}}"#.to_vec().into(),
             ..Schema::default()
         };
         vec![
@@ -521,7 +536,7 @@ mod tests {
             plan.ranges[1],
             RangePlan {
                 write: files[2].clone(),
-                default: Some(files[0].clone()),
+                default: Some(Box::new(files[0].clone())),
                 stem: "1/5_2_aa".to_string(),
                 table_ids: vec![10],
             }

@@ -1141,8 +1141,8 @@ mod tests {
 
     fn schema(db: &str, table: &str) -> Schema {
         Schema {
-            db: db.as_bytes().to_vec(),
-            table: table.as_bytes().to_vec(),
+            db: db.as_bytes().to_vec().into(),
+            table: table.as_bytes().to_vec().into(),
             crc64xor: 0x8483_c0fa_3260_7d61,
             total_kvs: 12,
             total_bytes: 345,

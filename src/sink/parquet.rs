@@ -329,7 +329,7 @@ impl ParquetFileWriter {
         self.rows
     }
 
-    /// Writes the footer, syncs the file and returns its size and hash.
+    /// Writes the footer and returns the file's size and hash.
     pub fn finish(mut self) -> Result<WrittenFile> {
         self.arrow_writer(None)?;
         let path = self.path;
@@ -343,11 +343,11 @@ impl ParquetFileWriter {
             .into_inner()
             .map_err(|source| parquet_error(&path, source))?;
         let (buffered, size, sha256) = sink.finish();
-        let file = buffered
+        // Not synced: the output makes files durable before it publishes them, all at once
+        // (`ExternalStorage::sync`).
+        buffered
             .into_inner()
             .map_err(|e| Error::io(path.display().to_string(), e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io(path.display().to_string(), e))?;
         let stats = match self.stats {
             Some(collector) => {
                 // Column sizes and row-group offsets come from the footer just written.

@@ -190,6 +190,9 @@ impl BatchSink for ParquetSink<'_> {
                 finish_part(self.target, &mut file, &mut self.files)?;
             }
         }
-        Ok(std::mem::take(&mut self.files))
+        let mut files = std::mem::take(&mut self.files);
+        // Kept until the run publishes, one vector per job: most hold one file.
+        files.shrink_to_fit();
+        Ok(files)
     }
 }

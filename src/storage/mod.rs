@@ -343,6 +343,41 @@ impl ExternalStorage {
         }
     }
 
+    /// Makes the objects `names` (and, on Linux, everything written to the same local
+    /// filesystem: names, renames) durable: written files are not synced one by one, which costs
+    /// a journal commit each (a backup of 100 k small tables writes 100 k files). On Linux one
+    /// `syncfs` of the output's filesystem; elsewhere each object's file is synced. Objects of
+    /// other stores are durable once written.
+    pub fn sync(&self, names: &mut dyn Iterator<Item = &str>) -> Result<()> {
+        let Target::Local { root, .. } = &self.target else {
+            return Ok(());
+        };
+        #[cfg(target_os = "linux")]
+        {
+            let _ = names;
+            let dir =
+                std::fs::File::open(root).map_err(|e| Error::io(root.display().to_string(), e))?;
+            // SAFETY: `syncfs` reads nothing but the descriptor, which `dir` keeps open.
+            if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) } != 0 {
+                let e = std::io::Error::last_os_error();
+                return Err(Error::io(root.display().to_string(), e));
+            }
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = root;
+            for name in names {
+                if let Some(path) = self.local_path(name)? {
+                    std::fs::File::open(&path)
+                        .and_then(|file| file.sync_all())
+                        .map_err(|e| Error::io(path.display().to_string(), e))?;
+                }
+            }
+            Ok(())
+        }
+    }
+
     /// Reads a whole object; meant for metadata, not SSTs.
     pub fn read(&self, name: &str) -> Result<Bytes> {
         let location = object_path(name)?;
@@ -352,8 +387,11 @@ impl ExternalStorage {
         let limiter = self.options.ratelimit.clone();
         self.runtime
             .block_on(async {
-                let mut stream = self.store.get(&location).await?.into_stream();
-                let mut out = Vec::new();
+                let object = self.store.get(&location).await?;
+                // Sized once: a MetaFile leaf can be 128 MiB, and growing by doubling would
+                // hold twice that for a moment.
+                let mut out = Vec::with_capacity(object.meta.size as usize);
+                let mut stream = object.into_stream();
                 while let Some(chunk) = stream.next().await {
                     let chunk = chunk?;
                     if let Some(limiter) = &limiter {
@@ -690,21 +728,30 @@ impl ExternalStorage {
         let Some(first) = names.first() else {
             return Ok(());
         };
-        let locations = names
+        // S3's bulk delete takes up to 1000 keys a request.
+        const DELETE_CHUNK: usize = 1000;
+        // Every name checked before any is deleted; the paths are made chunk by chunk rather
+        // than all held (an export may delete 100 k job markers).
+        names
             .iter()
-            .map(|name| object_path(name))
-            .collect::<Result<Vec<_>>>()?;
+            .try_for_each(|name| object_path(name).map(drop))?;
         if let Target::Noop = self.target {
             return Ok(());
         }
         self.runtime
             .block_on(async {
-                let locations = futures::stream::iter(locations.into_iter().map(Ok)).boxed();
-                let mut deleted = self.store.delete_stream(locations);
-                while let Some(result) = deleted.next().await {
-                    match result {
-                        Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                        Err(e) => return Err(e),
+                for chunk in names.chunks(DELETE_CHUNK) {
+                    let locations: Vec<object_store::path::Path> = chunk
+                        .iter()
+                        .filter_map(|name| object_path(name).ok())
+                        .collect();
+                    let locations = futures::stream::iter(locations.into_iter().map(Ok)).boxed();
+                    let mut deleted = self.store.delete_stream(locations);
+                    while let Some(result) = deleted.next().await {
+                        match result {
+                            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
                     }
                 }
                 Ok(())

@@ -480,10 +480,6 @@ impl BackupWriter {
                     data_files: files,
                     ..Default::default()
                 };
-                let schema = MetaFile {
-                    schemas,
-                    ..Default::default()
-                };
                 meta.file_index = Some(MetaFile {
                     meta_files: vec![write_leaf(
                         dir,
@@ -493,13 +489,23 @@ impl BackupWriter {
                     )?],
                     ..Default::default()
                 });
+                // Leaves of at most 128 MiB, as BR's `metautil.MetaFileSize`: the first keeps
+                // its name, later ones count on after the DDL leaf's.
+                let mut leaves = Vec::new();
+                for (i, schemas) in schema_leaves(schemas, META_FILE_SIZE)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let counter = if i == 0 { 2 } else { 3 + i };
+                    let leaf = MetaFile {
+                        schemas,
+                        ..Default::default()
+                    };
+                    let name = format!("backupmeta.schema.{counter:09}");
+                    leaves.push(write_leaf(dir, &name, &leaf, crypter)?);
+                }
                 meta.schema_index = Some(MetaFile {
-                    meta_files: vec![write_leaf(
-                        dir,
-                        "backupmeta.schema.000000002",
-                        &schema,
-                        crypter,
-                    )?],
+                    meta_files: leaves,
                     ..Default::default()
                 });
                 if !self.ddls.is_empty() {
@@ -534,6 +540,28 @@ impl BackupWriter {
             b"DO NOT DELETE\nThis file exists to remind other backup jobs won't use this path",
         )
     }
+}
+
+/// BR's limit on a MetaFile leaf (`metautil.MetaFileSize`).
+const META_FILE_SIZE: usize = 128 << 20;
+
+/// `schemas` cut into leaves of at most `limit` encoded bytes (one leaf, maybe empty, at least).
+fn schema_leaves(schemas: Vec<Schema>, limit: usize) -> Vec<Vec<Schema>> {
+    let mut leaves = vec![Vec::new()];
+    let mut size = 0;
+    for schema in schemas {
+        // The element's tag and length prefix: a few bytes.
+        let len = schema.encoded_len() + 8;
+        if size + len > limit && leaves.last().is_some_and(|leaf| !leaf.is_empty()) {
+            leaves.push(Vec::new());
+            size = 0;
+        }
+        size += len;
+        if let Some(leaf) = leaves.last_mut() {
+            leaf.push(schema);
+        }
+    }
+    leaves
 }
 
 /// Writes a MetaFile object as BR does: encrypted whole with its own IV when `crypter`
@@ -590,4 +618,26 @@ fn with_checksum(mut file: FileMeta, checksum: KvChecksum) -> FileMeta {
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| Error::io(path.display().to_string(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_leaves_are_cut_at_the_limit() {
+        let schema = |n: usize| Schema {
+            table: vec![b'x'; n].into(),
+            ..Schema::default()
+        };
+        let sizes =
+            |leaves: &[Vec<Schema>]| -> Vec<usize> { leaves.iter().map(Vec::len).collect() };
+        // Each schema is about 100 bytes encoded: two fit in 250.
+        let leaves = schema_leaves((0..5).map(|_| schema(95)).collect(), 250);
+        assert_eq!(sizes(&leaves), [2, 2, 1]);
+        // A schema larger than the limit gets a leaf of its own; nothing is dropped.
+        let leaves = schema_leaves(vec![schema(10), schema(400), schema(10)], 250);
+        assert_eq!(sizes(&leaves), [1, 1, 1]);
+        assert_eq!(sizes(&schema_leaves(Vec::new(), 250)), [0]);
+    }
 }

@@ -784,8 +784,8 @@ impl TestTable {
             "temp_table_type": 0, "cache_table_status": 0, "policy_ref_info": null
         });
         Schema {
-            db: db.to_string().into_bytes(),
-            table: table.to_string().into_bytes(),
+            db: db.to_string().into_bytes().into(),
+            table: table.to_string().into_bytes().into(),
             ..Default::default()
         }
     }

@@ -240,21 +240,48 @@ struct Previous {
 
 /// A table checked before any data is exported.
 #[derive(Debug)]
+///
+/// An export may prepare 100 k tables before it commits any: a prepared table holds what its
+/// Iceberg schema is built from rather than the schema (about 2 KiB with its indexes), which
+/// [`PreparedTable::schema`] builds again when the table is committed.
 struct PreparedTable {
     input: TableInput,
     location: String,
-    schema: Schema,
-    /// The Arrow schema `schema` was made from: the exported files' or, when applying an
-    /// incremental backup, the table's as evolved ([`evolve_schema`]).
+    /// The Arrow schema the Iceberg schema is made from: the exported files' or, when applying
+    /// an incremental backup, the table's as evolved ([`evolve_schema`]).
     arrow: arrow_schema::SchemaRef,
+    /// The Iceberg schema's identifier fields.
+    identifier: &'static [i32],
     /// Column changes found while evolving the schema (applying an incremental backup).
     schema_changes: Vec<String>,
     spec: UnboundPartitionSpec,
-    previous: Option<Previous>,
+    previous: Option<Box<Previous>>,
     /// The table's name in the catalog, when there is one.
     ident: Option<TableIdent>,
     /// The name the catalog has the table under before a `RENAME TABLE` this backup applies.
     renamed_from: Option<TableIdent>,
+}
+
+impl PreparedTable {
+    /// The table's Iceberg schema (ids assigned in field order).
+    fn schema(&self) -> Result<Schema> {
+        table_schema(&self.arrow, self.identifier, &self.input)
+    }
+}
+
+/// `arrow` as an Iceberg schema, or the error that Iceberg metadata cannot describe the table.
+fn table_schema(
+    arrow: &arrow_schema::Schema,
+    identifier: &[i32],
+    input: &TableInput,
+) -> Result<Schema> {
+    iceberg_schema(arrow, 0, identifier).map_err(|reason| {
+        Error::Unsupported(format!(
+            "table {}: {reason}; Iceberg metadata cannot describe this table (export it without \
+             Iceberg metadata)",
+            input.name()
+        ))
+    })
 }
 
 /// A new metadata version, built but not written.
@@ -539,7 +566,7 @@ impl<'a> IcebergWriter<'a> {
         if dropped && previous.is_none() {
             return Ok(None);
         }
-        let (arrow, identifier, schema_changes): (_, &[i32], _) = match &input.apply {
+        let (arrow, identifier, schema_changes): (_, &'static [i32], _) = match &input.apply {
             Some(ApplyInput { schema: None, .. }) => {
                 let previous = previous.as_ref().map(|p| &p.metadata);
                 let schema = previous.map(|m| m.current_schema()).ok_or_else(|| {
@@ -589,13 +616,8 @@ impl<'a> IcebergWriter<'a> {
                 Vec::new(),
             ),
         };
-        let schema = iceberg_schema(&arrow, 0, identifier).map_err(|reason| {
-            Error::Unsupported(format!(
-                "table {}: {reason}; Iceberg metadata cannot describe this table (export it \
-                 without Iceberg metadata)",
-                input.name()
-            ))
-        })?;
+        // Built here to refuse a table Iceberg cannot describe before any data is read.
+        table_schema(&arrow, identifier, &input)?;
         let spec = match previous.as_ref().filter(|_| dropped) {
             // A dropped table keeps its partitioning: no rows say otherwise.
             Some(p) => p
@@ -621,11 +643,11 @@ impl<'a> IcebergWriter<'a> {
         Ok(Some(PreparedTable {
             input,
             location,
-            schema,
             arrow,
+            identifier,
             schema_changes,
             spec,
-            previous,
+            previous: previous.map(Box::new),
             ident,
             renamed_from,
         }))
@@ -894,19 +916,19 @@ impl<'a> IcebergWriter<'a> {
         files: &[&ExportedFile],
     ) -> Result<IcebergTableReport> {
         let meta_dir = format!("{}/{METADATA_DIR}", table.input.dir);
-        let version = table.previous.as_ref().map_or(1, |p| p.version + 1);
+        let version = table.previous.as_deref().map_or(1, |p| p.version + 1);
         let metadata_name = format!("{meta_dir}/{}", metadata_file_name(version));
         let new = if table.input.apply.is_some() {
             if let Some(p) =
-                (table.previous.as_ref()).filter(|p| self.holds_this_backup(&p.metadata))
+                (table.previous.as_deref()).filter(|p| self.holds_this_backup(&p.metadata))
             {
                 // A killed run of this export applied it already.
                 return Ok(self.current_report(table, p));
             }
-            let applied = self.apply_changes(table, table.previous.as_ref(), files)?;
-            self.build_version(table, table.previous.as_ref(), Change::Apply(&applied))?
+            let applied = self.apply_changes(table, table.previous.as_deref(), files)?;
+            self.build_version(table, table.previous.as_deref(), Change::Apply(&applied))?
         } else {
-            self.build_version(table, table.previous.as_ref(), Change::Replace(files))?
+            self.build_version(table, table.previous.as_deref(), Change::Replace(files))?
         };
         if !self.output.exists(&metadata_name)? && self.upload(table, &new, &metadata_name)? {
             self.output.put_bytes(
@@ -969,7 +991,7 @@ impl<'a> IcebergWriter<'a> {
         let meta_dir = format!("{}/{METADATA_DIR}", table.input.dir);
         let mut reloaded: Option<Previous> = None;
         for attempt in 1..=CATALOG_COMMIT_ATTEMPTS {
-            let previous = reloaded.as_ref().or(table.previous.as_ref());
+            let previous = reloaded.as_ref().or(table.previous.as_deref());
             let commit = |outcome: &str, report: IcebergTableReport, location: String| {
                 let previous_metadata_location = previous
                     .filter(|p| p.in_catalog && p.uri != location)
@@ -1145,10 +1167,11 @@ impl<'a> IcebergWriter<'a> {
         let meta_dir = format!("{}/{METADATA_DIR}", input.dir);
         let err = |e: iceberg::Error| iceberg_error(&meta_dir, e);
         let timestamp_ms = self.backup.timestamp_ms();
+        let table_schema = table.schema()?;
         let (base, base_uri) = match previous {
             Some(p) => (p.metadata.clone(), Some(p.uri.clone())),
             None => (
-                initial_metadata(location, &table.schema, &table.spec, timestamp_ms)
+                initial_metadata(location, &table_schema, &table.spec, timestamp_ms)
                     .map_err(|e| Error::iceberg(&meta_dir, e))?,
                 None,
             ),
@@ -1158,13 +1181,13 @@ impl<'a> IcebergWriter<'a> {
         let snapshot_id = new_snapshot_id(&base);
         let commit_id = uuid::Uuid::new_v4();
         let properties = self.properties(input, &table.arrow);
-        let existing = existing_schema_id(&base, &table.schema);
+        let existing = existing_schema_id(&base, &table_schema);
 
         // Stage the schema, spec and properties once to learn the ids the builder assigns.
         let staged = configure(
             TableMetadataBuilder::new_from_metadata(base.clone(), None),
             existing,
-            &table.schema,
+            &table_schema,
             &table.spec,
             properties.clone(),
         )
@@ -1172,7 +1195,7 @@ impl<'a> IcebergWriter<'a> {
         .map_err(err)?
         .metadata;
         let schema: SchemaRef = staged.current_schema().clone();
-        check_field_ids(&table.schema, &schema).map_err(|m| Error::iceberg(&meta_dir, m))?;
+        check_field_ids(&table_schema, &schema).map_err(|m| Error::iceberg(&meta_dir, m))?;
         let spec: PartitionSpec = staged.default_partition_spec().as_ref().clone();
 
         // Every entry of the new snapshot's manifests, by manifest: the files added (data, then
@@ -1328,7 +1351,7 @@ impl<'a> IcebergWriter<'a> {
         let metadata = configure(
             TableMetadataBuilder::new_from_metadata(base, base_uri),
             existing,
-            &table.schema,
+            &table_schema,
             &table.spec,
             properties,
         )
@@ -1352,7 +1375,7 @@ impl<'a> IcebergWriter<'a> {
                 "the metadata builder assigned other schema, spec or snapshot ids on commit",
             ));
         }
-        check_field_ids(&table.schema, metadata.current_schema())
+        check_field_ids(&table_schema, metadata.current_schema())
             .map_err(|m| Error::iceberg(&meta_dir, m))?;
         let mut uris: Vec<String> = manifests.iter().map(|m| m.manifest_path.clone()).collect();
         uris.push(list_uri);
