@@ -2,7 +2,7 @@
 //! every table can be written (types, Iceberg pre-flight), and find what a previous run of the
 //! same export finished. No data of the backup is read here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::batch::{export_schema, BackupKind};
@@ -173,6 +173,9 @@ impl<'a> Run<'a> {
         // 100 k of them: each input holds an Arrow schema).
         let describes = options.writes_iceberg_tables() || options.write_iceberg_manifest;
         let mut table_inputs = Vec::new();
+        // Tables of one shape share one Arrow schema: a multi-tenant cluster holds the same
+        // tables for every tenant, and an Arrow schema costs about 0.5 KiB per column.
+        let mut shapes: HashSet<arrow_schema::SchemaRef> = HashSet::new();
         let mut table_reports = Vec::with_capacity(plan.tables.len());
         for table in &plan.tables {
             // Fail before reading any data if a table has a type we cannot write.
@@ -183,7 +186,13 @@ impl<'a> Run<'a> {
                     table: table.table_name.clone(),
                     table_id: table.table_id,
                     dir: table_dir(prefix, &table.db_name, &table.table_name),
-                    schema: schema.arrow.clone(),
+                    schema: match shapes.get(&schema.arrow) {
+                        Some(same) => same.clone(),
+                        None => {
+                            shapes.insert(schema.arrow.clone());
+                            schema.arrow.clone()
+                        }
+                    },
                     partition_ids: if table.partitions.is_empty() {
                         Vec::new()
                     } else {
