@@ -240,11 +240,11 @@ struct Previous {
 }
 
 /// A table checked before any data is exported.
-#[derive(Debug)]
 ///
 /// An export may prepare 100 k tables before it commits any: a prepared table holds what its
 /// Iceberg schema is built from rather than the schema (about 2 KiB with its indexes), which
 /// [`PreparedTable::schema`] builds again when the table is committed.
+#[derive(Debug)]
 struct PreparedTable {
     input: TableInput,
     location: String,
