@@ -2,7 +2,7 @@
 //! (`--write-iceberg-table`) and the JSON manifest (`--write-iceberg-manifest`) that refer to
 //! them, so that nothing ever refers to a file that is not there.
 
-use crate::sink::iceberg::IcebergTableReport;
+use crate::sink::iceberg::{IcebergTableReport, StatsAfterCommit};
 use crate::sink::manifest::write_manifest;
 use crate::sink::ExportedFile;
 use crate::Result;
@@ -19,15 +19,21 @@ pub(crate) struct Described {
     pub manifest: Option<String>,
 }
 
-/// Commits the Iceberg tables prepared in `run` and writes the manifest, over `files`.
-pub(crate) fn describe(run: &mut Run<'_>, files: &[ExportedFile]) -> Result<Described> {
+/// Commits the Iceberg tables prepared in `run` and writes the manifest, over `files`. Without
+/// the manifest, each file's column statistics are released once its table is committed.
+pub(crate) fn describe(run: &mut Run<'_>, files: &mut [ExportedFile]) -> Result<Described> {
     failpoint::hit("describe");
+    let stats = if run.options.write_iceberg_manifest {
+        StatsAfterCommit::Keep
+    } else {
+        StatsAfterCommit::Release
+    };
     let iceberg_tables = match run.iceberg.take() {
         Some(writer) if writer.has_catalog() => {
             failpoint::wait("catalog-commit");
-            writer.commit(files, || failpoint::hit("iceberg-table"))?
+            writer.commit(files, stats, || failpoint::hit("iceberg-table"))?
         }
-        Some(writer) => writer.commit(files, || failpoint::hit("iceberg-table"))?,
+        Some(writer) => writer.commit(files, stats, || failpoint::hit("iceberg-table"))?,
         None => Vec::new(),
     };
     let manifest = if run.options.write_iceberg_manifest {

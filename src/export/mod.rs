@@ -41,7 +41,7 @@ pub use dry_run::{dry_run, DryRunReport};
 pub use options::{default_concurrency, ExportOptions, DEFAULT_OUTPUT_PREFIX, DEFAULT_SHARD_LEASE};
 pub use progress::ProgressMode;
 pub use reader::BatchReader;
-use report::{ExportReport, ShardPublishing};
+use report::{ExportReport, JobResults, ShardPublishing};
 pub use shard::Shard;
 
 /// Runs an export.
@@ -130,10 +130,7 @@ fn run_stages(
 ) -> Result<(ExportReport, Vec<String>)> {
     let mut run = prepare::Run::prepare(options, locations, leases, taken)?;
     failpoint::wait("jobs");
-    let jobs::FinishedJobs {
-        mut outcomes,
-        resume,
-    } = jobs::run_jobs(&run)?;
+    let jobs::FinishedJobs { outcomes, resume } = jobs::run_jobs(&run)?;
     let publishing = match options.shard.filter(|shard| shard.last_publishes) {
         Some(shard) => Some(match claim::claim_publishing(&run, shard)? {
             claim::Claim::Unfinished => ShardPublishing::LastShard,
@@ -144,17 +141,19 @@ fn run_stages(
     };
     let reports = std::mem::take(&mut run.table_reports);
     let tables = verify::verify_tables(&run, reports, &outcomes)?;
-    let mut files = Vec::with_capacity(outcomes.iter().map(|o| o.files.len()).sum());
-    for outcome in &mut outcomes {
-        files.append(&mut outcome.files);
-    }
+    let mut results = JobResults::gather(outcomes);
     if run.publishes() {
         failpoint::wait("publish");
-        publish::publish(run.output, run.prefix, &files, run.identity.end_version)?;
+        publish::publish(
+            run.output,
+            run.prefix,
+            &results.files,
+            run.identity.end_version,
+        )?;
     }
     // A shard's files are not in place yet: nothing may refer to them.
     let described = if run.publishes() {
-        describe::describe(&mut run, &files)?
+        describe::describe(&mut run, &mut results.files)?
     } else {
         describe::Described::default()
     };
@@ -167,7 +166,7 @@ fn run_stages(
         run.output
             .delete(&publish_claim_name(run.prefix, &run.run_id))?;
     }
-    let mut report = ExportReport::assemble(&run, files, outcomes, resume, tables, described);
+    let mut report = ExportReport::assemble(&run, results, resume, tables, described);
     if let (Some(shard), Some(publishing)) = (&mut report.shard, publishing) {
         shard.publishing = publishing;
     }

@@ -606,14 +606,11 @@ mod tests {
             ..JobOutcome::default()
         };
         outcome.skipped.index_keys = 1;
-        outcome.table_kvs.insert(
-            100,
-            TableKvs {
-                record_kvs: 3,
-                index_kvs: 1,
-                checksum: KvChecksum::new(0xfeed, 4, 100),
-            },
-        );
+        *outcome.table_kvs.entry(100) = TableKvs {
+            record_kvs: 3,
+            index_kvs: 1,
+            checksum: KvChecksum::new(0xfeed, 4, 100),
+        };
         outcome
     }
 

@@ -32,7 +32,7 @@ pub(crate) fn verify_tables(
         .collect();
     let mut table_kvs: HashMap<i64, TableKvs> = HashMap::new();
     for outcome in outcomes {
-        for (id, kvs) in &outcome.table_kvs {
+        for (id, kvs) in outcome.table_kvs.iter() {
             let entry = table_kvs.entry(*id).or_default();
             entry.record_kvs += kvs.record_kvs;
             entry.index_kvs += kvs.index_kvs;
@@ -52,12 +52,13 @@ pub(crate) fn verify_tables(
             format!(
                 "skipped: shard {shard} holds part of the table; the run that publishes checks it"
             )
+            .into()
         } else if !options.verify {
-            "skipped: --no-verify".to_string()
+            "skipped: --no-verify".into()
         } else if run.kind == BackupKind::Incremental {
-            "skipped: BR records no table checksum for incremental backups".to_string()
+            "skipped: BR records no table checksum for incremental backups".into()
         } else if expected.is_zero() {
-            "skipped: the backup recorded no checksum (BR ran with --checksum=false)".to_string()
+            "skipped: the backup recorded no checksum (BR ran with --checksum=false)".into()
         } else if expected != actual {
             return Err(Error::Integrity {
                 object: format!("table {}", table.qualified_name()),
@@ -67,11 +68,11 @@ pub(crate) fn verify_tables(
                 ),
             });
         } else {
-            "ok".to_string()
+            "ok".into()
         };
         report.checksum = Some(ChecksumReport {
-            expected: expected.to_string(),
-            actual: actual.to_string(),
+            expected,
+            actual,
             status,
         });
     }

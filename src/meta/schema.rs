@@ -608,10 +608,10 @@ pub struct FieldType {
     pub flen: i32,
     /// DECIMAL scale, or fsp for TIME/DATETIME/TIMESTAMP; −1 unspecified.
     pub decimal: i32,
-    /// Charset (`binary` for byte strings and non-string types).
-    pub charset: String,
-    /// Collation.
-    pub collate: String,
+    /// The charset or the collation is `binary` (as for byte strings and non-string types).
+    /// Only this is kept of either: nothing else of them changes how values are exported, and a
+    /// backup of 100 k tables holds half a million columns.
+    pub binary_charset: bool,
     /// ENUM/SET members.
     pub elems: Vec<String>,
 }
@@ -625,10 +625,7 @@ impl FieldType {
     /// A string/blob type holding bytes rather than text: charset or collation `binary`, or the
     /// Binary flag.
     pub fn is_binary_string(&self) -> bool {
-        self.tp.is_string()
-            && (self.charset.eq_ignore_ascii_case("binary")
-                || self.collate.eq_ignore_ascii_case("binary")
-                || self.flag & flag::BINARY != 0)
+        self.tp.is_string() && (self.binary_charset || self.flag & flag::BINARY != 0)
     }
 }
 
@@ -1031,8 +1028,8 @@ fn column_schema(i: usize, col: &ColumnInfo, pk_is_handle: bool) -> Result<Colum
             flag,
             flen,
             decimal,
-            charset: ft.charset.clone(),
-            collate: ft.collate.clone(),
+            binary_charset: ft.charset.eq_ignore_ascii_case("binary")
+                || ft.collate.eq_ignore_ascii_case("binary"),
             elems: ft.elems.clone(),
         },
         origin_default,
@@ -1201,8 +1198,7 @@ mod tests {
                     flag: 0,
                     flen: 11,
                     decimal: 0,
-                    charset: "binary".to_string(),
-                    collate: "binary".to_string(),
+                    binary_charset: true,
                     elems: Vec::new(),
                 },
                 nullable: true,
@@ -1328,7 +1324,7 @@ mod tests {
         assert_eq!(id.field_type.flag, 4099);
 
         let code = column(&t, "code");
-        assert_eq!(code.field_type.collate, "utf8mb4_general_ci");
+        assert!(!code.field_type.binary_charset, "utf8mb4_general_ci");
         assert!(!code.field_type.is_binary_string());
 
         let name = column(&t, "名前");
@@ -1509,7 +1505,7 @@ mod tests {
         assert!(t.columns[0].is_pk_handle);
         assert_eq!(t.columns[1].field_type.tp, TypeCode::Varchar);
         assert!(!t.columns[1].nullable);
-        assert_eq!(t.columns[0].field_type.charset, "");
+        assert!(!t.columns[0].field_type.binary_charset);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::iceberg::FileStats;
+use super::iceberg::PackedStats;
 
 /// One Parquet file of the export.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -30,9 +30,9 @@ pub struct ExportedFile {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub invalid_dates: BTreeMap<String, u64>,
     /// Per-column statistics, collected when Iceberg metadata or the JSON manifest is written
-    /// (empty otherwise).
+    /// (empty otherwise); packed, since an export may hold 100 k files' until it describes them.
     #[serde(default)]
-    pub stats: FileStats,
+    pub stats: PackedStats,
     /// Where the file waits until the run is published; `None` when it is at `path` already (a
     /// run killed while publishing moved it there). Not recorded: a finished job's marker
     /// derives it from `path` ([`super::layout::staging_object_name`]).

@@ -7,7 +7,7 @@
 //! backup replaces it). Every field is described in `docs/iceberg.md`; bounds use Iceberg's JSON
 //! single-value serialization ([`super::iceberg::value::Value::to_json`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value as Json};
 
@@ -31,22 +31,25 @@ pub fn manifest_json(
     tables: &[TableInput],
     files: &[ExportedFile],
     iceberg: &[IcebergTableReport],
-) -> Json {
+) -> Result<Json> {
     let mut per_table: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     for file in files {
         let entry = per_table.entry(file.table_id).or_default();
         entry.0 += 1;
         entry.1 += file.rows;
     }
+    // Looked up once per table and once per file: a run may hold 100 k of each.
+    let by_id: HashMap<i64, &TableInput> = tables.iter().map(|t| (t.table_id, t)).collect();
+    let metadata_of: HashMap<(&str, &str), &str> = iceberg
+        .iter()
+        .map(|r| ((r.db.as_str(), r.table.as_str()), r.metadata.as_str()))
+        .collect();
     let tables_json: Vec<Json> = tables
         .iter()
         .map(|table| {
             let (file_count, rows) = per_table.get(&table.table_id).copied().unwrap_or_default();
             let schema = iceberg_schema(&table.schema, 0, &[]);
-            let metadata = iceberg
-                .iter()
-                .find(|r| r.db == table.db && r.table == table.table)
-                .map(|r| r.metadata.clone());
+            let metadata = metadata_of.get(&(table.db.as_str(), table.table.as_str()));
             json!({
                 "db": table.db,
                 "table": table.table,
@@ -66,9 +69,12 @@ pub fn manifest_json(
     let files_json: Vec<Json> = sorted
         .into_iter()
         .map(|file| {
-            let table = tables.iter().find(|t| t.table_id == file.table_id);
-            let columns: Vec<Json> = file
+            let table = by_id.get(&file.table_id).copied();
+            let stats = file
                 .stats
+                .unpack()
+                .map_err(|e| Error::iceberg(&file.path, e))?;
+            let columns: Vec<Json> = stats
                 .columns
                 .iter()
                 .map(|c| {
@@ -100,24 +106,24 @@ pub fn manifest_json(
                     column
                 })
                 .collect();
-            json!({
+            Ok(json!({
                 "path": file.path,
                 "uri": output.url_of(&file.path),
                 "format": "parquet",
                 "db": table.map(|t| t.db.as_str()),
                 "table": table.map(|t| t.table.as_str()),
                 "table_id": file.table_id,
-                "physical_table_id": file.stats.single_long(TABLE_ID_FIELD_ID),
+                "physical_table_id": stats.single_long(TABLE_ID_FIELD_ID),
                 "record_count": file.rows,
                 "file_size_in_bytes": file.size,
                 "sha256": file.sha256,
                 "snapshot_timestamp_ms": backup.timestamp_ms(),
-                "split_offsets": file.stats.split_offsets,
+                "split_offsets": stats.split_offsets,
                 "columns": columns,
-            })
+            }))
         })
-        .collect();
-    json!({
+        .collect::<Result<_>>()?;
+    Ok(json!({
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_FORMAT_VERSION,
         "tool_version": env!("CARGO_PKG_VERSION"),
@@ -129,7 +135,7 @@ pub fn manifest_json(
         },
         "tables": tables_json,
         "files": files_json,
-    })
+    }))
 }
 
 /// Writes the manifest to `<prefix>/iceberg-manifest-<end_version>.json`; returns its object
@@ -143,7 +149,7 @@ pub fn write_manifest(
     iceberg: &[IcebergTableReport],
 ) -> Result<String> {
     let name = manifest_object_name(prefix, backup.end_version);
-    let document = manifest_json(output, backup, tables, files, iceberg);
+    let document = manifest_json(output, backup, tables, files, iceberg)?;
     let bytes = serde_json::to_vec_pretty(&document)
         .map_err(|e| Error::iceberg(&name, format!("serializing the manifest: {e}")))?;
     output.put_bytes(&name, bytes.into())?;
@@ -160,7 +166,7 @@ mod tests {
     use super::*;
     use crate::batch::PARQUET_FIELD_ID_KEY;
     use crate::sink::iceberg::value::Value;
-    use crate::sink::iceberg::{ColumnStats, FileStats};
+    use crate::sink::iceberg::{ColumnStats, FileStats, PackedStats};
 
     #[test]
     fn document_fields() {
@@ -193,7 +199,7 @@ mod tests {
             rows: 3,
             size: 1234,
             sha256: "ab".repeat(32),
-            stats: FileStats {
+            stats: PackedStats::pack(&FileStats {
                 columns: vec![
                     ColumnStats {
                         field_id: 1,
@@ -215,7 +221,8 @@ mod tests {
                     },
                 ],
                 split_offsets: vec![4],
-            },
+            })
+            .unwrap(),
             ..ExportedFile::default()
         };
         let backup = BackupIdentity {

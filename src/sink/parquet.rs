@@ -19,7 +19,7 @@ use parquet::file::properties::{WriterProperties, WriterVersion};
 use sha2::{Digest, Sha256};
 
 use super::dictionary::columns_without_dictionary;
-use super::iceberg::{FileStats, StatsCollector};
+use super::iceberg::{PackedStats, StatsCollector};
 use crate::error::Setting;
 use crate::{Error, Result};
 
@@ -210,8 +210,9 @@ pub struct WrittenFile {
     pub size: u64,
     /// Lowercase hex SHA-256 of the file's bytes.
     pub sha256: String,
-    /// Per-column statistics, when [`ParquetFileWriter::collect_column_stats`] was called.
-    pub stats: Option<FileStats>,
+    /// Per-column statistics, when [`ParquetFileWriter::collect_column_stats`] was called
+    /// (none otherwise).
+    pub stats: PackedStats,
 }
 
 /// Writes one Parquet file to a local path.
@@ -356,9 +357,10 @@ impl ParquetFileWriter {
                 let footer = ParquetMetaDataReader::new()
                     .parse_and_finish(&written)
                     .map_err(|source| parquet_error(&path, source))?;
-                Some(collector.finish(&footer))
+                PackedStats::pack(&collector.finish(&footer))
+                    .map_err(|e| Error::iceberg(path.display().to_string(), e))?
             }
-            None => None,
+            None => PackedStats::default(),
         };
         Ok(WrittenFile {
             path,
@@ -592,7 +594,7 @@ mod tests {
             })
             .collect();
         assert_eq!(names, vec![Some("a".into()), None, Some("ü".into())]);
-        assert!(written.stats.is_none());
+        assert_eq!(written.stats, PackedStats::default());
     }
 
     #[test]
@@ -626,7 +628,7 @@ mod tests {
         )
         .unwrap();
         writer.write(&batch).unwrap();
-        let stats = writer.finish().unwrap().stats.unwrap();
+        let stats = writer.finish().unwrap().stats.unpack().unwrap();
         assert_eq!(stats.split_offsets.len(), 2, "one offset per row group");
         let ids = stats.column(2).unwrap();
         assert_eq!((ids.value_count, ids.null_count), (3, 0));

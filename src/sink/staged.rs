@@ -119,7 +119,7 @@ fn finish_part(
         size: written.size,
         sha256: written.sha256,
         invalid_dates: std::mem::take(&mut file.invalid_dates),
-        stats: written.stats.unwrap_or_default(),
+        stats: written.stats,
         staged: Some(staged),
     });
     Ok(())

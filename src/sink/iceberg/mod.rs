@@ -26,9 +26,10 @@ pub mod value;
 
 pub use apply::ApplyReport;
 pub use catalog::{CatalogOptions, CatalogUri};
-pub use stats::{ColumnStats, FileStats, StatsCollector};
+pub use stats::{ColumnStats, FileStats, PackedStats, StatsCollector};
 pub use table::{
-    ApplyInput, CatalogCommit, DataFileOptions, IcebergTableReport, IcebergWriter, TableInput,
+    ApplyInput, CatalogCommit, DataFileOptions, IcebergTableReport, IcebergWriter,
+    StatsAfterCommit, TableInput,
 };
 
 /// The backup an export read, as Iceberg metadata and the JSON manifest record it.

@@ -85,6 +85,54 @@ impl FileStats {
     }
 }
 
+/// [`FileStats`] packed (postcard), as a file's record ([`crate::sink::ExportedFile`]) keeps
+/// them from the job that wrote the file until its table is described: unpacked they take about
+/// 130 bytes a column, packed about 20, and an export of 100 k tables holds 100 k of them. Job
+/// markers hold them unpacked: (de)serialized as the [`FileStats`] they stand for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PackedStats(Box<[u8]>);
+
+impl PackedStats {
+    /// Packs `stats`; no statistics pack to nothing.
+    ///
+    /// # Errors
+    /// When postcard cannot serialize them, which only a bug can cause.
+    pub fn pack(stats: &FileStats) -> Result<Self, String> {
+        if stats == &FileStats::default() {
+            return Ok(PackedStats::default());
+        }
+        postcard::to_allocvec(stats)
+            .map(|bytes| PackedStats(bytes.into()))
+            .map_err(|e| format!("packing column statistics: {e}"))
+    }
+
+    /// The statistics packed.
+    ///
+    /// # Errors
+    /// When the bytes are not [`PackedStats::pack`]'s, which only a bug can cause: the message
+    /// says what postcard found.
+    pub fn unpack(&self) -> Result<FileStats, String> {
+        if self.0.is_empty() {
+            return Ok(FileStats::default());
+        }
+        postcard::from_bytes(&self.0).map_err(|e| format!("packed column statistics: {e}"))
+    }
+}
+
+impl serde::Serialize for PackedStats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let stats = self.unpack().map_err(serde::ser::Error::custom)?;
+        stats.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PackedStats {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stats = FileStats::deserialize(deserializer)?;
+        PackedStats::pack(&stats).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Collects [`FileStats`] from the batches written to one file.
 #[derive(Debug)]
 pub struct StatsCollector {
@@ -550,6 +598,49 @@ mod tests {
             PARQUET_FIELD_ID_KEY.to_string(),
             id.to_string(),
         )]))
+    }
+
+    #[test]
+    fn packed_stats_round_trip_and_serialize_as_unpacked() {
+        let column = |field_id, lower, upper| ColumnStats {
+            field_id,
+            value_count: 300,
+            null_count: 7,
+            nan_count: (field_id == 3).then_some(2),
+            lower,
+            upper,
+            size: Some(1 << 40),
+        };
+        let stats = FileStats {
+            columns: vec![
+                column(1, Some(Value::Long(i64::MIN)), Some(Value::Long(i64::MAX))),
+                column(2, Some(Value::String("日本語 é".into())), None),
+                column(3, Some(Value::Double(f64::NEG_INFINITY)), None),
+                column(
+                    4,
+                    Some(Value::Decimal {
+                        unscaled: -(10i128.pow(37)),
+                        scale: 9,
+                    }),
+                    Some(Value::Binary(vec![0, 255])),
+                ),
+            ],
+            split_offsets: vec![4, 1 << 33],
+        };
+        let packed = PackedStats::pack(&stats).unwrap();
+        assert_eq!(packed.unpack().unwrap(), stats);
+        // Unpacked: 4 × 128 bytes of `ColumnStats`, plus the strings' and vectors' own.
+        assert!(packed.0.len() < 160, "{} bytes", packed.0.len());
+        // A job marker holds what it held before packing: the statistics themselves.
+        let json = serde_json::to_value(&packed).unwrap();
+        assert_eq!(json, serde_json::to_value(&stats).unwrap());
+        let back: PackedStats = serde_json::from_value(json).unwrap();
+        assert_eq!(back, packed);
+
+        let none = PackedStats::pack(&FileStats::default()).unwrap();
+        assert_eq!(none, PackedStats::default());
+        assert_eq!(none.unpack().unwrap(), FileStats::default());
+        assert!(PackedStats(vec![9; 3].into()).unpack().is_err());
     }
 
     fn collect(schema: Schema, batches: Vec<Vec<Arc<dyn Array>>>) -> FileStats {

@@ -57,7 +57,7 @@ use serde_json::json;
 use super::apply::{self, ApplyReport, Changes, Handle};
 use super::catalog::{Catalog, CatalogOptions, CatalogTable, Swap};
 use super::schema::{iceberg_schema, name_mapping};
-use super::BackupIdentity;
+use super::{BackupIdentity, PackedStats};
 use crate::batch::{HANDLE_FIELD_ID, OP_COLUMN, TABLE_ID_COLUMN, TABLE_ID_FIELD_ID};
 use crate::meta::tso;
 use crate::sink::parquet::{ParquetFileWriter, ParquetOptions};
@@ -447,6 +447,16 @@ impl Totals {
         }
         summary
     }
+}
+
+/// What [`IcebergWriter::commit`] does with a file's column statistics once its table is
+/// committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsAfterCommit {
+    /// Keep them (the JSON manifest, written next, lists them).
+    Keep,
+    /// Drop them: nothing reads them after the commit.
+    Release,
 }
 
 /// Writes one Iceberg table per exported table, after the export.
@@ -884,27 +894,40 @@ impl<'a> IcebergWriter<'a> {
     }
 
     /// Writes the new metadata version of every table, once all Parquet files are uploaded;
-    /// `committed` is called after each table (a test hook).
+    /// `committed` is called after each table (a test hook). Each prepared table is dropped once
+    /// committed, and with [`StatsAfterCommit::Release`] its files' column statistics too: an
+    /// export of 100 k tables would otherwise hold them all until the last commit.
     pub fn commit(
-        self,
-        files: &[ExportedFile],
+        mut self,
+        files: &mut [ExportedFile],
+        stats: StatsAfterCommit,
         mut committed: impl FnMut(),
     ) -> Result<Vec<IcebergTableReport>> {
-        let mut by_table: HashMap<i64, Vec<&ExportedFile>> = HashMap::new();
-        for file in files {
-            by_table.entry(file.table_id).or_default().push(file);
-        }
-        let mut reports = Vec::with_capacity(self.tables.len());
-        for table in &self.tables {
-            let mut files = by_table.remove(&table.input.table_id).unwrap_or_default();
-            files.sort_by(|a, b| a.path.cmp(&b.path));
+        // Indices of `files` by table, each table's in path order.
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_by(|&a, &b| {
+            (files[a].table_id, &files[a].path).cmp(&(files[b].table_id, &files[b].path))
+        });
+        let tables = std::mem::take(&mut self.tables);
+        let mut reports = Vec::with_capacity(tables.len());
+        for table in tables {
+            let id = table.input.table_id;
+            let start = order.partition_point(|&i| files[i].table_id < id);
+            let end = start + order[start..].partition_point(|&i| files[i].table_id == id);
+            let of_table = &order[start..end];
+            let table_files: Vec<&ExportedFile> = of_table.iter().map(|&i| &files[i]).collect();
             let report = match (&self.catalog, &table.ident) {
                 (Some(catalog), Some(ident)) => {
-                    self.commit_to_catalog(catalog, ident, table, &files)?
+                    self.commit_to_catalog(catalog, ident, &table, &table_files)?
                 }
-                _ => self.commit_to_output(table, &files)?,
+                _ => self.commit_to_output(&table, &table_files)?,
             };
             reports.push(report);
+            if stats == StatsAfterCommit::Release {
+                for &i in of_table {
+                    files[i].stats = PackedStats::default();
+                }
+            }
             committed();
         }
         Ok(reports)
@@ -1440,7 +1463,11 @@ impl<'a> IcebergWriter<'a> {
         let mut nan_value_counts = HashMap::new();
         let mut lower_bounds = HashMap::new();
         let mut upper_bounds = HashMap::new();
-        for column in &file.stats.columns {
+        let stats = file
+            .stats
+            .unpack()
+            .map_err(|e| Error::iceberg(&file.path, e))?;
+        for column in &stats.columns {
             let Some(field) = schema.field_by_id(column.field_id) else {
                 continue;
             };
@@ -1473,7 +1500,7 @@ impl<'a> IcebergWriter<'a> {
         let partition = if spec.is_unpartitioned() {
             Struct::empty()
         } else {
-            let id = file.stats.single_long(TABLE_ID_FIELD_ID).ok_or_else(|| {
+            let id = stats.single_long(TABLE_ID_FIELD_ID).ok_or_else(|| {
                 Error::Unsupported(format!(
                     "{}: table {}: the file holds rows of more than one partition, but the \
                      Iceberg table is partitioned by {TABLE_ID_COLUMN}, one value per file",
@@ -1497,7 +1524,7 @@ impl<'a> IcebergWriter<'a> {
             .nan_value_counts(nan_value_counts)
             .lower_bounds(lower_bounds)
             .upper_bounds(upper_bounds)
-            .split_offsets(Some(file.stats.split_offsets.clone()))
+            .split_offsets(Some(stats.split_offsets))
             .sort_order_id(SortOrder::unsorted_order().order_id as i32)
             .build()
             .map_err(|e| Error::iceberg(&file.path, format!("Iceberg data file: {e}")))
@@ -1660,7 +1687,7 @@ impl<'a> IcebergWriter<'a> {
                 rows: written.rows,
                 size: written.size,
                 sha256: written.sha256,
-                stats: written.stats.unwrap_or_default(),
+                stats: written.stats,
                 ..Default::default()
             });
         }
