@@ -174,9 +174,11 @@ fn run(request: Resolved) -> Result<()> {
 /// Writes the JSON report (`--report`) and prints the summary (unless `--quiet`).
 fn present<R: serde::Serialize + std::fmt::Display>(request: &Resolved, report: &R) -> Result<()> {
     if let Some(path) = &request.report {
-        let json = serde_json::to_vec_pretty(report)
-            .map_err(|e| Error::io(path.display().to_string(), e.into()))?;
-        std::fs::write(path, json).map_err(|e| Error::io(path.display().to_string(), e))?;
+        // Streamed: the report of 100 k tables is hundreds of megabytes of JSON.
+        let fail = |e: std::io::Error| Error::io(path.display().to_string(), e);
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
+        serde_json::to_writer_pretty(&mut out, report).map_err(|e| fail(e.into()))?;
+        out.flush().map_err(fail)?;
     }
     if !request.quiet {
         let mut stdout = std::io::stdout().lock();
