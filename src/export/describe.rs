@@ -40,6 +40,7 @@ pub(crate) fn describe(run: &mut Run<'_>, files: &mut [ExportedFile]) -> Result<
         Some(write_manifest(
             run.output,
             run.prefix,
+            run.partial.path(),
             &run.identity,
             &run.table_inputs,
             files,

@@ -7,7 +7,12 @@
 //! backup replaces it). Every field is described in `docs/iceberg.md`; bounds use Iceberg's JSON
 //! single-value serialization ([`super::iceberg::value::Value::to_json`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 
 use serde_json::{json, Value as Json};
 
@@ -24,135 +29,216 @@ pub const MANIFEST_FORMAT: &str = "br-parquet-manifest";
 /// The `format_version` of this layout.
 pub const MANIFEST_FORMAT_VERSION: u32 = 1;
 
-/// The manifest document.
-pub fn manifest_json(
-    output: &ExternalStorage,
-    backup: &BackupIdentity,
-    tables: &[TableInput],
-    files: &[ExportedFile],
-    iceberg: &[IcebergTableReport],
-) -> Result<Json> {
-    let mut per_table: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
-    for file in files {
-        let entry = per_table.entry(file.table_id).or_default();
-        entry.0 += 1;
-        entry.1 += file.rows;
-    }
-    // Looked up once per table and once per file: a run may hold 100 k of each.
-    let by_id: HashMap<i64, &TableInput> = tables.iter().map(|t| (t.table_id, t)).collect();
-    let metadata_of: HashMap<(&str, &str), &str> = iceberg
-        .iter()
-        .map(|r| ((r.db.as_str(), r.table.as_str()), r.metadata.as_str()))
-        .collect();
-    let tables_json: Vec<Json> = tables
-        .iter()
-        .map(|table| {
-            let (file_count, rows) = per_table.get(&table.table_id).copied().unwrap_or_default();
-            let schema = iceberg_schema(&table.schema, 0, &[]);
-            let metadata = metadata_of.get(&(table.db.as_str(), table.table.as_str()));
-            json!({
-                "db": table.db,
-                "table": table.table,
-                "table_id": table.table_id,
-                "partition_ids": table.partition_ids,
-                "location": output.url_of(&table.dir),
-                "files": file_count,
-                "record_count": rows,
-                "iceberg_schema": schema.as_ref().ok(),
-                "iceberg_schema_error": schema.as_ref().err(),
-                "iceberg_metadata": metadata,
-            })
-        })
-        .collect();
-    let mut sorted: Vec<&ExportedFile> = files.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let files_json: Vec<Json> = sorted
-        .into_iter()
-        .map(|file| {
-            let table = by_id.get(&file.table_id).copied();
-            let stats = file
-                .stats
-                .unpack()
-                .map_err(|e| Error::iceberg(&file.path, e))?;
-            let columns: Vec<Json> = stats
-                .columns
-                .iter()
-                .map(|c| {
-                    let name = table.and_then(|t| {
-                        t.schema
-                            .fields()
-                            .iter()
-                            .find(|f| field_id(f) == Some(c.field_id))
-                            .map(|f| f.name().as_str())
-                    });
-                    let mut column = json!({
-                        "field_id": c.field_id,
-                        "name": name,
-                        "value_count": c.value_count,
-                        "null_count": c.null_count,
-                    });
-                    if let Some(nans) = c.nan_count {
-                        column["nan_count"] = json!(nans);
-                    }
-                    if let Some(size) = c.size {
-                        column["size"] = json!(size);
-                    }
-                    if let Some(lower) = &c.lower {
-                        column["lower_bound"] = lower.to_json();
-                    }
-                    if let Some(upper) = &c.upper {
-                        column["upper_bound"] = upper.to_json();
-                    }
-                    column
-                })
-                .collect();
-            Ok(json!({
-                "path": file.path,
-                "uri": output.url_of(&file.path),
-                "format": "parquet",
-                "db": table.map(|t| t.db.as_str()),
-                "table": table.map(|t| t.table.as_str()),
-                "table_id": file.table_id,
-                "physical_table_id": stats.single_long(TABLE_ID_FIELD_ID),
-                "record_count": file.rows,
-                "file_size_in_bytes": file.size,
-                "sha256": file.sha256,
-                "snapshot_timestamp_ms": backup.timestamp_ms(),
-                "split_offsets": stats.split_offsets,
-                "columns": columns,
-            }))
-        })
-        .collect::<Result<_>>()?;
-    Ok(json!({
-        "format": MANIFEST_FORMAT,
-        "format_version": MANIFEST_FORMAT_VERSION,
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "backup": {
-            "cluster_id": backup.cluster_id,
-            "start_version": backup.start_version,
-            "end_version": backup.end_version,
-            "snapshot_timestamp_ms": backup.timestamp_ms(),
-        },
-        "tables": tables_json,
-        "files": files_json,
-    }))
+/// The manifest document. Each table's and file's record is made as it is written, so that the
+/// manifest of 100 k files holds one record at a time rather than the whole document (a JSON
+/// tree of 100 k files takes gigabytes). The keys come in the order of JSON objects without
+/// `preserve_order`: sorted.
+struct ManifestDocument<'a> {
+    output: &'a ExternalStorage,
+    backup: &'a BackupIdentity,
+    tables: &'a [TableInput],
+    /// Files by path.
+    files: Vec<&'a ExportedFile>,
+    by_id: HashMap<i64, &'a TableInput>,
+    /// Files and rows per table id.
+    per_table: HashMap<i64, (u64, u64)>,
+    /// Iceberg metadata object per `(db, table)`.
+    metadata_of: HashMap<(&'a str, &'a str), &'a str>,
 }
 
-/// Writes the manifest to `<prefix>/iceberg-manifest-<end_version>.json`; returns its object
-/// name.
+impl<'a> ManifestDocument<'a> {
+    fn new(
+        output: &'a ExternalStorage,
+        backup: &'a BackupIdentity,
+        tables: &'a [TableInput],
+        files: &'a [ExportedFile],
+        iceberg: &'a [IcebergTableReport],
+    ) -> Self {
+        let mut per_table: HashMap<i64, (u64, u64)> = HashMap::new();
+        for file in files {
+            let entry = per_table.entry(file.table_id).or_default();
+            entry.0 += 1;
+            entry.1 += file.rows;
+        }
+        let mut sorted: Vec<&ExportedFile> = files.iter().collect();
+        sorted.sort_by(|a, b| a.path.cmp(&b.path));
+        ManifestDocument {
+            output,
+            backup,
+            tables,
+            files: sorted,
+            by_id: tables.iter().map(|t| (t.table_id, t)).collect(),
+            per_table,
+            metadata_of: iceberg
+                .iter()
+                .map(|r| ((r.db.as_str(), r.table.as_str()), r.metadata.as_str()))
+                .collect(),
+        }
+    }
+
+    fn table_record(&self, table: &TableInput) -> Json {
+        let (file_count, rows) = self
+            .per_table
+            .get(&table.table_id)
+            .copied()
+            .unwrap_or_default();
+        let schema = iceberg_schema(&table.schema, 0, &[]);
+        let metadata = self
+            .metadata_of
+            .get(&(table.db.as_str(), table.table.as_str()));
+        json!({
+            "db": table.db,
+            "table": table.table,
+            "table_id": table.table_id,
+            "partition_ids": table.partition_ids,
+            "location": self.output.url_of(&table.dir),
+            "files": file_count,
+            "record_count": rows,
+            "iceberg_schema": schema.as_ref().ok(),
+            "iceberg_schema_error": schema.as_ref().err(),
+            "iceberg_metadata": metadata,
+        })
+    }
+
+    fn file_record(&self, file: &ExportedFile) -> Result<Json> {
+        let table = self.by_id.get(&file.table_id).copied();
+        let stats = file
+            .stats
+            .unpack()
+            .map_err(|e| Error::iceberg(&file.path, e))?;
+        let columns: Vec<Json> = stats
+            .columns
+            .iter()
+            .map(|c| {
+                let name = table.and_then(|t| {
+                    t.schema
+                        .fields()
+                        .iter()
+                        .find(|f| field_id(f) == Some(c.field_id))
+                        .map(|f| f.name().as_str())
+                });
+                let mut column = json!({
+                    "field_id": c.field_id,
+                    "name": name,
+                    "value_count": c.value_count,
+                    "null_count": c.null_count,
+                });
+                if let Some(nans) = c.nan_count {
+                    column["nan_count"] = json!(nans);
+                }
+                if let Some(size) = c.size {
+                    column["size"] = json!(size);
+                }
+                if let Some(lower) = &c.lower {
+                    column["lower_bound"] = lower.to_json();
+                }
+                if let Some(upper) = &c.upper {
+                    column["upper_bound"] = upper.to_json();
+                }
+                column
+            })
+            .collect();
+        Ok(json!({
+            "path": file.path,
+            "uri": self.output.url_of(&file.path),
+            "format": "parquet",
+            "db": table.map(|t| t.db.as_str()),
+            "table": table.map(|t| t.table.as_str()),
+            "table_id": file.table_id,
+            "physical_table_id": stats.single_long(TABLE_ID_FIELD_ID),
+            "record_count": file.rows,
+            "file_size_in_bytes": file.size,
+            "sha256": file.sha256,
+            "snapshot_timestamp_ms": self.backup.timestamp_ms(),
+            "split_offsets": stats.split_offsets,
+            "columns": columns,
+        }))
+    }
+}
+
+impl Serialize for ManifestDocument<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let backup = self.backup;
+        let mut document = serializer.serialize_map(Some(6))?;
+        document.serialize_entry(
+            "backup",
+            &json!({
+                "cluster_id": backup.cluster_id,
+                "start_version": backup.start_version,
+                "end_version": backup.end_version,
+                "snapshot_timestamp_ms": backup.timestamp_ms(),
+            }),
+        )?;
+        document.serialize_entry("files", &Records(self, RecordKind::Files))?;
+        document.serialize_entry("format", MANIFEST_FORMAT)?;
+        document.serialize_entry("format_version", &MANIFEST_FORMAT_VERSION)?;
+        document.serialize_entry("tables", &Records(self, RecordKind::Tables))?;
+        document.serialize_entry("tool_version", env!("CARGO_PKG_VERSION"))?;
+        document.end()
+    }
+}
+
+#[derive(Clone, Copy)]
+enum RecordKind {
+    Tables,
+    Files,
+}
+
+/// The document's list of tables or of files, each record made as it is written.
+struct Records<'d, 'a>(&'d ManifestDocument<'a>, RecordKind);
+
+impl Serialize for Records<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let Records(document, kind) = self;
+        match kind {
+            RecordKind::Tables => {
+                let mut seq = serializer.serialize_seq(Some(document.tables.len()))?;
+                for table in document.tables {
+                    seq.serialize_element(&document.table_record(table))?;
+                }
+                seq.end()
+            }
+            RecordKind::Files => {
+                let mut seq = serializer.serialize_seq(Some(document.files.len()))?;
+                for file in &document.files {
+                    let record = document.file_record(file).map_err(S::Error::custom)?;
+                    seq.serialize_element(&record)?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+/// Writes the manifest to `<prefix>/iceberg-manifest-<end_version>.json`, through a file in
+/// `local_dir` (the run's directory of files being written); returns its object name.
 pub fn write_manifest(
     output: &ExternalStorage,
     prefix: &str,
+    local_dir: &Path,
     backup: &BackupIdentity,
     tables: &[TableInput],
     files: &[ExportedFile],
     iceberg: &[IcebergTableReport],
 ) -> Result<String> {
     let name = manifest_object_name(prefix, backup.end_version);
-    let document = manifest_json(output, backup, tables, files, iceberg)?;
-    let bytes = serde_json::to_vec_pretty(&document)
-        .map_err(|e| Error::iceberg(&name, format!("serializing the manifest: {e}")))?;
-    output.put_bytes(&name, bytes.into())?;
+    let local = local_dir.join(format!("iceberg-manifest-{}.json", backup.end_version));
+    let document = ManifestDocument::new(output, backup, tables, files, iceberg);
+    let written = std::fs::File::create(&local)
+        .map_err(|e| Error::io(local.display().to_string(), e))
+        .and_then(|file| {
+            let mut out = BufWriter::new(file);
+            serde_json::to_writer_pretty(&mut out, &document)
+                .map_err(|e| Error::iceberg(&name, format!("writing the manifest: {e}")))?;
+            out.flush()
+                .map_err(|e| Error::io(local.display().to_string(), e))
+        });
+    if let Err(e) = written {
+        // Nothing refers to a manifest that was not written.
+        let _ = std::fs::remove_file(&local);
+        return Err(e);
+    }
+    output.move_file(&local, &name)?;
     Ok(name)
 }
 
@@ -230,7 +316,18 @@ mod tests {
             start_version: 0,
             end_version: 1_700_000_000_000 << 18,
         };
-        let name = write_manifest(&output, "parquet", &backup, &[table], &[file], &[]).unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let name = write_manifest(
+            &output,
+            "parquet",
+            scratch.path(),
+            &backup,
+            &[table],
+            &[file],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
         assert_eq!(
             name,
             format!("parquet/iceberg-manifest-{}.json", backup.end_version)
