@@ -67,8 +67,8 @@ pub(crate) struct JobOutcome {
 
 /// [`TableKvs`] by logical table id: a job nearly always holds one table, and an export may hold
 /// 100 k jobs' until it verifies them, so a short vector rather than a hash map (a quarter of the
-/// memory; and each row's lookup finds the table it looked up last first). Serialized as a map
-/// of the ids, as job markers hold it.
+/// memory; and each row's lookup tries the table added last first, which, keys being sorted, is
+/// the one being read). Serialized as a map of the ids, as job markers hold it.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct TableKvsMap(Vec<(i64, TableKvs)>);
 
