@@ -78,6 +78,47 @@ impl CellRef {
     }
 }
 
+/// One column's cells of a batch, in the batch's table of cells: row after row, `width` cells a
+/// row (one per exported column), so that collecting a row writes its cells side by side.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ColumnCells<'a> {
+    table: &'a [CellRef],
+    width: usize,
+    column: usize,
+}
+
+impl<'a> ColumnCells<'a> {
+    /// Column `column` of `table` (`width` cells a row; `column < width`).
+    pub(crate) fn new(table: &'a [CellRef], width: usize, column: usize) -> Self {
+        ColumnCells {
+            table,
+            width,
+            column,
+        }
+    }
+
+    /// Number of rows.
+    pub(crate) fn len(&self) -> usize {
+        self.table.len().checked_div(self.width).unwrap_or(0)
+    }
+
+    /// The cells of rows `first..end`, `None` if the table has fewer rows.
+    pub(crate) fn rows(&self, first: usize, end: usize) -> Option<Self> {
+        Some(ColumnCells {
+            table: self.table.get(first * self.width..end * self.width)?,
+            ..*self
+        })
+    }
+
+    /// The cells, a row's at a time.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a CellRef> + 'a {
+        let column = self.column;
+        self.table
+            .chunks_exact(self.width.max(1))
+            .map(move |row| row.get(column).unwrap_or(&CellRef::Absent))
+    }
+}
+
 /// What the column decoders need of a row besides its [`CellRef`]s.
 pub(crate) struct RowRef<'a> {
     /// The value, when it is in row format v1 (TiDB < 4.0 or `tidb_row_format_version = 1`).
@@ -128,8 +169,6 @@ pub(crate) struct ColumnDecoder {
     /// What a row written before `ADD COLUMN` holds: the origin default as a v2 payload, or NULL.
     default: Option<Vec<u8>>,
     arrow_type: arrow_schema::DataType,
-    /// Where this column's cell is in each row of the batch being collected.
-    pub(crate) cells: Vec<CellRef>,
     /// Reused buffer for text that has to be rendered (ENUM/SET, JSON, wide DECIMAL).
     text: String,
     /// Zero or invalid dates written as NULL.
@@ -154,7 +193,6 @@ impl ColumnDecoder {
             elems: column.field_type.elems.clone(),
             default,
             arrow_type: arrow_type.clone(),
-            cells: Vec::new(),
             text: String::new(),
             invalid_dates: 0,
         }
@@ -201,18 +239,12 @@ impl ColumnDecoder {
         })
     }
 
-    /// This column's array of the batch (`arena` holds the rows' values, [`Self::cells`] where
-    /// this column's are). On failure returns the failing row's index and what went wrong.
-    pub(crate) fn decode(
-        &mut self,
-        rows: &[RowRef<'_>],
-        arena: &[u8],
-    ) -> Result<ArrayRef, (usize, String)> {
-        // A builder sized for this batch. The text buffer is taken out so that `self.cell` can
-        // borrow `self` in the loops.
+    /// An empty builder for this column's values of a batch, sized from its `cells` so that the
+    /// batch fills it without regrowing.
+    pub(crate) fn start_batch(&self, cells: ColumnCells<'_>) -> ColumnBatch {
         let bytes = match self.kind {
             ColumnKind::Utf8 | ColumnKind::Binary | ColumnKind::Json | ColumnKind::VectorF32 => {
-                self.cells
+                cells
                     .iter()
                     .map(|c| match c {
                         CellRef::Value { len, .. } => *len as usize,
@@ -222,14 +254,42 @@ impl ColumnDecoder {
             }
             _ => 0,
         };
-        let mut builder = new_builder(self.kind, &self.arrow_type, rows.len(), bytes);
+        ColumnBatch {
+            builder: new_builder(self.kind, &self.arrow_type, cells.len(), bytes),
+            invalid_dates: 0,
+        }
+    }
+
+    /// Appends the values of `rows`, rows `first..first + rows.len()` of the batch, whose cells
+    /// of this column are `cells` (the batch's) and whose values `arena` holds. On failure
+    /// returns the failing row's index in the batch and what went wrong.
+    pub(crate) fn decode_rows(
+        &mut self,
+        batch: &mut ColumnBatch,
+        rows: &[RowRef<'_>],
+        first: usize,
+        cells: ColumnCells<'_>,
+        arena: &[u8],
+    ) -> Result<(), (usize, String)> {
+        let end = first + rows.len();
+        let Some(cells) = cells.rows(first, end) else {
+            return Err((
+                first,
+                format!("{} rows of cells for rows {first}..{end}", cells.len()),
+            ));
+        };
+        // The text buffer is taken out so that `self.cell` can borrow `self` in the loops.
         let mut text = std::mem::take(&mut self.text);
-        let mut invalid = 0;
-        let result = self.decode_into(&mut builder, &mut text, &mut invalid, rows, arena);
+        let result = self.decode_into(
+            &mut batch.builder,
+            &mut text,
+            &mut batch.invalid_dates,
+            rows,
+            cells,
+            arena,
+        );
         self.text = text;
-        self.invalid_dates += invalid;
-        result?;
-        finish(builder)
+        result.map_err(|(i, message)| (first + i, message))
     }
 
     fn decode_into(
@@ -238,19 +298,14 @@ impl ColumnDecoder {
         text: &mut String,
         invalid: &mut u64,
         rows: &[RowRef<'_>],
+        cells: ColumnCells<'_>,
         arena: &[u8],
     ) -> Result<(), (usize, String)> {
-        if self.cells.len() != rows.len() {
-            return Err((
-                0,
-                format!("{} cells for {} rows", self.cells.len(), rows.len()),
-            ));
-        }
         // `$decode` maps a non-NULL cell to `Result<Option<value>, String>`; `None` is a value
         // without an Arrow representation (a zero date), written as NULL and counted.
         macro_rules! fill {
             ($b:expr, |$cell:ident| $decode:expr) => {
-                for (i, (row, &located)) in rows.iter().zip(&self.cells).enumerate() {
+                for (i, (row, &located)) in rows.iter().zip(cells.iter()).enumerate() {
                     let at = |e: String| (i, e);
                     let $cell = match (located, &self.source) {
                         // Most cells: a payload in the arena, read here so that the decoder
@@ -351,7 +406,7 @@ impl ColumnDecoder {
                 Ok(Some(ns / 1000))
             })),
             Builder::List(b) => {
-                for (i, (row, &located)) in rows.iter().zip(&self.cells).enumerate() {
+                for (i, (row, &located)) in rows.iter().zip(cells.iter()).enumerate() {
                     let cell = self.cell(row, located, arena).map_err(|e| (i, e))?;
                     if matches!(cell, Cell::Null) {
                         if !self.nullable {
@@ -368,6 +423,20 @@ impl ColumnDecoder {
             }
         }
         Ok(())
+    }
+}
+
+/// One column's values of one batch, as they are decoded.
+pub(crate) struct ColumnBatch {
+    builder: Builder,
+    /// Zero or invalid dates written as NULL in this batch.
+    invalid_dates: u64,
+}
+
+impl ColumnBatch {
+    /// The column's array, and how many zero or invalid dates it holds as NULL.
+    pub(crate) fn finish(self) -> Result<(ArrayRef, u64), (usize, String)> {
+        Ok((finish(self.builder)?, self.invalid_dates))
     }
 }
 

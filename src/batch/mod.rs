@@ -33,7 +33,7 @@ use crate::codec::row_v1::RowV1;
 use crate::codec::CodecError;
 use crate::meta::TableSchema;
 use crate::{Error, Result};
-use column::{CellRef, CellSource, ColumnDecoder, RowRef};
+use column::{CellRef, CellSource, ColumnBatch, ColumnCells, ColumnDecoder, RowRef};
 use types::ColumnKind;
 
 /// Name of the physical-table-id column.
@@ -250,12 +250,18 @@ pub struct TableBatchBuilder {
     limits: BatchLimits,
     values: Vec<u8>,
     value_ends: Vec<usize>,
+    /// Where each column's cell of each row is: a row's cells side by side, one per column of
+    /// `columns` (see [`ColumnCells`]).
+    cells: Vec<CellRef>,
     deleted: Vec<bool>,
     int_handles: Vec<i64>,
     handle_bytes: Vec<u8>,
     handle_ends: Vec<usize>,
     physical_ids: Vec<i64>,
     commit_ts: Vec<u64>,
+    /// Rows of the batch in row format v1: while there are none, `finish_batch` need not look at
+    /// the values again (each such look is a cache miss in a batch-sized arena).
+    v1_rows: usize,
     /// Set in lenient mode: rows that could not be decoded are dropped and recorded here.
     lenient: Option<SkippedRows>,
 }
@@ -335,12 +341,14 @@ impl TableBatchBuilder {
             limits,
             values: Vec::new(),
             value_ends: Vec::new(),
+            cells: Vec::new(),
             deleted: Vec::new(),
             int_handles: Vec::new(),
             handle_bytes: Vec::new(),
             handle_ends: Vec::new(),
             physical_ids: Vec::new(),
             commit_ts: Vec::new(),
+            v1_rows: 0,
             lenient: None,
         })
     }
@@ -417,20 +425,23 @@ impl TableBatchBuilder {
                 // message, and note where each exported column's cell is.
                 match Row::parse(value) {
                     Ok(Row::V2(row)) => {
-                        let (columns, indexes) = (&mut self.columns, &self.row_column_indexes);
+                        let cells = new_row_cells(&mut self.cells, self.columns.len());
+                        let indexes = &self.row_column_indexes;
                         row.locate_sorted(&self.row_column_ids, |i, span| {
-                            if let Some(column) = indexes.get(i).and_then(|&c| columns.get_mut(c)) {
-                                column.cells.push(CellRef::from_span(base, span));
+                            if let Some(cell) = indexes.get(i).and_then(|&c| cells.get_mut(c)) {
+                                *cell = CellRef::from_span(base, span);
                             }
                         });
                     }
-                    Ok(Row::V1(_)) => self.push_row_cells(CellRef::V1),
+                    Ok(Row::V1(_)) => {
+                        self.v1_rows += 1;
+                        self.push_row_cells(CellRef::V1);
+                    }
                     Err(e) => {
                         self.truncate_last_handle();
                         return Err(self.codec_error(key, e));
                     }
                 }
-                self.push_handle_cells();
                 self.values.extend_from_slice(value);
                 self.deleted.push(false);
             }
@@ -443,7 +454,6 @@ impl TableBatchBuilder {
                     ));
                 }
                 self.push_row_cells(CellRef::Null);
-                self.push_handle_cells();
                 self.deleted.push(true);
             }
         }
@@ -456,18 +466,10 @@ impl TableBatchBuilder {
 
     /// Gives every column read from the row value the cell `cell` for the row being pushed.
     fn push_row_cells(&mut self, cell: CellRef) {
+        let cells = new_row_cells(&mut self.cells, self.columns.len());
         for &index in &self.row_column_indexes {
-            if let Some(column) = self.columns.get_mut(index) {
-                column.cells.push(cell);
-            }
-        }
-    }
-
-    /// Gives the columns taken from the key handle their (placeholder) cell for the row.
-    fn push_handle_cells(&mut self) {
-        for column in &mut self.columns {
-            if matches!(column.source, CellSource::IntHandle) {
-                column.cells.push(CellRef::Absent);
+            if let Some(row_cell) = cells.get_mut(index) {
+                *row_cell = cell;
             }
         }
     }
@@ -529,6 +531,12 @@ impl TableBatchBuilder {
             .copied()
             .unwrap_or(0);
         if let Some(&end) = self.value_ends.get(i) {
+            if is_v1_row(
+                self.values.get(start..end).unwrap_or_default(),
+                self.deleted.get(i),
+            ) {
+                self.v1_rows = self.v1_rows.saturating_sub(1);
+            }
             self.values.drain(start..end);
             for e in self.value_ends.iter_mut().skip(i + 1) {
                 *e -= end - start;
@@ -536,14 +544,13 @@ impl TableBatchBuilder {
             self.value_ends.remove(i);
             // The cells of later rows moved down with their values.
             let removed = u32::try_from(end - start).unwrap_or(u32::MAX);
-            for column in &mut self.columns {
-                if i < column.cells.len() {
-                    column.cells.remove(i);
-                }
-                for cell in column.cells.iter_mut().skip(i) {
-                    if let CellRef::Value { start, .. } = cell {
-                        *start = start.saturating_sub(removed);
-                    }
+            let width = self.columns.len();
+            let row_cells =
+                (i * width).min(self.cells.len())..((i + 1) * width).min(self.cells.len());
+            self.cells.drain(row_cells);
+            for cell in self.cells.iter_mut().skip(i * width) {
+                if let CellRef::Value { start, .. } = cell {
+                    *start = start.saturating_sub(removed);
                 }
             }
         }
@@ -602,14 +609,13 @@ impl TableBatchBuilder {
                 )
             };
             // Row v2 cells were located in `push_row`; a v1 row is looked up column by column.
-            let deleted = self.deleted.get(i).copied().unwrap_or(false);
-            let v1 = match bytes.first() {
-                None => None,
-                Some(_) if deleted || Row::is_v2(bytes) => None,
-                Some(_) => Some(
+            let v1 = if self.v1_rows > 0 && is_v1_row(bytes, self.deleted.get(i)) {
+                Some(
                     RowV1::from_bytes(bytes)
                         .map_err(|e| (Some(i), self.row_error(i, e.to_string())))?,
-                ),
+                )
+            } else {
+                None
             };
             rows.push(RowRef {
                 v1,
@@ -671,26 +677,23 @@ impl TableBatchBuilder {
             }
             arrays.push(Arc::new(ts.finish()));
         }
-        let mut failure = None;
-        for column in &mut self.columns {
-            match column.decode(&rows, &self.values) {
-                Ok(array) => arrays.push(array),
-                Err((row, message)) => {
-                    failure = Some((
-                        row,
-                        format!("column {:?} (id {}): {message}", column.name, column.id),
-                    ));
-                    break;
-                }
+        let cells = (&self.cells[..], self.columns.len());
+        let decoded = match decode_columns(&mut self.columns, &rows, cells, &self.values) {
+            Ok(decoded) => decoded,
+            Err(_) => {
+                // Which error to report when several cells are bad: the first column's first,
+                // as when the columns were decoded one whole column after another.
+                let (row, message) = first_failure(&mut self.columns, &rows, cells, &self.values);
+                drop(rows);
+                return Err((Some(row), self.row_error(row, message)));
             }
-        }
+        };
         drop(rows);
-        if let Some((row, message)) = failure {
-            return Err((Some(row), self.row_error(row, message)));
+        for (column, (array, invalid_dates)) in self.columns.iter_mut().zip(decoded) {
+            arrays.push(array);
+            column.invalid_dates += invalid_dates;
         }
-        for column in &mut self.columns {
-            column.cells.clear();
-        }
+        self.cells.clear();
         self.values.clear();
         self.value_ends.clear();
         self.deleted.clear();
@@ -699,6 +702,7 @@ impl TableBatchBuilder {
         self.handle_ends.clear();
         self.physical_ids.clear();
         self.commit_ts.clear();
+        self.v1_rows = 0;
         RecordBatch::try_new(self.schema.clone(), arrays)
             .map(Some)
             .map_err(|e| (None, Error::from(e)))
@@ -752,6 +756,74 @@ impl TableBatchBuilder {
 }
 
 /// The TiDB record key of a row.
+/// The cells of a new row appended to a table of `width` cells a row, each [`CellRef::Absent`]
+/// (which the columns taken from the key handle keep).
+fn new_row_cells(cells: &mut Vec<CellRef>, width: usize) -> &mut [CellRef] {
+    let first = cells.len();
+    cells.resize(first + width, CellRef::Absent);
+    cells.get_mut(first..).unwrap_or_default()
+}
+
+/// Rows a batch is decoded in at a time, column by column: the chunk's row values (~100 B–1 KiB
+/// each) stay in the L2 cache while every column reads its cells from them, where a whole batch's
+/// arena (a few MiB) would be fetched again from memory by each column.
+const DECODE_CHUNK_ROWS: usize = 1024;
+
+/// Every column's array of the batch (`rows`, values in `arena`) and its count of dates written
+/// as NULL, decoded [`DECODE_CHUNK_ROWS`] rows at a time. On failure, some failing row and why.
+fn decode_columns(
+    columns: &mut [ColumnDecoder],
+    rows: &[RowRef<'_>],
+    (cells, width): (&[CellRef], usize),
+    arena: &[u8],
+) -> std::result::Result<Vec<(ArrayRef, u64)>, (usize, String)> {
+    let mut batches: Vec<ColumnBatch> = columns
+        .iter()
+        .enumerate()
+        .map(|(index, column)| column.start_batch(ColumnCells::new(cells, width, index)))
+        .collect();
+    for (chunk_index, chunk) in rows.chunks(DECODE_CHUNK_ROWS).enumerate() {
+        let first = chunk_index * DECODE_CHUNK_ROWS;
+        for (index, (column, batch)) in columns.iter_mut().zip(&mut batches).enumerate() {
+            let column_cells = ColumnCells::new(cells, width, index);
+            column.decode_rows(batch, chunk, first, column_cells, arena)?;
+        }
+    }
+    batches.into_iter().map(ColumnBatch::finish).collect()
+}
+
+/// The failure a batch's decoding reports: the first failing column's first failing row, and
+/// why, naming the column.
+fn first_failure(
+    columns: &mut [ColumnDecoder],
+    rows: &[RowRef<'_>],
+    (cells, width): (&[CellRef], usize),
+    arena: &[u8],
+) -> (usize, String) {
+    for (index, column) in columns.iter_mut().enumerate() {
+        let column_cells = ColumnCells::new(cells, width, index);
+        let mut batch = column.start_batch(column_cells);
+        let decoded = column
+            .decode_rows(&mut batch, rows, 0, column_cells, arena)
+            .and_then(|()| batch.finish());
+        if let Err((row, message)) = decoded {
+            return (
+                row,
+                format!("column {:?} (id {}): {message}", column.name, column.id),
+            );
+        }
+    }
+    (
+        0,
+        "the batch failed to decode, but no column fails alone".into(),
+    )
+}
+
+/// Whether a collected row value (`deleted`: the row's delete flag) is in row format v1.
+fn is_v1_row(value: &[u8], deleted: Option<&bool>) -> bool {
+    !value.is_empty() && deleted != Some(&true) && !Row::is_v2(value)
+}
+
 fn raw_record_key(key: &RowKey<'_>) -> Vec<u8> {
     match key.handle {
         Handle::Int(h) => encode_record_key(key.physical_id, h),
@@ -765,5 +837,100 @@ fn in_table(table: &TableSchema, error: Error) -> Error {
             Error::Unsupported(format!("table {}: {message}", table.qualified_name()))
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::meta::parse_schema;
+    use crate::testkit::{tp, Cell, TestColumn, TestRow, TestTable};
+    use arrow_array::Array;
+
+    /// 3 000 rows (three decode chunks) of `id`, `d DATE`, `n INT`: zero dates in rows 10 and 20,
+    /// a bad `n` (a 3-byte payload) in row 100, a bad `d` in row 2 500.
+    fn dirty_rows() -> (Arc<TableSchema>, Vec<Vec<u8>>) {
+        let table = TestTable::new(
+            "db",
+            "t",
+            90,
+            vec![
+                TestColumn::new(1, "id", tp::LONGLONG).primary_key(),
+                TestColumn::time(2, "d", tp::DATE, 0),
+                TestColumn::new(3, "n", tp::LONG),
+            ],
+        );
+        let values = (0..3000i64)
+            .map(|id| {
+                let date = match id {
+                    10 | 20 => Cell::time(0, 0, 0, 0, 0, 0, 0),
+                    2500 => Cell::Bytes(vec![1, 2, 3]),
+                    _ => Cell::time(2024, 1, 1 + (id % 28) as u8, 0, 0, 0, 0),
+                };
+                let n = if id == 100 {
+                    Cell::Bytes(vec![1, 2, 3])
+                } else {
+                    Cell::Int(id)
+                };
+                table
+                    .encode_row(&TestRow::new(id, vec![(2, date), (3, n)]))
+                    .unwrap()
+            })
+            .collect();
+        let schema = parse_schema(&table.schema_message()).unwrap().unwrap();
+        (Arc::new(schema), values)
+    }
+
+    fn push_all(builder: &mut TableBatchBuilder, values: &[Vec<u8>]) {
+        for (id, value) in values.iter().enumerate() {
+            let key = RowKey {
+                physical_id: 90,
+                handle: Handle::Int(id as i64),
+                commit_ts: 1,
+            };
+            builder.push_row(&key, RowData::Put(value)).unwrap();
+        }
+    }
+
+    #[test]
+    fn decoding_by_chunks_reports_the_first_columns_error_first() {
+        let (table, values) = dirty_rows();
+        let limits = BatchLimits {
+            max_rows: 10_000,
+            ..BatchLimits::default()
+        };
+        let mut strict =
+            TableBatchBuilder::new(table.clone(), BackupKind::Full, "a.sst", limits).unwrap();
+        push_all(&mut strict, &values);
+        // Row 100's bad integer is decoded before row 2 500's bad date, but `d` comes first.
+        let error = strict.finish_batch().unwrap_err().to_string();
+        assert!(error.contains(r#"column "d" (id 2)"#), "{error}");
+        assert!(error.contains("5f7280000000000009c4"), "{error}");
+
+        let mut lenient = TableBatchBuilder::new(table, BackupKind::Full, "a.sst", limits)
+            .unwrap()
+            .lenient();
+        push_all(&mut lenient, &values);
+        let batch = lenient.finish_batch().unwrap().unwrap();
+        assert_eq!(batch.num_rows(), 2998);
+        let (count, first) = lenient.skipped_rows();
+        assert_eq!(count, 2);
+        assert!(first[0].0.ends_with("5f7280000000000009c4"), "{first:?}");
+        assert!(first[1].0.ends_with("5f728000000000000064"), "{first:?}");
+        // The zero dates are counted once, though the batch was decoded three times.
+        assert_eq!(lenient.invalid_dates(), vec![("d".to_string(), 2)]);
+        let d = batch.column_by_name("d").unwrap();
+        assert_eq!(d.null_count(), 2);
+        assert!(d.is_null(10) && d.is_null(20));
+        let n = batch.column_by_name("n").unwrap();
+        let n = n
+            .as_any()
+            .downcast_ref::<arrow_array::Int32Array>()
+            .unwrap();
+        // Rows 100 and 2 500 are gone: row 2 998 of the batch is id 2 999.
+        assert_eq!(n.value(99), 99);
+        assert_eq!(n.value(100), 101);
+        assert_eq!(n.value(2997), 2999);
     }
 }

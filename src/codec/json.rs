@@ -142,6 +142,10 @@ fn read_u64(input: &[u8], at: usize, what: &'static str, base: usize) -> Result<
 /// A varint length at `at`, as usize, plus the bytes it used.
 fn varint_at(input: &[u8], at: usize, what: &'static str, base: usize) -> Result<(usize, usize)> {
     let rest = input.get(at..).unwrap_or_default();
+    // Most lengths (those below 128) are one byte.
+    if let Some(&n) = rest.first().filter(|&&n| n < 0x80) {
+        return Ok((usize::from(n), 1));
+    }
     let (n, used) = decode_varint_u64(rest).map_err(|e| match e {
         CodecError::Truncated {
             needed, available, ..
@@ -398,6 +402,12 @@ fn write_container(
 /// and each byte of invalid UTF-8 as `\ufffd`. Everything else (incl. `<>&` and DEL) is kept.
 pub fn write_json_string(s: &[u8], out: &mut String) {
     out.push('"');
+    // Nearly always valid UTF-8: escaped in one pass, without splitting into chunks.
+    if let Ok(text) = std::str::from_utf8(s) {
+        escape_str(text, out);
+        out.push('"');
+        return;
+    }
     for chunk in s.utf8_chunks() {
         escape_str(chunk.valid(), out);
         for _ in chunk.invalid() {

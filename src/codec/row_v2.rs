@@ -255,34 +255,68 @@ impl<'a> RowSlice<'a> {
     /// Locates every id of `ids` (ascending) in one merge walk over the row's two sorted id lists,
     /// calling `found(i, span)` for `ids[i]` in order: the cost is linear in the row's and the
     /// caller's columns, instead of a binary search per column as [`Self::get`] does.
-    pub fn locate_sorted(&self, ids: &[u32], mut found: impl FnMut(usize, ColumnSpan)) {
+    pub fn locate_sorted(&self, ids: &[u32], found: impl FnMut(usize, ColumnSpan)) {
+        // One walk per layout, so that the id and offset widths are constants in the loop.
+        if self.large {
+            self.locate_sorted_in::<true>(ids, found);
+        } else {
+            self.locate_sorted_in::<false>(ids, found);
+        }
+    }
+
+    #[inline(always)]
+    fn locate_sorted_in<const LARGE: bool>(
+        &self,
+        ids: &[u32],
+        mut found: impl FnMut(usize, ColumnSpan),
+    ) {
+        let (id_size, offset_size) = if LARGE { (4, 4) } else { (1, 2) };
         let data_start = HEADER_LEN + self.ids.len() + self.offsets.len();
+        let id_at = |i: usize| -> Option<u32> {
+            let b = self.ids.get(i * id_size..(i + 1) * id_size)?;
+            Some(match b {
+                [x] => u32::from(*x),
+                [a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]),
+                _ => return None,
+            })
+        };
+        let end_at = |i: usize| -> usize {
+            match self.offsets.get(i * offset_size..(i + 1) * offset_size) {
+                Some([a, b]) => usize::from(u16::from_le_bytes([*a, *b])),
+                Some([a, b, c, d]) => u32::from_le_bytes([*a, *b, *c, *d]) as usize,
+                _ => 0,
+            }
+        };
         let nulls_end = self.not_null_count + self.null_count;
         let (mut value, mut null) = (0, self.not_null_count);
+        // The end of the value before `value` (the start of `value`'s).
+        let mut value_start = 0;
         for (i, &id) in ids.iter().enumerate() {
-            while value < self.not_null_count && self.id_at(value).is_some_and(|v| v < id) {
-                value += 1;
+            while value < self.not_null_count {
+                match id_at(value) {
+                    Some(v) if v < id => {
+                        value_start = end_at(value);
+                        value += 1;
+                    }
+                    Some(v) if v == id => break,
+                    _ => break,
+                }
             }
-            if value < self.not_null_count && self.id_at(value) == Some(id) {
-                let start = if value == 0 {
-                    0
-                } else {
-                    self.offset_at(value - 1).unwrap_or(0)
-                };
-                let end = self.offset_at(value).unwrap_or(start);
+            if value < self.not_null_count && id_at(value) == Some(id) {
+                let end = end_at(value).max(value_start);
                 found(
                     i,
                     ColumnSpan::Value {
-                        start: data_start + start,
+                        start: data_start + value_start,
                         end: data_start + end,
                     },
                 );
                 continue;
             }
-            while null < nulls_end && self.id_at(null).is_some_and(|v| v < id) {
+            while null < nulls_end && id_at(null).is_some_and(|v| v < id) {
                 null += 1;
             }
-            let span = if null < nulls_end && self.id_at(null) == Some(id) {
+            let span = if null < nulls_end && id_at(null) == Some(id) {
                 ColumnSpan::Null
             } else {
                 ColumnSpan::Absent

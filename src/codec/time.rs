@@ -134,19 +134,16 @@ impl PackedTime {
 
     /// Days since 1970-01-01 in the proleptic Gregorian calendar, ignoring the time of day.
     /// `None` for zero or invalid dates (month/day 0, Feb 30, …).
+    #[inline]
     pub fn days_since_unix_epoch(&self) -> Option<i32> {
+        // Every month has 28 days: the calendar is consulted only for the days after.
         if !(1..=12).contains(&self.month)
             || self.day == 0
-            || self.day > days_in_month(self.year, self.month)
+            || (self.day > 28 && self.day > days_in_month(self.year, self.month))
         {
             return None;
         }
-        i32::try_from(days_from_civil(
-            i64::from(self.year),
-            i64::from(self.month),
-            i64::from(self.day),
-        ))
-        .ok()
+        Some(days_from_civil(self.year, self.month, self.day))
     }
 
     /// Microseconds since 1970-01-01 00:00:00 (no time zone). `None` for invalid dates or
@@ -242,15 +239,23 @@ pub const fn days_in_month(year: u16, month: u8) -> u8 {
     }
 }
 
-/// Howard Hinnant's `days_from_civil`: days since 1970-01-01 of a valid y-m-d.
-const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = (if y >= 0 { y } else { y - 399 }) / 400;
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Howard Hinnant's `days_from_civil`: days since 1970-01-01 of a valid y-m-d (month 1–12).
+///
+/// Years run from March (so that February's leap day ends a year) and are counted from 400
+/// years earlier, which keeps every intermediate value unsigned even for January of year 0:
+/// the divisions by constants are then plain multiplications. One 400-year era is 146 097 days,
+/// and 1970-01-01 is day 719 468 from 0000-03-01.
+#[inline]
+const fn days_from_civil(year: u16, month: u8, day: u8) -> i32 {
+    let (month, day) = (month as u32, day as u32);
+    let year = year as u32 + 400 - (month <= 2) as u32;
+    let era = year / 400;
+    let year_of_era = year - era * 400;
+    let month_from_march = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    // At most (65 535 + 400) / 400 eras of 146 097 days: well within i32.
+    (era * 146_097 + day_of_era) as i32 - 146_097 - 719_468
 }
 
 /// A MySQL TIME value: signed nanoseconds.
@@ -460,7 +465,7 @@ mod tests {
     #[test]
     fn days_match_a_day_by_day_walk() {
         let mut expected = -719_528i64; // 0000-01-01
-        for year in 0u16..=2100 {
+        for year in 0u16..=u16::MAX {
             for month in 1u8..=12 {
                 for day in 1..=days_in_month(year, month) {
                     let d = t(year, month, day, 0, 0, 0, 0)

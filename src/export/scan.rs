@@ -167,6 +167,46 @@ impl PhysicalChecksums {
     }
 }
 
+/// The tables' decoders of a job. Keys are sorted, so consecutive rows nearly always belong to
+/// the same table: the last one is tried before the map.
+#[derive(Default)]
+struct TableDecoders {
+    decoders: Vec<TableDecoder>,
+    /// Index in `decoders` by logical table id.
+    by_table: HashMap<i64, usize>,
+    /// The table id and index of the decoder returned last.
+    last: Option<(i64, usize)>,
+}
+
+impl TableDecoders {
+    /// The decoder of `table_id`, made by `make` if there is none yet.
+    #[inline]
+    fn get_or_try_insert(
+        &mut self,
+        table_id: i64,
+        make: impl FnOnce() -> Result<TableDecoder>,
+    ) -> Result<&mut TableDecoder> {
+        let index = match self.last {
+            Some((last_id, index)) if last_id == table_id => index,
+            _ => {
+                let index = match self.by_table.get(&table_id) {
+                    Some(&index) => index,
+                    None => {
+                        self.decoders.push(make()?);
+                        self.by_table.insert(table_id, self.decoders.len() - 1);
+                        self.decoders.len() - 1
+                    }
+                };
+                self.last = Some((table_id, index));
+                index
+            }
+        };
+        // Indexes are only ever taken from `decoders`, which never shrinks.
+        #[allow(clippy::indexing_slicing)]
+        Ok(&mut self.decoders[index])
+    }
+}
+
 /// One table's rows being decoded in a job.
 struct TableDecoder {
     table: Arc<TableSchema>,
@@ -218,12 +258,12 @@ pub(crate) fn export_job(
         range_checksums: Vec::with_capacity(ranges.len()),
         ..JobOutcome::default()
     };
-    let mut decoders: HashMap<i64, TableDecoder> = HashMap::new();
+    let mut decoders = TableDecoders::default();
     for range in ranges {
         let checksum = scan_range(ctx, range, &mut decoders, sink, &mut outcome)?;
         outcome.range_checksums.push(checksum);
     }
-    let mut decoders: Vec<TableDecoder> = decoders.into_values().collect();
+    let mut decoders = decoders.decoders;
     decoders.sort_by_key(|d| d.table.table_id);
     for mut decoder in decoders {
         decoder.flush(sink)?;
@@ -258,7 +298,7 @@ pub(crate) fn export_job(
 fn scan_range(
     ctx: &ScanContext<'_>,
     range: &RangePlan,
-    decoders: &mut HashMap<i64, TableDecoder>,
+    decoders: &mut TableDecoders,
     sink: &mut impl BatchSink,
     outcome: &mut JobOutcome,
 ) -> Result<KvChecksum> {
@@ -304,7 +344,7 @@ fn scan_ssts(
     range: &RangePlan,
     write_reader: &SstReader<SstFile>,
     default_reader: Option<(&str, &SstReader<SstFile>)>,
-    decoders: &mut HashMap<i64, TableDecoder>,
+    decoders: &mut TableDecoders,
     sink: &mut impl BatchSink,
     outcome: &mut JobOutcome,
 ) -> Result<KvChecksum> {
@@ -318,6 +358,8 @@ fn scan_ssts(
     let mut write_checksum = KvChecksum::default();
     let mut write_tables = PhysicalChecksums::default();
 
+    // Consecutive keys nearly always belong to the same table: it is looked up once.
+    let mut last_table = None;
     let mut entries = write_reader.entries();
     while let Some(entry) = entries.next().map_err(|source| Error::Sst {
         file: write_name.to_string(),
@@ -371,7 +413,14 @@ fn scan_ssts(
             }
             Err(e) => return Err(Error::codec(write_name, "?", &raw_key, e)),
         };
-        let table = ctx.tables.get(&physical_id);
+        let table = match last_table {
+            Some((last_id, table)) if last_id == physical_id => table,
+            _ => {
+                let table = ctx.tables.get(&physical_id);
+                last_table = Some((physical_id, table));
+                table
+            }
+        };
         // Named only when an error is built: formatting the name costs an allocation per row.
         let table_name = || table.map_or_else(|| physical_id.to_string(), |t| t.qualified_name());
         // A long value is found even for rows that are not exported, so that the default-CF
@@ -434,23 +483,19 @@ fn scan_ssts(
                 continue;
             }
         };
-        let decoder = match decoders.entry(table.table_id) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let builder =
-                    TableBatchBuilder::new(table.clone(), ctx.kind, write_name, ctx.batch)?;
-                v.insert(TableDecoder {
-                    table: table.clone(),
-                    builder: if ctx.lenient {
-                        builder.lenient()
-                    } else {
-                        builder
-                    },
-                    first_sst: range.write.name.clone(),
-                    invalid_dates_sent: Vec::new(),
-                })
-            }
-        };
+        let decoder = decoders.get_or_try_insert(table.table_id, || {
+            let builder = TableBatchBuilder::new(table.clone(), ctx.kind, write_name, ctx.batch)?;
+            Ok(TableDecoder {
+                table: table.clone(),
+                builder: if ctx.lenient {
+                    builder.lenient()
+                } else {
+                    builder
+                },
+                first_sst: range.write.name.clone(),
+                invalid_dates_sent: Vec::new(),
+            })
+        })?;
         let key = RowKey {
             physical_id,
             handle,
