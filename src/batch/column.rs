@@ -303,15 +303,20 @@ impl ColumnDecoder {
     ) -> Result<(), (usize, String)> {
         // `$decode` maps a non-NULL cell to `Result<Option<value>, String>`; `None` is a value
         // without an Arrow representation (a zero date), written as NULL and counted.
+        let from_row_value = !matches!(self.source, CellSource::IntHandle);
+        // The rows themselves are needed only for cells that are not payloads in the arena.
+        let row = |i: usize| {
+            rows.get(i)
+                .ok_or_else(|| (i, format!("no row {i} of {}", rows.len())))
+        };
         macro_rules! fill {
             ($b:expr, |$cell:ident| $decode:expr) => {
-                for (i, (row, &located)) in rows.iter().zip(cells.iter()).enumerate() {
+                for (i, &located) in cells.iter().enumerate() {
                     let at = |e: String| (i, e);
-                    let $cell = match (located, &self.source) {
+                    let $cell = match located {
                         // Most cells: a payload in the arena, read here so that the decoder
                         // sees it without the general lookup's large `Result<Cell>`.
-                        (CellRef::Value { start, len }, CellSource::Row(_))
-                        | (CellRef::Value { start, len }, CellSource::RowOrCommonHandle { .. }) => {
+                        CellRef::Value { start, len } if from_row_value => {
                             let start = start as usize;
                             Cell::Payload(
                                 arena
@@ -319,7 +324,7 @@ impl ColumnDecoder {
                                     .ok_or_else(|| at("cell outside the batch arena".into()))?,
                             )
                         }
-                        _ => self.cell(row, located, arena).map_err(at)?,
+                        _ => self.cell(row(i)?, located, arena).map_err(at)?,
                     };
                     if matches!($cell, Cell::Null) {
                         if !self.nullable {
@@ -406,8 +411,8 @@ impl ColumnDecoder {
                 Ok(Some(ns / 1000))
             })),
             Builder::List(b) => {
-                for (i, (row, &located)) in rows.iter().zip(cells.iter()).enumerate() {
-                    let cell = self.cell(row, located, arena).map_err(|e| (i, e))?;
+                for (i, &located) in cells.iter().enumerate() {
+                    let cell = self.cell(row(i)?, located, arena).map_err(|e| (i, e))?;
                     if matches!(cell, Cell::Null) {
                         if !self.nullable {
                             return Err((i, "NULL in a NOT NULL column".to_string()));

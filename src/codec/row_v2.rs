@@ -65,6 +65,77 @@ pub enum ColumnSpan {
     Absent,
 }
 
+/// A little-endian id or offset of a row v2 value: 1 or 4 bytes (ids), 2 or 4 bytes (offsets).
+trait LittleEndian: Copy {
+    fn value(self) -> u32;
+}
+
+impl LittleEndian for u8 {
+    #[inline(always)]
+    fn value(self) -> u32 {
+        u32::from(self)
+    }
+}
+
+impl LittleEndian for [u8; 2] {
+    #[inline(always)]
+    fn value(self) -> u32 {
+        u32::from(u16::from_le_bytes(self))
+    }
+}
+
+impl LittleEndian for [u8; 4] {
+    #[inline(always)]
+    fn value(self) -> u32 {
+        u32::from_le_bytes(self)
+    }
+}
+
+/// [`RowSlice::locate_sorted`] over one layout: `row_ids` holds the not-null ids (the first
+/// `not_null_count`, each ending at `ends[i]` in the data area at `data_start`), then the NULL ids.
+#[inline(always)]
+fn locate_in<I: LittleEndian, O: LittleEndian>(
+    row_ids: &[I],
+    ends: &[O],
+    not_null_count: usize,
+    data_start: usize,
+    ids: &[u32],
+    mut found: impl FnMut(usize, ColumnSpan),
+) {
+    let (value_ids, null_ids) = row_ids.split_at(not_null_count.min(row_ids.len()));
+    let mut values = value_ids
+        .iter()
+        .zip(ends)
+        .map(|(id, end)| (id.value(), end.value() as usize))
+        .peekable();
+    let mut nulls = null_ids.iter().map(|id| id.value()).peekable();
+    // Where the value `values` is at starts: the end of the one before.
+    let mut value_start = 0;
+    for (i, &id) in ids.iter().enumerate() {
+        while let Some(&(_, end)) = values.peek().filter(|(v, _)| *v < id) {
+            value_start = end;
+            values.next();
+        }
+        if let Some(&(_, end)) = values.peek().filter(|(v, _)| *v == id) {
+            found(
+                i,
+                ColumnSpan::Value {
+                    start: data_start + value_start,
+                    end: data_start + end.max(value_start),
+                },
+            );
+            continue;
+        }
+        while nulls.next_if(|v| *v < id).is_some() {}
+        let span = if nulls.peek() == Some(&id) {
+            ColumnSpan::Null
+        } else {
+            ColumnSpan::Absent
+        };
+        found(i, span);
+    }
+}
+
 /// The optional checksum trailer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RowChecksum {
@@ -256,72 +327,15 @@ impl<'a> RowSlice<'a> {
     /// calling `found(i, span)` for `ids[i]` in order: the cost is linear in the row's and the
     /// caller's columns, instead of a binary search per column as [`Self::get`] does.
     pub fn locate_sorted(&self, ids: &[u32], found: impl FnMut(usize, ColumnSpan)) {
-        // One walk per layout, so that the id and offset widths are constants in the loop.
-        if self.large {
-            self.locate_sorted_in::<true>(ids, found);
-        } else {
-            self.locate_sorted_in::<false>(ids, found);
-        }
-    }
-
-    #[inline(always)]
-    fn locate_sorted_in<const LARGE: bool>(
-        &self,
-        ids: &[u32],
-        mut found: impl FnMut(usize, ColumnSpan),
-    ) {
-        let (id_size, offset_size) = if LARGE { (4, 4) } else { (1, 2) };
+        // One walk per layout, so that the id and offset widths are types in the loop.
         let data_start = HEADER_LEN + self.ids.len() + self.offsets.len();
-        let id_at = |i: usize| -> Option<u32> {
-            let b = self.ids.get(i * id_size..(i + 1) * id_size)?;
-            Some(match b {
-                [x] => u32::from(*x),
-                [a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]),
-                _ => return None,
-            })
-        };
-        let end_at = |i: usize| -> usize {
-            match self.offsets.get(i * offset_size..(i + 1) * offset_size) {
-                Some([a, b]) => usize::from(u16::from_le_bytes([*a, *b])),
-                Some([a, b, c, d]) => u32::from_le_bytes([*a, *b, *c, *d]) as usize,
-                _ => 0,
-            }
-        };
-        let nulls_end = self.not_null_count + self.null_count;
-        let (mut value, mut null) = (0, self.not_null_count);
-        // The end of the value before `value` (the start of `value`'s).
-        let mut value_start = 0;
-        for (i, &id) in ids.iter().enumerate() {
-            while value < self.not_null_count {
-                match id_at(value) {
-                    Some(v) if v < id => {
-                        value_start = end_at(value);
-                        value += 1;
-                    }
-                    Some(v) if v == id => break,
-                    _ => break,
-                }
-            }
-            if value < self.not_null_count && id_at(value) == Some(id) {
-                let end = end_at(value).max(value_start);
-                found(
-                    i,
-                    ColumnSpan::Value {
-                        start: data_start + value_start,
-                        end: data_start + end,
-                    },
-                );
-                continue;
-            }
-            while null < nulls_end && id_at(null).is_some_and(|v| v < id) {
-                null += 1;
-            }
-            let span = if null < nulls_end && id_at(null) == Some(id) {
-                ColumnSpan::Null
-            } else {
-                ColumnSpan::Absent
-            };
-            found(i, span);
+        if self.large {
+            let (row_ids, _) = self.ids.as_chunks::<4>();
+            let (ends, _) = self.offsets.as_chunks::<4>();
+            locate_in(row_ids, ends, self.not_null_count, data_start, ids, found);
+        } else {
+            let (ends, _) = self.offsets.as_chunks::<2>();
+            locate_in(self.ids, ends, self.not_null_count, data_start, ids, found);
         }
     }
 
