@@ -205,28 +205,31 @@ fn write_value(
         ),
         TYPE_INT16 => {
             let b = array_at::<2>(body, 0, "json: int16").map_err(|e| e.offset_by(base))?;
-            push_display(out, i16::from_le_bytes(b));
+            push_signed(out, i64::from(i16::from_le_bytes(b)));
             Ok(())
         }
         TYPE_UINT16 => {
             let b = array_at::<2>(body, 0, "json: uint16").map_err(|e| e.offset_by(base))?;
-            push_display(out, u16::from_le_bytes(b));
+            push_unsigned(out, u64::from(u16::from_le_bytes(b)));
             Ok(())
         }
         TYPE_INT32 => {
-            push_display(out, read_u32(body, 0, "json: int32", base)? as i32);
+            push_signed(
+                out,
+                i64::from(read_u32(body, 0, "json: int32", base)? as i32),
+            );
             Ok(())
         }
         TYPE_UINT32 => {
-            push_display(out, read_u32(body, 0, "json: uint32", base)?);
+            push_unsigned(out, u64::from(read_u32(body, 0, "json: uint32", base)?));
             Ok(())
         }
         TYPE_INT64 => {
-            push_display(out, read_u64(body, 0, "json: int64", base)? as i64);
+            push_signed(out, read_u64(body, 0, "json: int64", base)? as i64);
             Ok(())
         }
         TYPE_UINT64 => {
-            push_display(out, read_u64(body, 0, "json: uint64", base)?);
+            push_unsigned(out, read_u64(body, 0, "json: uint64", base)?);
             Ok(())
         }
         TYPE_DOUBLE => {
@@ -270,8 +273,30 @@ fn write_value(
     }
 }
 
-fn push_display(out: &mut String, v: impl std::fmt::Display) {
-    let _ = write!(out, "{v}");
+/// Appends `v` in decimal (as `Display` does, without the formatting machinery: JSON documents
+/// are mostly small integers and short strings).
+fn push_signed(out: &mut String, v: i64) {
+    if v < 0 {
+        out.push('-');
+    }
+    push_unsigned(out, v.unsigned_abs());
+}
+
+/// Appends `v` in decimal.
+fn push_unsigned(out: &mut String, mut v: u64) {
+    let mut digits = [b'0'; 20];
+    let mut first = digits.len();
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (v % 10) as u8;
+        first -= 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &digit in digits.get(first..).unwrap_or_default() {
+        out.push(char::from(digit));
+    }
 }
 
 fn write_literal(lit: u8, offset: usize, out: &mut String) -> Result<()> {
@@ -628,6 +653,29 @@ mod tests {
             text_of(&json!({"b": [1, "x", null, {"c": false}], "a": 1.5})),
             r#"{"a": 1.5, "b": [1, "x", null, {"c": false}]}"#
         );
+    }
+
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut values = vec![0, 1, 9, 10, 99, 100, u64::MAX, i64::MAX as u64, 1 << 63];
+        for _ in 0..1000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(x >> (x % 64));
+        }
+        for v in values {
+            let mut s = String::new();
+            push_unsigned(&mut s, v);
+            assert_eq!(s, v.to_string());
+            let signed = v as i64;
+            s.clear();
+            push_signed(&mut s, signed);
+            assert_eq!(s, signed.to_string());
+        }
+        assert_eq!(text_of(&json!(i64::MIN)), "-9223372036854775808");
+        assert_eq!(text_of(&json!(0)), "0");
     }
 
     #[test]

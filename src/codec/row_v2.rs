@@ -91,6 +91,34 @@ impl LittleEndian for [u8; 4] {
     }
 }
 
+/// `Err((i, value, previous))` for the first of `ends` below the one before it.
+#[inline(always)]
+fn first_decrease<O: LittleEndian>(ends: &[O]) -> std::result::Result<(), (usize, u32, u32)> {
+    let mut previous = 0;
+    for (i, end) in ends.iter().enumerate() {
+        let end = end.value();
+        if end < previous {
+            return Err((i, end, previous));
+        }
+        previous = end;
+    }
+    Ok(())
+}
+
+/// `Err((i, previous, id))` for the first of `ids` not above the one before it.
+#[inline(always)]
+fn first_not_ascending<I: LittleEndian>(ids: &[I]) -> std::result::Result<(), (usize, u32, u32)> {
+    for (i, pair) in ids.windows(2).enumerate() {
+        if let [a, b] = pair {
+            let (a, b) = (a.value(), b.value());
+            if a >= b {
+                return Err((i + 1, a, b));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// [`RowSlice::locate_sorted`] over one layout: `row_ids` holds the not-null ids (the first
 /// `not_null_count`, each ending at `ends[i]` in the data area at `data_start`), then the NULL ids.
 #[inline(always)]
@@ -226,34 +254,39 @@ impl<'a> RowSlice<'a> {
             checksum: None,
         };
         // offsets must not decrease
-        let mut prev = 0usize;
-        for i in 0..not_null_count {
-            let off = row.offset_at(i).unwrap_or(0);
-            if off < prev {
-                return Err(CodecError::invalid(
-                    "row v2: offset list",
-                    offsets_at + i * off_size,
-                    format!("offset {i} is {off}, below the previous offset {prev}"),
-                ));
-            }
-            prev = off;
+        let decrease = if large {
+            first_decrease(offsets.as_chunks::<4>().0)
+        } else {
+            first_decrease(offsets.as_chunks::<2>().0)
+        };
+        if let Err((i, off, prev)) = decrease {
+            return Err(CodecError::invalid(
+                "row v2: offset list",
+                offsets_at + i * off_size,
+                format!("offset {i} is {off}, below the previous offset {prev}"),
+            ));
         }
-        row.data = slice_at(input, cursor, prev, "row v2: data")?;
-        cursor += prev;
+        // The offsets ascend: the last is the data's length.
+        let data_len = not_null_count
+            .checked_sub(1)
+            .and_then(|last| row.offset_at(last))
+            .unwrap_or(0);
+        row.data = slice_at(input, cursor, data_len, "row v2: data")?;
+        cursor += data_len;
         // ids ascend within each list
-        for (start, end) in [
-            (0, not_null_count),
-            (not_null_count, not_null_count + null_count),
-        ] {
-            for i in start + 1..end {
-                let (a, b) = (row.id_at(i - 1).unwrap_or(0), row.id_at(i).unwrap_or(0));
-                if a >= b {
-                    return Err(CodecError::invalid(
-                        "row v2: column id list",
-                        HEADER_LEN + i * id_size,
-                        format!("ids must ascend within a list, found {b} after {a}"),
-                    ));
-                }
+        let (value_ids, null_ids) = ids.split_at(not_null_count * id_size);
+        for (list_start, list) in [(0, value_ids), (not_null_count, null_ids)] {
+            let found = if large {
+                first_not_ascending(list.as_chunks::<4>().0)
+            } else {
+                first_not_ascending(list)
+            };
+            if let Err((i, a, b)) = found {
+                return Err(CodecError::invalid(
+                    "row v2: column id list",
+                    HEADER_LEN + (list_start + i) * id_size,
+                    format!("ids must ascend within a list, found {b} after {a}"),
+                ));
             }
         }
         if flags & FLAG_CHECKSUM != 0 {
@@ -809,6 +842,14 @@ mod tests {
                 .to_string(),
             "row v2: column id list at offset 7: ids must ascend within a list, found 1 after 2"
         );
+        // The NULL ids are a list of their own.
+        assert_eq!(
+            RowSlice::from_bytes(&h("80 00 01 00 02 00 01 03 02 01 00 61"))
+                .unwrap_err()
+                .to_string(),
+            "row v2: column id list at offset 8: ids must ascend within a list, found 2 after 3"
+        );
+        assert!(RowSlice::from_bytes(&h("80 00 01 00 02 00 05 02 03 01 00 61")).is_ok());
         assert_eq!(
             RowSlice::from_bytes(&h("80 00 01 00 00 00 01 02 00 61"))
                 .unwrap_err()
