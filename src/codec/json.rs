@@ -427,7 +427,18 @@ fn write_container(
 /// and each byte of invalid UTF-8 as `\ufffd`. Everything else (incl. `<>&` and DEL) is kept.
 pub fn write_json_string(s: &[u8], out: &mut String) {
     out.push('"');
-    // Nearly always valid UTF-8: escaped in one pass, without splitting into chunks.
+    // Most keys and many values are short printable ASCII without `"` or `\`: every byte is
+    // its own character, copied without a UTF-8 check or an escape scan.
+    if s.len() <= 32
+        && s
+            .iter()
+            .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.extend(s.iter().map(|&b| char::from(b)));
+        out.push('"');
+        return;
+    }
+    // Else nearly always valid UTF-8: escaped in one pass, without splitting into chunks.
     if let Ok(text) = std::str::from_utf8(s) {
         escape_str(text, out);
         out.push('"');
