@@ -2,9 +2,10 @@
 //!
 //! A batch's rows are first collected as raw row values in an arena, and each row v2 value is
 //! walked once, as it arrives, to note where each exported column's payload sits ([`CellRef`],
-//! one list per column). Each column is then decoded in one tight loop over its own list: the type
-//! `match` happens once per column, not once per cell, no row header is parsed again, and
-//! payloads are read in place (borrowed from the arena).
+//! a row's cells side by side in a table, see [`ColumnCells`]). Each column is then decoded in one
+//! tight loop over its own cells, a chunk of rows at a time: the type `match` happens once per
+//! column and chunk, not once per cell, no row header is parsed again, and payloads are read in
+//! place (borrowed from the arena).
 
 use std::sync::Arc;
 

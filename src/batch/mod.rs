@@ -755,7 +755,6 @@ impl TableBatchBuilder {
     }
 }
 
-/// The TiDB record key of a row.
 /// The cells of a new row appended to a table of `width` cells a row, each [`CellRef::Absent`]
 /// (which the columns taken from the key handle keep).
 fn new_row_cells(cells: &mut Vec<CellRef>, width: usize) -> &mut [CellRef] {
@@ -824,6 +823,7 @@ fn is_v1_row(value: &[u8], deleted: Option<&bool>) -> bool {
     !value.is_empty() && deleted != Some(&true) && !Row::is_v2(value)
 }
 
+/// The TiDB record key of a row.
 fn raw_record_key(key: &RowKey<'_>) -> Vec<u8> {
     match key.handle {
         Handle::Int(h) => encode_record_key(key.physical_id, h),

@@ -430,8 +430,7 @@ pub fn write_json_string(s: &[u8], out: &mut String) {
     // Most keys and many values are short printable ASCII without `"` or `\`: every byte is
     // its own character, copied without a UTF-8 check or an escape scan.
     if s.len() <= 32
-        && s
-            .iter()
+        && s.iter()
             .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
         out.extend(s.iter().map(|&b| char::from(b)));
