@@ -638,8 +638,14 @@ impl ExternalStorage {
             let target = fs
                 .path_to_filesystem(&location)
                 .map_err(|source| self.storage_error(name, source))?;
+            let size = std::fs::metadata(local).map_or(0, |m| m.len());
             match rename_creating_parents(local, &target) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    if size >= WRITEBACK_MIN_BYTES {
+                        start_writeback(&target);
+                    }
+                    return Ok(());
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {}
                 Err(e) => {
                     return Err(Error::io(
@@ -818,6 +824,32 @@ fn rename_creating_parents(from: &Path, to: &Path) -> std::io::Result<()> {
             other => return other,
         }
     }
+}
+
+/// Files from this size up start their write-back as they are moved into a local output: for
+/// them one more request is nothing, while starting it for each of many small files (a backup of
+/// 20 k small tables) measured 15–20 % slower; their pages are written by the final sync.
+const WRITEBACK_MIN_BYTES: u64 = 8 << 20;
+
+/// Starts writing a file's dirty pages to disk without waiting for them (Linux
+/// `sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that the disk works while the export decodes and
+/// the run's one [`ExternalStorage::sync`] at the end, which makes everything durable, finds little
+/// left to write. Only a hint: a failure here surfaces in that `sync`.
+fn start_writeback(path: &Path) {
+    #[cfg(target_os = "linux")]
+    if let Ok(file) = std::fs::File::open(path) {
+        // SAFETY: `sync_file_range` reads nothing but the descriptor, which `file` keeps open.
+        unsafe {
+            libc::sync_file_range(
+                std::os::fd::AsRawFd::as_raw_fd(&file),
+                0,
+                0,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = path;
 }
 
 /// Whether a failed transfer is worth starting again: not for answers that will not change
@@ -1061,6 +1093,12 @@ mod tests {
         assert!(err.contains("f.partial"), "{err}");
         assert_eq!(storage.read(name).unwrap(), Bytes::from_static(b"new"));
         assert!(storage.move_file(&src, "../x").is_err());
+
+        // A large file starts its write-back as it is moved; its bytes are the same.
+        let large: Vec<u8> = (0..WRITEBACK_MIN_BYTES).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &large).unwrap();
+        storage.move_file(&src, name).unwrap();
+        assert!(storage.read(name).unwrap() == large);
     }
 
     #[test]
