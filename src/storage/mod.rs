@@ -828,7 +828,7 @@ fn rename_creating_parents(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// Files from this size up start their write-back as they are moved into a local output: for
 /// them one more request is nothing, while starting it for each of many small files (a backup of
-/// 20 k small tables) measured 15–20 % slower; their pages are written by the final sync.
+/// 20 k small tables) measured 15 % slower; their pages are written by the final sync.
 const WRITEBACK_MIN_BYTES: u64 = 8 << 20;
 
 /// Starts writing a file's dirty pages to disk without waiting for them (Linux
