@@ -131,31 +131,29 @@ fn locate_in<I: LittleEndian, O: LittleEndian>(
     mut found: impl FnMut(usize, ColumnSpan),
 ) {
     let (value_ids, null_ids) = row_ids.split_at(not_null_count.min(row_ids.len()));
-    let mut values = value_ids
-        .iter()
-        .zip(ends)
-        .map(|(id, end)| (id.value(), end.value() as usize))
-        .peekable();
-    let mut nulls = null_ids.iter().map(|id| id.value()).peekable();
-    // Where the value `values` is at starts: the end of the one before.
-    let mut value_start = 0;
+    // Positions in the two lists: ids below the wanted id are passed over for good.
+    let (mut value, mut null) = (0, 0);
+    let end_of = |k: usize| ends.get(k).map_or(0, |end| end.value() as usize);
     for (i, &id) in ids.iter().enumerate() {
-        while let Some(&(_, end)) = values.peek().filter(|(v, _)| *v < id) {
-            value_start = end;
-            values.next();
+        while value_ids.get(value).is_some_and(|v| v.value() < id) {
+            value += 1;
         }
-        if let Some(&(_, end)) = values.peek().filter(|(v, _)| *v == id) {
+        if value_ids.get(value).is_some_and(|v| v.value() == id) {
+            // A value starts where the one before it ends.
+            let start = value.checked_sub(1).map_or(0, end_of);
             found(
                 i,
                 ColumnSpan::Value {
-                    start: data_start + value_start,
-                    end: data_start + end.max(value_start),
+                    start: data_start + start,
+                    end: data_start + end_of(value).max(start),
                 },
             );
             continue;
         }
-        while nulls.next_if(|v| *v < id).is_some() {}
-        let span = if nulls.peek() == Some(&id) {
+        while null_ids.get(null).is_some_and(|v| v.value() < id) {
+            null += 1;
+        }
+        let span = if null_ids.get(null).is_some_and(|v| v.value() == id) {
             ColumnSpan::Null
         } else {
             ColumnSpan::Absent
