@@ -131,22 +131,20 @@ fn read_groups(payload: &[u8], mut group: impl FnMut(usize, u32)) -> Result<Layo
     };
     let (lead, int_words) = groups(usize::from(precision - frac));
     let (trail, frac_words) = groups(usize::from(frac));
-    let sizes = std::iter::once(lead)
-        .chain(std::iter::repeat_n(DIGITS_PER_WORD, int_words + frac_words))
-        .chain(std::iter::once(trail))
-        .filter(|&ndigits| ndigits > 0);
+    // The top bit of the body's first byte, flipped back where that byte is read.
+    let mut flip = 0x80;
     let mut pos = 0usize;
-    for ndigits in sizes {
+    let mut read = |ndigits: usize| -> Result<()> {
+        if ndigits == 0 {
+            return Ok(());
+        }
         let nbytes = dig2bytes(ndigits);
         let bytes = slice_at(body, pos, nbytes, "decimal: body")?;
-        let mut value = 0u32;
-        for (i, &b) in bytes.iter().enumerate() {
-            let mut b = b ^ mask;
-            if pos + i == 0 {
-                b ^= 0x80;
-            }
-            value = (value << 8) | u32::from(b);
-        }
+        let value = bytes
+            .iter()
+            .fold(0u32, |value, &b| (value << 8) | u32::from(b ^ mask))
+            ^ (flip << (8 * (nbytes - 1)));
+        flip = 0;
         if value >= pow10(ndigits) {
             return Err(CodecError::invalid(
                 "decimal: digit group",
@@ -156,7 +154,13 @@ fn read_groups(payload: &[u8], mut group: impl FnMut(usize, u32)) -> Result<Layo
         }
         group(ndigits, value);
         pos += nbytes;
+        Ok(())
+    };
+    read(lead)?;
+    for _ in 0..int_words + frac_words {
+        read(DIGITS_PER_WORD)?;
     }
+    read(trail)?;
     Ok(Layout {
         negative: mask == 0xff,
         precision,
