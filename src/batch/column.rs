@@ -584,7 +584,7 @@ fn mismatch(cell: &Cell<'_>, what: &str) -> String {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn signed(cell: &Cell<'_>) -> Result<i64, String> {
     match cell {
         Cell::Payload(p) => decode_v2_int(p).map_err(|e| e.to_string()),
@@ -594,7 +594,7 @@ fn signed(cell: &Cell<'_>) -> Result<i64, String> {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn unsigned(cell: &Cell<'_>) -> Result<u64, String> {
     match cell {
         Cell::Payload(p) => decode_v2_uint(p).map_err(|e| e.to_string()),
@@ -653,7 +653,7 @@ fn unscaled_decimal(cell: &Cell<'_>, scale: u8) -> Result<i128, String> {
         .ok_or_else(|| format!("decimal {d} does not fit the column"))
 }
 
-#[inline]
+#[inline(always)]
 fn packed_time(cell: &Cell<'_>) -> Result<PackedTime, String> {
     unsigned(cell).map(PackedTime::from_packed)
 }
