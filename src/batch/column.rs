@@ -605,7 +605,7 @@ fn unsigned(cell: &Cell<'_>) -> Result<u64, String> {
     }
 }
 
-#[inline]
+#[inline(always)]
 fn float(cell: &Cell<'_>) -> Result<f64, String> {
     match cell {
         Cell::Payload(p) => decode_cmp_f64(p).map_err(|e| e.to_string()),

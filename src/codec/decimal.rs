@@ -218,6 +218,7 @@ impl Decimal {
     ///
     /// # Errors
     /// As [`Decimal::decode`].
+    #[inline]
     pub fn decode_unscaled_i128(payload: &[u8], scale: u8) -> Result<Option<(i128, usize)>> {
         match *slice_at(payload, 0, 2, "decimal: precision and frac")? {
             [precision, frac] if frac == scale && u32::from(precision) <= MAX_I128_DIGITS => {}
