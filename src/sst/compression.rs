@@ -207,8 +207,8 @@ impl<'d> Decompressor<'d> {
                 out.resize(size, 0);
                 if dict.is_empty() {
                     // The LZ4 library RocksDB itself uses: its decoder is faster than lz4_flex's
-                    // on these blocks (docs/performance.md, "SST read"). `size` is at most
-                    // MAX_UNCOMPRESSED_BLOCK_LEN, so it fits the library's `int`.
+                    // on these blocks (docs/performance.md, "Issue 13, tenth session"). `size`
+                    // is at most MAX_UNCOMPRESSED_BLOCK_LEN, so it fits the library's `int`.
                     let size = i32::try_from(size).map_err(|e| codec_err(&e))?;
                     lz4::block::decompress_to_buffer(payload, Some(size), out)
                         .map_err(|e| codec_err(&e))?
